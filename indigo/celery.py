@@ -1,0 +1,20 @@
+"""The Celery app. The beat schedule lives here, in code, in Astana time (CELERY_TIMEZONE)."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indigo.settings")
+
+app = Celery("indigo")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # A heartbeat lets /readyz and the operators see that beat and a worker are alive.
+    "heartbeat": {"task": "indigo.tasks.heartbeat", "schedule": 60.0},
+}
+
+# The protocol moment of DOMAIN.md: 18:00 Astana time, every calendar day.
+PROTOCOL_SCHEDULE = crontab(hour=18, minute=0)

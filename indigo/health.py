@@ -1,0 +1,51 @@
+"""Liveness (/healthz: the process answers) and readiness (/readyz: the database and the broker answer)."""
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .celery import app as celery_app
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "not ready"; the class name says which
+        return f"down: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _check_broker() -> str:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    except Exception as exc:
+        return f"down: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _check_cache() -> str:
+    try:
+        cache.set("indigo:readyz", "1", 5)
+        cache.get("indigo:readyz")
+    except Exception as exc:
+        return f"down: {exc.__class__.__name__}"
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = {"database": _check_database(), "broker": _check_broker(), "cache": _check_cache()}
+    ready = checks["database"] == "ok" and checks["broker"] == "ok"
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

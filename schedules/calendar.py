@@ -1,0 +1,151 @@
+"""The working-day calendar of Kazakhstan (DOMAIN.md, Time).
+
+Base: the `holidays` package's KZ calendar (public holidays, weekend holidays moved to the next workday,
+government transfers such as the worked Saturday 2024-05-04). On top: admin overrides (`CalendarOverride`),
+which win. A year's calendar is cached and dropped whenever an override of that year changes.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.core.cache import cache
+
+ASTANA = ZoneInfo("Asia/Almaty")
+WORK_STARTS = dt.time(9, 0)
+WORK_ENDS = dt.time(18, 0)
+PROTOCOL_MOMENT = dt.time(18, 0)
+
+_CACHE_KEY = "schedules:calendar:{year}"
+_CACHE_TTL = 24 * 3600
+# A search for the next working day never needs more than a few weeks; this only guards against a calendar
+# that an override made entirely non-working.
+_MAX_SCAN_DAYS = 366
+
+
+@dataclass(frozen=True)
+class YearCalendar:
+    days_off: frozenset[dt.date]
+    working_weekend_days: frozenset[dt.date]
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.working_weekend_days:
+            return True
+        if day in self.days_off:
+            return False
+        return day.weekday() < 5
+
+
+def _build_year(year: int) -> YearCalendar:
+    from .models import CalendarOverride
+
+    base = holidays.country_holidays("KZ", years=year)
+    days_off = set(base.keys())
+    working = {day for day in base.weekend_workdays if day.year == year}
+    for override in CalendarOverride.objects.filter(date__year=year):
+        if override.kind == CalendarOverride.Kind.HOLIDAY:
+            days_off.add(override.date)
+            working.discard(override.date)
+        else:
+            working.add(override.date)
+            days_off.discard(override.date)
+    return YearCalendar(days_off=frozenset(days_off), working_weekend_days=frozenset(working))
+
+
+def year_calendar(year: int) -> YearCalendar:
+    key = _CACHE_KEY.format(year=year)
+    calendar = cache.get(key)
+    if calendar is None:
+        calendar = _build_year(year)
+        cache.set(key, calendar, _CACHE_TTL)
+    return calendar
+
+
+def calendar_invalidate(*, year: int) -> None:
+    cache.delete(_CACHE_KEY.format(year=year))
+
+
+def is_working_day(day: dt.date) -> bool:
+    return year_calendar(day.year).is_working_day(day)
+
+
+def add_working_days(day: dt.date, count: int) -> dt.date:
+    """The `count`-th working day after `day` (before it when `count` is negative); `day` itself is not counted."""
+    step = dt.timedelta(days=1 if count >= 0 else -1)
+    remaining = abs(count)
+    current = day
+    scanned = 0
+    while remaining:
+        current += step
+        scanned += 1
+        if scanned > _MAX_SCAN_DAYS * max(1, abs(count)):
+            raise ValueError("no working day found: check the calendar overrides")
+        if is_working_day(current):
+            remaining -= 1
+    return current
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    """`day` itself when it is a working day, else the first working day after it."""
+    return day if is_working_day(day) else add_working_days(day, 1)
+
+
+def astana(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError("business times must be aware datetimes")
+    return moment.astimezone(ASTANA)
+
+
+def first_counted_day(entered_at: dt.datetime) -> dt.date:
+    """DOMAIN.md, Places 2: the entry day if entered before 09:00 of a working day, else the next working day."""
+    local = astana(entered_at)
+    if is_working_day(local.date()) and local.time() < WORK_STARTS:
+        return local.date()
+    return add_working_days(local.date(), 1)
+
+
+def counted_days(entered_at: dt.datetime, count: int) -> list[dt.date]:
+    """The `count` working days a place spends in priority access, entering at `entered_at`."""
+    first = first_counted_day(entered_at)
+    days = [first]
+    while len(days) < count:
+        days.append(add_working_days(days[-1], 1))
+    return days
+
+
+def at_astana(day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=ASTANA)
+
+
+def priority_ends_at(entered_at: dt.datetime, working_days: int) -> dt.datetime:
+    """The 18:00 run of the last counted day moves the place to general access (DOMAIN.md, Places 2)."""
+    return at_astana(counted_days(entered_at, working_days)[-1], PROTOCOL_MOMENT)
+
+
+def protocol_day(moment: dt.datetime) -> dt.date:
+    """The date D with `moment` in (D-1 18:00, D 18:00] Astana time (DOMAIN.md, Time)."""
+    local = astana(moment)
+    if local.time() <= PROTOCOL_MOMENT:
+        return local.date()
+    return local.date() + dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SupportStatus:
+    open_now: bool
+    opens_at: dt.datetime | None
+    closes_at: dt.datetime | None
+
+
+def support_status(at: dt.datetime) -> SupportStatus:
+    """Support answers on working days 09:00-18:00 Astana time (DOMAIN.md, People and security)."""
+    local = astana(at)
+    today = local.date()
+    if is_working_day(today) and WORK_STARTS <= local.time() < WORK_ENDS:
+        return SupportStatus(open_now=True, opens_at=None, closes_at=at_astana(today, WORK_ENDS))
+    if is_working_day(today) and local.time() < WORK_STARTS:
+        opens = today
+    else:
+        opens = add_working_days(today, 1)
+    return SupportStatus(open_now=False, opens_at=at_astana(opens, WORK_STARTS), closes_at=None)

@@ -1,0 +1,5 @@
+from django.views.generic import TemplateView
+
+
+class ScheduleIndexView(TemplateView):
+    template_name = "schedules/index.html"
