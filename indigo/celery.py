@@ -7,9 +7,12 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indigo.settings")
 
-app = Celery("indigo")
+# DjangoTask gives every task `delay_on_commit`, for tasks started inside a request's transaction.
+app = Celery("indigo", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The project-level tasks (health, heartbeat) live outside the apps.
+app.conf.imports = ("indigo.tasks",)
 
 app.conf.beat_schedule = {
     # A heartbeat lets /readyz and the operators see that beat and a worker are alive.

@@ -7,10 +7,14 @@ Every setting below is the same code path in both modes; only the values differ.
 """
 
 import secrets
+import zoneinfo
 from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+
+# Kazakhstan moved to UTC+5 on 2024-03-01: use the pinned `tzdata` package, never an older system copy.
+zoneinfo.reset_tzpath(to=())
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("INDIGO_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -51,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "schedules",
     "placement",
@@ -95,6 +100,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # A file, not memory, so that a worker process started by a test sees the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------------------
@@ -126,6 +133,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600}
 )
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for _folder in ("queue", "processed", "results"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "Asia/Almaty"
 CELERY_ENABLE_UTC = True
 CELERY_TASK_SERIALIZER = "json"
@@ -157,7 +167,9 @@ LANGUAGES = [
     ("kk", _("Kazakh")),
     ("en", _("English")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The project's own catalog first, then its translations of Django's, DRF's and the admin's strings that
+# their Kazakh catalogs lack (locale/contrib).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "contrib"]
 USE_I18N = True
 # Business time is Astana time (UTC+5 since 2024-03-01); stored in UTC, shown in Asia/Almaty.
 TIME_ZONE = "Asia/Almaty"
@@ -198,6 +210,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Electronic kindergarten placement: free places, release protocol, queue, referrals.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The browsable docs are served by the project itself, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security -------------------------------------------------------------------------------------------

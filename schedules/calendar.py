@@ -144,8 +144,5 @@ def support_status(at: dt.datetime) -> SupportStatus:
     today = local.date()
     if is_working_day(today) and WORK_STARTS <= local.time() < WORK_ENDS:
         return SupportStatus(open_now=True, opens_at=None, closes_at=at_astana(today, WORK_ENDS))
-    if is_working_day(today) and local.time() < WORK_STARTS:
-        opens = today
-    else:
-        opens = add_working_days(today, 1)
+    opens = today if is_working_day(today) and local.time() < WORK_STARTS else add_working_days(today, 1)
     return SupportStatus(open_now=False, opens_at=at_astana(opens, WORK_STARTS), closes_at=None)

@@ -1,0 +1,188 @@
+"""Shared fixtures. Services: a test that needs PostgreSQL, Redis or a browser asks for its fixture; when the
+service is missing it is skipped on a developer's machine and fails in CI (INDIGO_REQUIRE_SERVICES=1)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+SERVICE_FIXTURES = {"postgres", "redis_url", "redis_worker"}
+
+
+def require(service: str, available: bool, why: str) -> None:
+    if available:
+        return
+    if settings.INDIGO_REQUIRE_SERVICES:
+        pytest.fail(f"{service} is required (INDIGO_REQUIRE_SERVICES=1), but {why}", pytrace=False)
+    pytest.skip(f"{service} is not available: {why}")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, tmp_path):
+    """Each test gets an empty cache of its own, so cached calendars and pages never leak between tests."""
+    if not settings.REDIS_URL:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"test-{uuid.uuid4().hex}",
+            }
+        }
+    else:
+        from django.core.cache import cache
+
+        cache.clear()
+
+
+@pytest.fixture
+def postgres(db):
+    require("PostgreSQL", connection.vendor == "postgresql", "DATABASE_URL does not point to PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = settings.REDIS_URL
+    if not url:
+        require("Redis", False, "REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        require("Redis", False, f"{url} does not answer ({exc})")
+    return url
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database this test runs on (the test database), for a worker in another process."""
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = db.get("USER") or ""
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        auth = f"{user}{password}@" if user else ""
+        return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return f"sqlite:///{db['NAME']}"
+
+
+@dataclass
+class Worker:
+    queue: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _start_worker(tmp_path: Path, extra_env: dict[str, str]) -> Worker:
+    queue = f"indigo-test-{uuid.uuid4().hex[:10]}"
+    log_path = tmp_path / "worker.log"
+    env = {**os.environ, **extra_env, "DJANGO_SETTINGS_MODULE": "indigo.settings"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "indigo",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                queue,
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Worker(queue=queue, process=process, log_path=log_path)
+
+
+def _stop_worker(worker: Worker) -> None:
+    worker.process.terminate()
+    try:
+        worker.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait(timeout=5)
+
+
+@pytest.fixture
+def celery_worker(tmp_path, transactional_db):
+    """A real Celery worker process on the configured broker, consuming a queue of its own."""
+    worker = _start_worker(tmp_path, {"DATABASE_URL": database_url_for_subprocess()})
+    yield worker
+    _stop_worker(worker)
+
+
+@pytest.fixture
+def redis_worker(redis_url, celery_worker):
+    """A real worker whose broker is Redis (the production broker)."""
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    return celery_worker
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        require("chromium", False, "Debian's chromium is not installed (scripts/ensure-chromium.sh)")
+    return path
+
+
+@pytest.fixture
+def browser_page(chromium_path, live_server, monkeypatch):
+    """A Playwright page in headless Debian chromium, pointed at the live test server."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(locale="ru-RU")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll a condition set by another process (a worker); never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
