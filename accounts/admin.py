@@ -7,7 +7,7 @@ from .models import User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ("username", "first_name", "last_name", "role", "is_active")
+    list_display = ("username", "first_name", "last_name", "role", "kindergarten", "is_active")
     list_filter = ("role", "is_active", "is_staff")
-    fieldsets = (*BaseUserAdmin.fieldsets, (_("Portal role"), {"fields": ("role",)}))
-    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Portal role"), {"fields": ("role",)}))
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("Portal role"), {"fields": ("role", "kindergarten")}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Portal role"), {"fields": ("role", "kindergarten")}))

@@ -15,11 +15,26 @@ class User(AbstractUser):
         ADMIN = "admin", _("Education department admin")
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.PARENT)
+    kindergarten = models.ForeignKey(
+        "placement.Kindergarten",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("kindergarten"),
+        help_text=_("For kindergarten staff: the only kindergarten they act on."),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="staff") | models.Q(kindergarten__isnull=False),
+                name="staff_user_has_kindergarten",
+            )
+        ]
 
     @property
     def is_parent(self) -> bool:

@@ -15,9 +15,13 @@ app.autodiscover_tasks()
 app.conf.imports = ("indigo.tasks",)
 
 app.conf.beat_schedule = {
-    # A heartbeat lets /readyz and the operators see that beat and a worker are alive.
+    # A heartbeat lets the operators see that beat and a worker are alive.
     "heartbeat": {"task": "indigo.tasks.heartbeat", "schedule": 60.0},
+    # The protocol moment of DOMAIN.md: 18:00 Astana time, every calendar day. The run catches up missed days,
+    # so a late or repeated delivery is harmless.
+    "release-protocol": {
+        "task": "placement.tasks.run_daily",
+        "schedule": crontab(hour=18, minute=0),
+        "options": {"expires": 23 * 3600},
+    },
 }
-
-# The protocol moment of DOMAIN.md: 18:00 Astana time, every calendar day.
-PROTOCOL_SCHEDULE = crontab(hour=18, minute=0)

@@ -31,3 +31,75 @@ class CalendarOverride(models.Model):
         # Remembered so that moving an override to another year also refreshes the year it left.
         instance._loaded_date = instance.date
         return instance
+
+
+class SummerSchedule(models.Model):
+    """A city's summer placement campaign of one year: the cohort windows of the notice (DOMAIN.md, seed)."""
+
+    city = models.ForeignKey(
+        "placement.City", on_delete=models.PROTECT, related_name="summer_schedules", verbose_name=_("city")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    campaign_start = models.DateField(
+        _("campaign starts"),
+        help_text=_(
+            "From this date, a released place of a cohort with a window waits (scheduled) until the window opens."
+        ),
+    )
+    note = models.TextField(_("note"), blank=True)  # translated
+
+    class Meta:
+        ordering = ["city", "-year"]
+        verbose_name = _("summer schedule")
+        verbose_name_plural = _("summer schedules")
+        constraints = [models.UniqueConstraint(fields=["city", "year"], name="summer_schedule_one_per_city_year")]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.year}"
+
+
+class CohortWindow(models.Model):
+    """One row of the schedule: a cohort's places enter priority access at 00:00 of `priority_start`."""
+
+    schedule = models.ForeignKey(
+        SummerSchedule, on_delete=models.CASCADE, related_name="windows", verbose_name=_("summer schedule")
+    )
+    birth_year = models.PositiveSmallIntegerField(_("cohort (birth year)"))
+    age = models.PositiveSmallIntegerField(_("age, years"))
+    priority_start = models.DateField(_("priority access starts"))
+
+    class Meta:
+        ordering = ["schedule", "priority_start", "-age"]
+        verbose_name = _("cohort window")
+        verbose_name_plural = _("cohort windows")
+        constraints = [models.UniqueConstraint(fields=["schedule", "birth_year"], name="cohort_window_one_per_cohort")]
+
+    def __str__(self) -> str:
+        return f"{self.birth_year}: {self.priority_start:%d.%m.%Y}"
+
+
+class KindergartenShift(models.Model):
+    """A kindergarten that starts a cohort's window on another date (repairs, illness...), with its reason."""
+
+    window = models.ForeignKey(
+        CohortWindow, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("cohort window")
+    )
+    kindergarten = models.ForeignKey(
+        "placement.Kindergarten",
+        on_delete=models.CASCADE,
+        related_name="schedule_shifts",
+        verbose_name=_("kindergarten"),
+    )
+    shifted_start = models.DateField(_("shifted priority start"))
+    reason = models.CharField(_("reason"), max_length=500)  # translated
+
+    class Meta:
+        ordering = ["window", "kindergarten"]
+        verbose_name = _("kindergarten shift")
+        verbose_name_plural = _("kindergarten shifts")
+        constraints = [
+            models.UniqueConstraint(fields=["window", "kindergarten"], name="shift_one_per_window_and_kindergarten")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kindergarten}: {self.shifted_start:%d.%m.%Y}"

@@ -1,0 +1,84 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    KK = "kk", _("Kazakh")
+    RU = "ru", _("Russian")
+
+
+class GroupType(models.TextChoices):
+    GENERAL = "general", _("General")
+    SPECIAL = "special", _("Special (correctional)")
+    SANATORIUM = "sanatorium", _("Sanatorium")
+
+
+class City(models.Model):
+    """A city whose education department runs placement; its settings parametrise the rules of DOMAIN.md."""
+
+    name = models.CharField(_("name"), max_length=120)  # translated: name_ru, name_kk, name_en
+    slug = models.SlugField(_("slug"), unique=True)
+    priority_working_days = models.PositiveSmallIntegerField(
+        _("working days of priority access"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("How many working days a released place stays in priority access (DOMAIN.md: 3)."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("city")
+        verbose_name_plural = _("cities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Kindergarten(models.Model):
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="kindergartens", verbose_name=_("city"))
+    code = models.CharField(_("code"), max_length=32, help_text=_("The kindergarten's code in the city's register."))
+    name = models.CharField(_("name"), max_length=255)  # translated
+    address = models.CharField(_("address"), max_length=255, blank=True)  # translated
+    district = models.CharField(_("district"), max_length=120, blank=True)  # translated
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        ordering = ["city", "code"]
+        verbose_name = _("kindergarten")
+        verbose_name_plural = _("kindergartens")
+        constraints = [models.UniqueConstraint(fields=["city", "code"], name="kindergarten_code_unique_in_city")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages of instruction, from the kindergarten's groups."""
+        return sorted({group.language for group in self.groups.all()})
+
+
+class Group(models.Model):
+    """A kindergarten group: places are released into it and inherit its cohort, language and type."""
+
+    kindergarten = models.ForeignKey(
+        Kindergarten, on_delete=models.PROTECT, related_name="groups", verbose_name=_("kindergarten")
+    )
+    name = models.CharField(_("name"), max_length=120, blank=True)  # translated
+    birth_year = models.PositiveSmallIntegerField(
+        _("cohort (birth year)"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    language = models.CharField(_("language of instruction"), max_length=2, choices=Language.choices)
+    group_type = models.CharField(_("group type"), max_length=16, choices=GroupType.choices, default=GroupType.GENERAL)
+
+    class Meta:
+        ordering = ["kindergarten", "birth_year", "language", "name"]
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+
+    def __str__(self) -> str:
+        label = self.name or f"{self.birth_year} {self.get_language_display()}"
+        return f"{self.kindergarten.code} · {label}"

@@ -1,0 +1,154 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .kindergartens import City, Group, GroupType, Kindergarten, Language
+
+
+class Access(models.TextChoices):
+    """What the registry and the protocol say of a live place (DOMAIN.md, Places and their access)."""
+
+    SCHEDULED = "scheduled", _("Scheduled")
+    PRIORITY = "priority", _("Priority access")
+    GENERAL = "general", _("General access")
+
+
+class PlaceQuerySet(models.QuerySet):
+    def live(self):
+        """Places still free: scheduled, in priority or in general access (the state may lag the clock)."""
+        return self.filter(state__in=Place.LIVE_STATES)
+
+    def open_at(self, at):
+        """Free places a parent can see at `at`: their priority start has come. Access follows the clock,
+        so the registry is exact between two 18:00 runs and even when a run is late."""
+        return self.live().filter(entered_priority_at__lte=at)
+
+    def in_priority_at(self, at):
+        return self.open_at(at).filter(priority_until__gt=at)
+
+    def in_general_at(self, at):
+        return self.open_at(at).filter(priority_until__lte=at)
+
+
+class Place(models.Model):
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        PRIORITY = "priority", _("Priority access")
+        GENERAL = "general", _("General access")
+        TAKEN = "taken", _("Taken (referral issued)")
+        ENROLLED = "enrolled", _("Enrolled")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    LIVE_STATES = (State.SCHEDULED, State.PRIORITY, State.GENERAL)
+    WITHDRAWABLE_STATES = (State.SCHEDULED, State.PRIORITY, State.GENERAL)
+
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="places", verbose_name=_("group"))
+    # Copied from the group: the 18:00 run works a city at a time and staff a kindergarten at a time.
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="places", verbose_name=_("city"))
+    kindergarten = models.ForeignKey(
+        Kindergarten, on_delete=models.PROTECT, related_name="places", verbose_name=_("kindergarten")
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices)
+    released_at = models.DateTimeField(_("released at"))
+    entered_priority_at = models.DateTimeField(_("enters priority access at"))
+    priority_until = models.DateTimeField(_("priority access until"))
+    general_since = models.DateTimeField(_("in general access since"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdraw_reason = models.CharField(_("reason for withdrawal"), max_length=500, blank=True)
+
+    objects = PlaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
+        indexes = [
+            models.Index(fields=["city", "state", "priority_until"], name="place_city_state_due"),
+            models.Index(fields=["city", "state", "entered_priority_at"], name="place_city_state_start"),
+            models.Index(fields=["kindergarten", "state"], name="place_kindergarten_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority_until__gt=models.F("entered_priority_at")), name="place_priority_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="withdrawn") | (Q(withdrawn_at__isnull=False) & ~Q(withdraw_reason="")),
+                name="place_withdrawn_has_time_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="general") | Q(general_since__isnull=False), name="place_general_has_since"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.group}"
+
+    def access_at(self, at=None) -> str | None:
+        """The place's access at `at`, from the clock (None once it is no longer free)."""
+        at = at or timezone.now()
+        if self.state not in self.LIVE_STATES:
+            return None
+        if at < self.entered_priority_at:
+            return Access.SCHEDULED
+        return Access.PRIORITY if at < self.priority_until else Access.GENERAL
+
+
+class PlaceEvent(models.Model):
+    """The append-only chronology of every place (DOMAIN.md, The 18:00 run). The protocol of a day is its events.
+
+    `at` is the time the rules give (a move to general happens at 18:00 even when the run is late);
+    `recorded_at` is when the portal wrote it. The place's attributes are copied so that the protocol of a day
+    never changes when a group is edited later.
+    """
+
+    class Kind(models.TextChoices):
+        RELEASED = "released", _("Released")
+        SCHEDULED = "scheduled", _("Scheduled for its summer window")
+        TO_PRIORITY = "to_priority", _("Entered priority access")
+        TO_GENERAL = "to_general", _("Moved to general access")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        TAKEN = "taken", _("Taken")
+        RETURNED = "returned", _("Returned")
+        ENROLLED = "enrolled", _("Enrolled")
+
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="events", verbose_name=_("place"))
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="+", verbose_name=_("city"))
+    kindergarten = models.ForeignKey(
+        Kindergarten, on_delete=models.PROTECT, related_name="+", verbose_name=_("kindergarten")
+    )
+    kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("time"))
+    protocol_day = models.DateField(_("protocol day"))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("cohort (birth year)"))
+    language = models.CharField(_("language of instruction"), max_length=2, choices=Language.choices)
+    group_type = models.CharField(_("group type"), max_length=16, choices=GroupType.choices)
+    access = models.CharField(_("access"), max_length=16, choices=Access.choices, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("place event")
+        verbose_name_plural = _("place events")
+        indexes = [models.Index(fields=["city", "protocol_day", "at"], name="event_city_day_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} #{self.place_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("place events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("place events are append-only")

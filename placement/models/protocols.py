@@ -1,0 +1,39 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .kindergartens import City
+
+
+class Protocol(models.Model):
+    """The published release protocol of one city and protocol day: immutable, hash-chained to the day before.
+
+    `sha256` is the SHA-256 of the canonical JSON of (city, day, previous_sha256, entries); see
+    `placement.services.protocols.protocol_digest`. Changing any published day breaks its hash and every later link.
+    """
+
+    GENESIS = "0" * 64
+
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="protocols", verbose_name=_("city"))
+    day = models.DateField(_("protocol day"))
+    published_at = models.DateTimeField(_("published at"))
+    entries = models.JSONField(_("entries"), default=list)
+    entry_count = models.PositiveIntegerField(_("number of entries"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    previous_sha256 = models.CharField(_("SHA-256 of the previous day"), max_length=64)
+
+    class Meta:
+        ordering = ["city", "-day"]
+        verbose_name = _("release protocol")
+        verbose_name_plural = _("release protocols")
+        constraints = [models.UniqueConstraint(fields=["city", "day"], name="protocol_one_per_city_and_day")]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.day:%d.%m.%Y}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("a published protocol never changes")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("a published protocol never changes")

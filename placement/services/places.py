@@ -1,0 +1,99 @@
+"""Releasing and withdrawing free places (DOMAIN.md, Places and their access)."""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from schedules.calendar import priority_ends_at
+from schedules.selectors import scheduled_start_for
+
+from ..models import Access, Group, Place, PlaceEvent
+from .errors import NotYourKindergarten, PlaceNotWithdrawable
+from .events import place_event_build
+
+MAX_RELEASE = 200
+REASON_MAX_LENGTH = 500
+
+
+def _ensure_acts_on(*, by, kindergarten_id: int) -> None:
+    """Kindergarten staff act only on their own kindergarten; department admins on any (DOMAIN.md, Who uses it)."""
+    if by is None or getattr(by, "is_department_admin", False) or getattr(by, "is_superuser", False):
+        return
+    if getattr(by, "is_kindergarten_staff", False) and by.kindergarten_id == kindergarten_id:
+        return
+    if getattr(by, "is_kindergarten_staff", False):
+        raise NotYourKindergarten()
+    raise PermissionDenied(_("Only kindergarten staff and department admins may do this."))
+
+
+def place_release(*, group: Group, count: int, by=None, at: dt.datetime | None = None) -> list[Place]:
+    """Release `count` free places into `group`.
+
+    DOMAIN.md, Places 1-2: a place enters priority access when released, for the city's number of working days
+    counted from its entry; during a summer campaign a place of a cohort with a window waits, `scheduled`, until
+    the window's priority start (shifted per kindergarten).
+    """
+    at = at or timezone.now()
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_RELEASE:
+        raise ValidationError(
+            _("The number of places must be a whole number from 1 to %(max)d.") % {"max": MAX_RELEASE},
+            code="invalid_count",
+        )
+    kindergarten = group.kindergarten
+    _ensure_acts_on(by=by, kindergarten_id=kindergarten.pk)
+    city = kindergarten.city
+    scheduled_start = scheduled_start_for(
+        city_id=city.pk, kindergarten_id=kindergarten.pk, birth_year=group.birth_year, at=at
+    )
+    enters_at = scheduled_start or at
+    state = Place.State.SCHEDULED if scheduled_start else Place.State.PRIORITY
+    place_fields = {
+        "group": group,
+        "city_id": city.pk,
+        "kindergarten_id": kindergarten.pk,
+        "state": state,
+        "released_at": at,
+        "entered_priority_at": enters_at,
+        "priority_until": priority_ends_at(enters_at, city.priority_working_days),
+    }
+    with transaction.atomic():
+        places = Place.objects.bulk_create([Place(**place_fields) for _ in range(count)])
+        kind = PlaceEvent.Kind.SCHEDULED if scheduled_start else PlaceEvent.Kind.RELEASED
+        access = Access.SCHEDULED if scheduled_start else Access.PRIORITY
+        PlaceEvent.objects.bulk_create(
+            [place_event_build(place=place, kind=kind, at=at, by=by, access=access) for place in places]
+        )
+    return places
+
+
+def place_withdraw(*, place: Place, by=None, reason: str, at: dt.datetime | None = None) -> Place:
+    """Withdraw a free place (scheduled, priority or general) with a reason; it leaves the registry at once.
+
+    DOMAIN.md, Places 5 and the state diagram: from `priority` or `general` (and `scheduled`), by its
+    kindergarten, at any time. The change is a conditional UPDATE, so a place taken meanwhile is refused.
+    """
+    at = at or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for the withdrawal."), code="reason_required")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            _("The reason must be at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}, code="reason_too_long"
+        )
+    _ensure_acts_on(by=by, kindergarten_id=place.kindergarten_id)
+    with transaction.atomic():
+        changed = Place.objects.filter(pk=place.pk, state__in=Place.WITHDRAWABLE_STATES).update(
+            state=Place.State.WITHDRAWN, withdrawn_at=at, withdraw_reason=reason
+        )
+        if not changed:
+            raise PlaceNotWithdrawable()
+        # Access is a function of the clock while the place is free, so the copy in hand tells it.
+        access_before = place.access_at(at) or ""
+        place.refresh_from_db()
+        place_event_build(
+            place=place, kind=PlaceEvent.Kind.WITHDRAWN, at=at, by=by, reason=reason, access=access_before
+        ).save()
+    return place

@@ -1,0 +1,73 @@
+"""Reads of the summer schedules (DOMAIN.md, Places 1 and the seed's schedule)."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .calendar import PROTOCOL_MOMENT, astana, at_astana, counted_days
+from .models import CohortWindow, KindergartenShift
+
+
+@dataclass(frozen=True)
+class WindowDates:
+    """The dates a window gives one kindergarten: priority from `priority_start` 00:00 to `priority_end` 18:00,
+    general access from then on (the notice's "free access" date is the day after `priority_end`)."""
+
+    priority_start: dt.date
+    priority_end: dt.date
+    general_at: dt.datetime
+    shifted: bool
+    reason: str = ""
+
+    @property
+    def priority_starts_at(self) -> dt.datetime:
+        return at_astana(self.priority_start, dt.time(0, 0))
+
+    @property
+    def general_from(self) -> dt.date:
+        return self.priority_end + dt.timedelta(days=1)
+
+
+def window_dates(
+    *, window: CohortWindow, kindergarten_id: int | None = None, working_days: int | None = None
+) -> WindowDates:
+    shift = None
+    if kindergarten_id is not None:
+        shift = KindergartenShift.objects.filter(window=window, kindergarten_id=kindergarten_id).first()
+    start = shift.shifted_start if shift else window.priority_start
+    days = working_days or window.schedule.city.priority_working_days
+    counted = counted_days(at_astana(start, dt.time(0, 0)), days)
+    return WindowDates(
+        priority_start=start,
+        priority_end=counted[-1],
+        general_at=at_astana(counted[-1], PROTOCOL_MOMENT),
+        shifted=shift is not None,
+        reason=shift.reason if shift else "",
+    )
+
+
+def cohort_window_for(*, city_id: int, birth_year: int, at: dt.datetime) -> CohortWindow | None:
+    """The window of the campaign running at `at` for this cohort, if the campaign has begun."""
+    local_day = astana(at).date()
+    return (
+        CohortWindow.objects.select_related("schedule", "schedule__city")
+        .filter(
+            schedule__city_id=city_id,
+            schedule__year=local_day.year,
+            birth_year=birth_year,
+            schedule__campaign_start__lte=local_day,
+        )
+        .first()
+    )
+
+
+def scheduled_start_for(*, city_id: int, kindergarten_id: int, birth_year: int, at: dt.datetime) -> dt.datetime | None:
+    """When a place released at `at` enters priority access, if its summer window has not opened yet.
+
+    DOMAIN.md, Places 1: during a summer campaign a place of a cohort that has a window is `scheduled` until the
+    window's priority start (00:00 of that date, shifted per kindergarten where the schedule says so).
+    """
+    window = cohort_window_for(city_id=city_id, birth_year=birth_year, at=at)
+    if window is None:
+        return None
+    starts_at = window_dates(window=window, kindergarten_id=kindergarten_id).priority_starts_at
+    return starts_at if starts_at > at else None

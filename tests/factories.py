@@ -1,0 +1,100 @@
+"""factory_boy factories, all in one place (STYLE.md, Tests)."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+
+from placement.models import City, Group, GroupType, Kindergarten, Language
+from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
+
+
+class CityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = City
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"city-{n}")
+    name_ru = factory.Sequence(lambda n: f"Город {n}")
+    name_kk = factory.Sequence(lambda n: f"Қала {n}")
+    name_en = factory.Sequence(lambda n: f"City {n}")
+    priority_working_days = 3
+
+
+class KindergartenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Kindergarten
+
+    city = factory.SubFactory(CityFactory)
+    code = factory.Sequence(lambda n: f"K-{n:03d}")
+    name_ru = factory.Sequence(lambda n: f"Детский сад №{n}")
+    name_kk = factory.Sequence(lambda n: f"№{n} балабақша")
+    name_en = factory.Sequence(lambda n: f"Kindergarten No. {n}")
+    address_ru = "ул. Абая, 1"
+    address_kk = "Абай к-сі, 1"
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    kindergarten = factory.SubFactory(KindergartenFactory)
+    birth_year = 2021
+    language = Language.KK
+    group_type = GroupType.GENERAL
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = "parent"
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class StaffFactory(UserFactory):
+    role = "staff"
+    kindergarten = factory.SubFactory(KindergartenFactory)
+
+
+class AdminFactory(UserFactory):
+    role = "admin"
+    is_staff = True
+
+
+class SummerScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SummerSchedule
+
+    city = factory.SubFactory(CityFactory)
+    year = 2024
+    campaign_start = dt.date(2024, 5, 15)
+
+
+class CohortWindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CohortWindow
+
+    schedule = factory.SubFactory(SummerScheduleFactory)
+    birth_year = 2021
+    age = 3
+    priority_start = dt.date(2024, 6, 3)
+
+
+class KindergartenShiftFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KindergartenShift
+
+    window = factory.SubFactory(CohortWindowFactory)
+    kindergarten = factory.SubFactory(KindergartenFactory)
+    shifted_start = dt.date(2024, 6, 10)
+    reason_ru = "Ремонт"
+    reason_kk = "Жөндеу"
