@@ -128,13 +128,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": _celery_queue_dir,
         "data_folder_out": _celery_queue_dir,
         "processed_folder": (VAR_DIR / "celery" / "processed").as_posix(),
+        "control_folder": (VAR_DIR / "celery" / "control").as_posix(),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in ("queue", "processed", "results"):
+    for _folder in ("queue", "processed", "control", "results"):
         (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TIMEZONE = "Asia/Almaty"
 CELERY_ENABLE_UTC = True

@@ -64,6 +64,7 @@ def _move(
     """
     place, event, group = Place._meta.db_table, PlaceEvent._meta.db_table, "placement_group"
     states = ", ".join(["%s"] * len(from_states))
+    # Table and column names come from the models and this module; every value is a parameter.
     sql = (
         f"INSERT INTO {event} (place_id, city_id, kindergarten_id, kind, at, protocol_day, recorded_at, by_id,"
         f" reason, birth_year, language, group_type, access)"

@@ -54,23 +54,26 @@ def protocol_entries(*, city: City, day: dt.date) -> list[dict]:
             "reason",
         )
     )
-    return [
-        {
-            "at": astana(at).isoformat(),
-            "recorded_at": astana(recorded_at).isoformat(),
-            "event": kind,
-            "place": place_id,
-            "kindergarten": kindergartens[kindergarten_id],
-            "birth_year": birth_year,
-            "language": language,
-            "group_type": group_type,
-            "access": access,
-            "reason": reason,
-        }
-        for at, recorded_at, kind, place_id, kindergarten_id, birth_year, language, group_type, access, reason in events.iterator(
-            chunk_size=5000
-        )
-    ]
+    keys = (
+        "at",
+        "recorded_at",
+        "event",
+        "place",
+        "kindergarten",
+        "birth_year",
+        "language",
+        "group_type",
+        "access",
+        "reason",
+    )
+    entries = []
+    for row in events.iterator(chunk_size=5000):
+        entry = dict(zip(keys, row, strict=True))
+        entry["at"] = astana(entry["at"]).isoformat()
+        entry["recorded_at"] = astana(entry["recorded_at"]).isoformat()
+        entry["kindergarten"] = kindergartens[entry["kindergarten"]]
+        entries.append(entry)
+    return entries
 
 
 def protocol_publish(*, city: City, day: dt.date, at: dt.datetime | None = None) -> Protocol:
