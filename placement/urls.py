@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from .views import public
 
 app_name = "placement"
 
 urlpatterns = [
-    path("registry/", views.RegistryView.as_view(), name="registry"),
-    path("protocol/", views.ProtocolIndexView.as_view(), name="protocols"),
+    path("registry/", public.RegistryView.as_view(), name="registry"),
+    path("protocol/", public.ProtocolIndexView.as_view(), name="protocols"),
+    path("staff/", include("placement.urls_staff")),
 ]

@@ -1,0 +1,3 @@
+"""Public API: the free-places registry and the release protocol."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Staff API: release and withdraw places of one's own kindergarten."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Kindergarten staff pages (login required; own kindergarten only)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Public API: summer schedules."""
+
+urlpatterns: list = []
