@@ -15,3 +15,4 @@ def _override_changed(sender, instance: CalendarOverride, **kwargs) -> None:
         years.add(loaded.year)
     for year in years:
         calendar_invalidate(year=year)
+    instance._loaded_date = instance.date

@@ -1,0 +1,201 @@
+import datetime as dt
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+
+from placement.models import City, Place, PlaceEvent, Protocol
+from placement.services import place_release, place_withdraw, protocols_verify, run_daily
+from schedules.calendar import ASTANA
+from tests.factories import CohortWindowFactory, GroupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def astana(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=ASTANA)
+
+
+@pytest.fixture
+def group():
+    return GroupFactory(birth_year=2021)
+
+
+@pytest.fixture
+def city(group) -> City:
+    return group.kindergarten.city
+
+
+def test_run_moves_a_may_release_to_general_at_18_00_on_may_6(group, city):
+    [place] = place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    run_daily(at=astana(2024, 5, 6, 17, 59))
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY
+
+    run_daily(at=astana(2024, 5, 6, 18, 0))
+    place.refresh_from_db()
+    assert place.state == Place.State.GENERAL
+    assert place.general_since == astana(2024, 5, 6, 18, 0)
+    protocol = Protocol.objects.get(city=city, day=dt.date(2024, 5, 6))
+    assert [(e["event"], e["at"], e["access"]) for e in protocol.entries] == [
+        ("to_general", "2024-05-06T18:00:00+05:00", "general")
+    ]
+
+
+def test_summer_window_places_enter_priority_on_june_3_and_go_general_on_june_5_at_18(group, city):
+    CohortWindowFactory(schedule__city=city, birth_year=2021, priority_start=dt.date(2024, 6, 3))
+    place_release(group=group, count=2, at=astana(2024, 5, 28, 11, 0))
+    run_daily(at=astana(2024, 6, 3, 18, 0))
+    assert set(Place.objects.values_list("state", flat=True)) == {Place.State.PRIORITY}
+    june_3 = Protocol.objects.get(city=city, day=dt.date(2024, 6, 3))
+    assert [(e["event"], e["at"]) for e in june_3.entries] == [("to_priority", "2024-06-03T00:00:00+05:00")] * 2
+
+    run_daily(at=astana(2024, 6, 5, 18, 0))
+    assert set(Place.objects.values_list("state", flat=True)) == {Place.State.GENERAL}
+    assert Protocol.objects.get(city=city, day=dt.date(2024, 6, 5)).entry_count == 2
+
+
+def test_running_twice_for_one_day_changes_nothing_and_publishes_once(group, city):
+    place_release(group=group, count=3, at=astana(2024, 5, 2, 10, 0))
+    first = run_daily(at=astana(2024, 5, 6, 18, 0))
+    events = PlaceEvent.objects.count()
+    second = run_daily(at=astana(2024, 5, 6, 18, 5))
+    assert [p.day for p in first] == [dt.date(2024, 5, 2) + dt.timedelta(days=n) for n in range(5)]
+    assert second == []
+    assert PlaceEvent.objects.count() == events
+    assert Protocol.objects.filter(city=city, day=dt.date(2024, 5, 6)).count() == 1
+
+
+def test_a_three_day_outage_is_caught_up_in_order_with_the_rules_times(group, city):
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    run_daily(at=astana(2024, 5, 3, 18, 0))
+    # Down from Saturday to Tuesday: the run of Tuesday 18:00 publishes May 4, 5, 6 and 7 in order.
+    published = run_daily(at=astana(2024, 5, 7, 18, 30))
+    assert [p.day for p in published] == [dt.date(2024, 5, 4), dt.date(2024, 5, 5), dt.date(2024, 5, 6),
+                                         dt.date(2024, 5, 7)]
+    to_general = PlaceEvent.objects.get(kind=PlaceEvent.Kind.TO_GENERAL)
+    assert to_general.at == astana(2024, 5, 6, 18, 0)  # the rule's time, not the catch-up's
+    assert to_general.protocol_day == dt.date(2024, 5, 6)
+    assert to_general.recorded_at > to_general.at
+    assert [p.previous_sha256 for p in published[1:]] == [p.sha256 for p in published[:-1]]
+    assert protocols_verify() == []
+
+
+def test_protocol_records_every_event_of_the_day_and_no_personal_data(group, city):
+    [kept, withdrawn] = place_release(group=group, count=2, at=astana(2024, 5, 2, 10, 0))
+    place_withdraw(place=withdrawn, reason="Ремонт", at=astana(2024, 5, 2, 15, 0))
+    [protocol] = run_daily(at=astana(2024, 5, 2, 18, 0))
+    assert [(e["event"], e["place"], e["reason"]) for e in protocol.entries] == [
+        ("released", kept.pk, ""), ("released", withdrawn.pk, ""), ("withdrawn", withdrawn.pk, "Ремонт"),
+    ]
+    entry = protocol.entries[0]
+    assert set(entry) == {"at", "recorded_at", "event", "place", "kindergarten", "birth_year", "language",
+                          "group_type", "access", "reason"}
+    assert entry["kindergarten"]["code"] == group.kindergarten.code
+
+
+def test_a_city_with_no_events_publishes_nothing(city):
+    assert run_daily(at=astana(2024, 5, 6, 18, 0)) == []
+
+
+def test_the_chain_continues_through_empty_days(group, city):
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    published = run_daily(at=astana(2024, 5, 10, 18, 0))
+    assert len(published) == 9
+    assert [p.entry_count for p in published] == [1, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert protocols_verify() == []
+
+
+def test_a_tampered_protocol_is_caught_naming_the_first_bad_day(group, city):
+    place_release(group=group, count=2, at=astana(2024, 5, 2, 10, 0))
+    run_daily(at=astana(2024, 5, 8, 18, 0))
+    call_command("verify_protocols", stdout=StringIO())
+
+    # Someone rewrites history with SQL: one entry of May 6 gets another time.
+    tampered = Protocol.objects.get(city=city, day=dt.date(2024, 5, 6))
+    entries = tampered.entries
+    entries[0]["at"] = "2024-05-06T17:00:00+05:00"
+    Protocol.objects.filter(pk=tampered.pk).update(entries=entries)
+
+    problems = protocols_verify(city=city)
+    assert [(p.day, p.why) for p in problems] == [(dt.date(2024, 5, 6), "its content does not match its SHA-256")]
+    with pytest.raises(CommandError, match="2024-05-06") as raised:
+        call_command("verify_protocols", "--city", city.slug, stdout=StringIO(), stderr=StringIO())
+    assert raised.value.returncode == 1
+
+
+def test_a_rehashed_forgery_breaks_the_next_days_link(group, city):
+    from placement.services import protocol_digest
+
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    run_daily(at=astana(2024, 5, 6, 18, 0))
+    forged = Protocol.objects.get(city=city, day=dt.date(2024, 5, 3))
+    entries = [{"forged": True}]
+    digest = protocol_digest(city_slug=city.slug, day=forged.day, previous_sha256=forged.previous_sha256,
+                             entries=entries)
+    Protocol.objects.filter(pk=forged.pk).update(entries=entries, sha256=digest)
+    assert [p.day for p in protocols_verify(city=city)] == [dt.date(2024, 5, 4)]
+
+
+def test_a_deleted_day_is_caught_as_a_gap(group, city):
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    run_daily(at=astana(2024, 5, 6, 18, 0))
+    Protocol.objects.filter(city=city, day=dt.date(2024, 5, 4))._raw_delete(connection.alias)
+    assert [(p.day, p.why) for p in protocols_verify(city=city)] == [(dt.date(2024, 5, 4), "missing: the chain has a gap")]
+
+
+def test_published_protocols_refuse_to_change(group, city):
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    [protocol] = run_daily(at=astana(2024, 5, 2, 18, 0))
+    protocol.entries = []
+    with pytest.raises(ValueError, match="never changes"):
+        protocol.save()
+
+
+def test_run_protocol_command_runs_the_same_service_for_a_given_moment(group, city):
+    CohortWindowFactory(schedule__city=city, birth_year=2021, priority_start=dt.date(2024, 6, 3))
+    place_release(group=group, count=4, at=astana(2024, 5, 28, 11, 0))
+    out = StringIO()
+    call_command("run_protocol", "--at", "2024-06-05T18:00+05:00", "--city", city.slug, stdout=out)
+    assert set(Place.objects.values_list("state", flat=True)) == {Place.State.GENERAL}
+    assert Protocol.objects.filter(city=city).count() == 9  # May 28 .. June 5
+    assert "9 protocol(s) published" in out.getvalue()
+    call_command("verify_protocols", stdout=StringIO())
+
+
+@pytest.mark.parametrize("arguments", [["--at", "yesterday"], ["--city", "atlantis"]])
+def test_run_protocol_command_rejects_bad_arguments(arguments):
+    with pytest.raises(CommandError):
+        call_command("run_protocol", *arguments, stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_publish_one_protocol_per_day(postgres):
+    group = GroupFactory(birth_year=2021)
+    city = group.kindergarten.city
+    place_release(group=group, count=50, at=astana(2024, 5, 2, 10, 0))
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def runner():
+        try:
+            barrier.wait(timeout=10)
+            results.append(run_daily(at=astana(2024, 5, 8, 18, 0)))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    published_days = sorted(p.day for run in results for p in run)
+    assert published_days == [dt.date(2024, 5, 2) + dt.timedelta(days=n) for n in range(7)]  # each day once
+    assert Protocol.objects.filter(city=city).count() == 7
+    assert PlaceEvent.objects.filter(kind=PlaceEvent.Kind.TO_GENERAL).count() == 50
+    assert protocols_verify() == []
