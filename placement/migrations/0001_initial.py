@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('name_kk', models.CharField(max_length=120, null=True, verbose_name='name')),
                 ('name_en', models.CharField(max_length=120, null=True, verbose_name='name')),
                 ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('priority_working_days', models.PositiveSmallIntegerField(default=3, help_text='How many working days a released place stays in priority access (DOMAIN.md: 3).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)], verbose_name='working days of priority access')),
+                ('priority_working_days', models.PositiveSmallIntegerField(default=3, help_text='How many working days a released place stays in priority access (3 by the rules).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)], verbose_name='working days of priority access')),
             ],
             options={
                 'verbose_name': 'city',

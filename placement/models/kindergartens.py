@@ -23,7 +23,7 @@ class City(models.Model):
         _("working days of priority access"),
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(30)],
-        help_text=_("How many working days a released place stays in priority access (DOMAIN.md: 3)."),
+        help_text=_("How many working days a released place stays in priority access (3 by the rules)."),
     )
 
     class Meta:
