@@ -172,6 +172,7 @@ LANGUAGES = [
 # their Kazakh catalogs lack (locale/contrib).
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "contrib"]
 USE_I18N = True
+FORMAT_MODULE_PATH = ["indigo.formats"]
 # Business time is Astana time (UTC+5 since 2024-03-01); stored in UTC, shown in Asia/Almaty.
 TIME_ZONE = "Asia/Almaty"
 USE_TZ = True

@@ -39,7 +39,12 @@ def test_released_place_enters_priority_for_three_working_days(group, staff):
     assert place.access_at(astana(2024, 5, 6, 17, 59)) == Access.PRIORITY
     assert place.access_at(astana(2024, 5, 6, 18, 0)) == Access.GENERAL
     event = PlaceEvent.objects.get(place=place)
-    assert (event.kind, event.access, event.by, event.protocol_day) == ("released", "priority", staff, dt.date(2024, 5, 2))
+    assert (event.kind, event.access, event.by, event.protocol_day) == (
+        "released",
+        "priority",
+        staff,
+        dt.date(2024, 5, 2),
+    )
 
 
 def test_city_setting_changes_the_number_of_priority_working_days(group, staff):
@@ -75,8 +80,9 @@ def test_place_released_after_its_window_opened_enters_priority_at_once(group, s
 
 
 def test_a_kindergarten_shift_moves_its_window(group, staff):
-    window = CohortWindowFactory(schedule__city=group.kindergarten.city, birth_year=2021,
-                                 priority_start=dt.date(2024, 6, 3))
+    window = CohortWindowFactory(
+        schedule__city=group.kindergarten.city, birth_year=2021, priority_start=dt.date(2024, 6, 3)
+    )
     KindergartenShiftFactory(window=window, kindergarten=group.kindergarten, shifted_start=dt.date(2024, 6, 10))
     [shifted] = place_release(group=group, count=1, by=staff, at=astana(2024, 5, 27, 11, 0))
     other_group = GroupFactory(birth_year=2021, kindergarten__city=group.kindergarten.city)

@@ -53,7 +53,11 @@ def test_entry_at_nine_or_later_counts_from_the_next_working_day():
 
 def test_entry_on_a_holiday_morning_counts_from_the_next_working_day():
     # 2024-05-07..09 are off: a place released on 05-07 at 08:00 starts counting on Friday 05-10.
-    assert counted_days(astana(2024, 5, 7, 8, 0), 3) == [dt.date(2024, 5, 10), dt.date(2024, 5, 13), dt.date(2024, 5, 14)]
+    assert counted_days(astana(2024, 5, 7, 8, 0), 3) == [
+        dt.date(2024, 5, 10),
+        dt.date(2024, 5, 13),
+        dt.date(2024, 5, 14),
+    ]
 
 
 def test_place_moves_to_general_after_three_working_days_across_nauryz_2024():
