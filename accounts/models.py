@@ -1,6 +1,11 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .validators import validate_iin, validate_phone
 
 
 class User(AbstractUser):
@@ -15,6 +20,11 @@ class User(AbstractUser):
         ADMIN = "admin", _("Education department admin")
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.PARENT)
+    middle_name = models.CharField(_("patronymic"), max_length=150, blank=True)
+    # Parents: the IIN and the phone they log in with (+7XXXXXXXXXX), and a second phone.
+    iin = models.CharField(_("IIN"), max_length=12, unique=True, null=True, blank=True, validators=[validate_iin])
+    phone = models.CharField(_("phone"), max_length=16, unique=True, null=True, blank=True, validators=[validate_phone])
+    phone_2 = models.CharField(_("second phone"), max_length=16, blank=True, validators=[validate_phone])
     kindergarten = models.ForeignKey(
         "placement.Kindergarten",
         on_delete=models.PROTECT,
@@ -47,3 +57,155 @@ class User(AbstractUser):
     @property
     def is_department_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class Child(models.Model):
+    iin = models.CharField(_("IIN"), max_length=12, unique=True, validators=[validate_iin])
+    last_name = models.CharField(_("last name"), max_length=150)
+    first_name = models.CharField(_("first name"), max_length=150)
+    middle_name = models.CharField(_("patronymic"), max_length=150, blank=True)
+    birth_date = models.DateField(_("date of birth"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("child")
+        verbose_name_plural = _("children")
+
+    def __str__(self) -> str:
+        # Initials only: a child's full name is personal data and __str__ ends up in logs and admin history.
+        return f"{self.last_name} {self.first_name[:1]}."
+
+
+class Representation(models.Model):
+    """A parent's claim to be the child's legal representative: pending until a department admin confirms it
+    (DOMAIN.md, People and security: only a confirmed legal representative may claim a place)."""
+
+    class Kind(models.TextChoices):
+        PARENT = "parent", _("Parent")
+        GUARDIAN = "guardian", _("Guardian")
+        FOSTER = "foster", _("Foster carer")
+        ADOPTIVE = "adoptive", _("Adoptive parent")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+
+    parent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="representations", verbose_name=_("parent")
+    )
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="representations", verbose_name=_("child"))
+    kind = models.CharField(_("kind of representation"), max_length=16, choices=Kind.choices)
+    document = models.CharField(
+        _("document"), max_length=255, help_text=_("The document's name, number and date, e.g. the birth certificate.")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    decision_reason = models.CharField(_("reason of the decision"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("legal representation")
+        verbose_name_plural = _("legal representations")
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "child"], name="representation_one_per_parent_and_child"),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(decision_reason=""), name="representation_rejection_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.child}"
+
+
+class OtpChallenge(models.Model):
+    """A one-time SMS code: stored hashed, valid 5 minutes, at most 5 tries (issue: parents log in by phone)."""
+
+    phone = models.CharField(_("phone"), max_length=16, db_index=True)
+    code_hash = models.CharField(_("code hash"), max_length=128)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    consumed_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [models.Index(fields=["ip", "created_at"], name="otp_ip_created")]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:-4]}**** {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginRecord(models.Model):
+    """A successful login, shown in the parent's cabinet so they can see whether someone else used it."""
+
+    class Method(models.TextChoices):
+        OTP = "otp", _("SMS code")
+        PASSWORD = "password", _("Password")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="logins", verbose_name=_("user")
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("device"), max_length=255, blank=True)
+    session_key = models.CharField(_("session"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("login")
+        verbose_name_plural = _("logins")
+        indexes = [models.Index(fields=["user", "-at"], name="login_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_method_display()}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when and from where: every state change and every admin action. Append-only."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    target_type = models.CharField(_("object type"), max_length=64, blank=True)
+    target_id = models.CharField(_("object id"), max_length=64, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("the audit log is append-only")

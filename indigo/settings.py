@@ -243,6 +243,20 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- SMS (parents log in with a one-time code) ----------------------------------------------------------
+# ConsoleBackend prints the code (the embedded default), FileBackend appends to var/sms.log, LocmemBackend
+# keeps messages in accounts.sms.outbox (tests), HttpGatewayBackend posts to the operator's gateway.
+SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_SENDER = env.str("SMS_GATEWAY_SENDER", default="INDIGO")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+OTP_TTL_SECONDS = 300
+OTP_MAX_ATTEMPTS = 5
+OTP_REQUESTS_PER_PHONE_PER_HOUR = env.int("OTP_REQUESTS_PER_PHONE_PER_HOUR", default=5)
+OTP_REQUESTS_PER_IP_PER_HOUR = env.int("OTP_REQUESTS_PER_IP_PER_HOUR", default=30)
+
 # --- Portal ---------------------------------------------------------------------------------------------
 # In CI a missing PostgreSQL, Redis or browser must fail the run rather than skip the test.
 INDIGO_REQUIRE_SERVICES = env.bool("INDIGO_REQUIRE_SERVICES", default=False)

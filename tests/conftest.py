@@ -48,6 +48,12 @@ def _isolated_cache(settings, tmp_path):
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _sms_outbox(settings):
+    """SMS go to accounts.sms.outbox in tests, never to a console or a gateway."""
+    settings.SMS_BACKEND = "accounts.sms.LocmemBackend"
+
+
 @pytest.fixture
 def postgres(db):
     require("PostgreSQL", connection.vendor == "postgresql", "DATABASE_URL does not point to PostgreSQL")

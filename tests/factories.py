@@ -98,3 +98,64 @@ class KindergartenShiftFactory(factory.django.DjangoModelFactory):
     shifted_start = dt.date(2024, 6, 10)
     reason_ru = "Ремонт"
     reason_kk = "Жөндеу"
+
+
+def valid_iin(seed: int, prefix: str = "2106") -> str:
+    """A valid IIN made from a number: the first 11 digits, then the control digit (skipping impossible ones)."""
+    from accounts.validators import iin_check_digit
+
+    n = seed
+    while True:
+        eleven = f"{prefix}{n:07d}"[:11]
+        check = iin_check_digit(eleven)
+        if check is not None:
+            return eleven + str(check)
+        n += 10_000_000  # change a digit that does not collide with nearby seeds
+
+
+class ParentFactory(UserFactory):
+    role = "parent"
+    phone = factory.Sequence(lambda n: f"+7701{n:07d}")
+    iin = factory.Sequence(lambda n: valid_iin(n, prefix="8501"))
+    first_name = "Айгерим"
+    last_name = "Сапарова"
+
+
+class ChildFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.Child"
+
+    iin = factory.Sequence(lambda n: valid_iin(n, prefix="2106"))
+    last_name = "Сапаров"
+    first_name = "Арман"
+    birth_date = dt.date(2021, 6, 1)
+
+
+class RepresentationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.Representation"
+
+    parent = factory.SubFactory(ParentFactory)
+    child = factory.SubFactory(ChildFactory)
+    kind = "parent"
+    document = "Свидетельство о рождении № 123456"
+    status = "confirmed"
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    """A queued application; privileged ones are confirmed unless said otherwise."""
+
+    class Meta:
+        model = "placement.Application"
+
+    child = factory.SubFactory(ChildFactory)
+    parent = factory.SubFactory(ParentFactory)
+    city = factory.SubFactory(CityFactory)
+    birth_year = factory.LazyAttribute(lambda a: a.child.birth_date.year)
+    language = "kk"
+    group_type = "general"
+    privilege = "none"
+    privilege_status = factory.LazyAttribute(lambda a: "none" if a.privilege == "none" else "confirmed")
+    queue_category = factory.LazyAttribute(
+        lambda a: {"extraordinary": 0, "priority": 1}.get(a.privilege, 2) if a.privilege_status == "confirmed" else 2
+    )

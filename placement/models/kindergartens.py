@@ -26,6 +26,19 @@ class City(models.Model):
         help_text=_("How many working days a released place stays in priority access (3 by the rules)."),
     )
 
+    queue_general_per_priority = models.PositiveSmallIntegerField(
+        _("general applications per priority one"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_("The queue interleaves one confirmed priority right with this many general applications."),
+    )
+    referral_holdout_days = models.PositiveSmallIntegerField(
+        _("days held out of the queue after a lost referral"),
+        default=0,
+        validators=[MaxValueValidator(60)],
+        help_text=_("After a referral is cancelled or expires, the child returns to the queue after these days."),
+    )
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("city")

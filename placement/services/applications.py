@@ -1,0 +1,147 @@
+"""Applications and the queue (DOMAIN.md, Queue; People and security)."""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Child, Representation
+from accounts.services.audit import audit_record
+
+from ..models import Application, City
+from .errors import PlacementError
+
+
+class AlreadyInQueue(PlacementError):
+    code = "already_in_queue"
+    message = _("This child already has an active application in this city.")
+
+
+class NotWithdrawable(PlacementError):
+    code = "application_not_withdrawable"
+    message = _("Only an application that is in the queue can be withdrawn.")
+
+
+def _category(*, privilege: str, privilege_status: str) -> int:
+    """An unconfirmed privilege ranks as general (DOMAIN.md, Queue)."""
+    if privilege_status != Application.PrivilegeStatus.CONFIRMED:
+        return Application.Category.GENERAL
+    return {
+        Application.Privilege.EXTRAORDINARY: Application.Category.EXTRAORDINARY,
+        Application.Privilege.PRIORITY: Application.Category.PRIORITY,
+    }.get(privilege, Application.Category.GENERAL)
+
+
+def application_create(
+    *,
+    parent,
+    child: Child,
+    city: City,
+    language: str,
+    group_type: str,
+    privilege: str = Application.Privilege.NONE,
+    privilege_document: str = "",
+    at: dt.datetime | None = None,
+    ip: str | None = None,
+) -> Application:
+    """Put a child in a city's queue for its cohort (the birth year). The parent must represent the child
+    (pending is enough to queue; claiming needs it confirmed). One active application per child and city."""
+    at = at or timezone.now()
+    if (
+        not Representation.objects.filter(parent=parent, child=child)
+        .exclude(status=Representation.Status.REJECTED)
+        .exists()
+    ):
+        raise PermissionDenied(_("Only the child's legal representative may apply."))
+    if language not in Application.Language.values:
+        raise ValidationError({"language": _("Choose Kazakh, Russian or either.")}, code="invalid_language")
+    from ..models import GroupType
+
+    if group_type not in GroupType.values:
+        raise ValidationError({"group_type": _("Choose a group type from the list.")}, code="invalid_group_type")
+    if privilege not in Application.Privilege.values:
+        raise ValidationError({"privilege": _("Choose a privilege from the list.")}, code="invalid_privilege")
+    privilege_document = (privilege_document or "").strip()
+    if privilege != Application.Privilege.NONE and not privilege_document:
+        raise ValidationError(
+            {"privilege_document": _("Name the document that proves the privilege.")}, code="document_required"
+        )
+    privilege_status = (
+        Application.PrivilegeStatus.NONE
+        if privilege == Application.Privilege.NONE
+        else Application.PrivilegeStatus.PENDING
+    )
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                child=child,
+                parent=parent,
+                city=city,
+                birth_year=child.birth_date.year,
+                language=language,
+                group_type=group_type,
+                privilege=privilege,
+                privilege_document=privilege_document,
+                privilege_status=privilege_status,
+                applied_at=at,
+                status_changed_at=at,
+                queue_category=_category(privilege=privilege, privilege_status=privilege_status),
+            )
+            audit_record(actor=parent, action="application.create", target=application, ip=ip, at=at)
+    except IntegrityError as exc:
+        if "application_one_active_per_child_and_city" in str(exc) or "UNIQUE" in str(exc).upper():
+            raise AlreadyInQueue() from exc
+        raise
+    return application
+
+
+def application_withdraw(
+    *, application: Application, by, at: dt.datetime | None = None, ip: str | None = None
+) -> Application:
+    """The parent takes the application out of the queue (a conditional update: only a queued one)."""
+    at = at or timezone.now()
+    if not Representation.objects.filter(parent=by, child_id=application.child_id).exists():
+        raise PermissionDenied(_("Only the child's legal representative may withdraw the application."))
+    with transaction.atomic():
+        changed = Application.objects.filter(pk=application.pk, status=Application.Status.QUEUED).update(
+            status=Application.Status.WITHDRAWN, status_changed_at=at
+        )
+        if not changed:
+            raise NotWithdrawable()
+        audit_record(actor=by, action="application.withdraw", target=application, ip=ip, at=at)
+    application.refresh_from_db()
+    return application
+
+
+def application_privilege_decide(
+    *,
+    application: Application,
+    by,
+    confirm: bool,
+    reason: str = "",
+    at: dt.datetime | None = None,
+    ip: str | None = None,
+) -> Application:
+    """A department admin confirms or rejects the privilege; the queue category follows at once."""
+    at = at or timezone.now()
+    if not getattr(by, "is_department_admin", False) and not getattr(by, "is_superuser", False):
+        raise PermissionDenied(_("Only department admins confirm privileges."))
+    reason = (reason or "").strip()
+    if not confirm and not reason:
+        raise ValidationError({"reason": _("Give the reason for the rejection.")}, code="reason_required")
+    if application.privilege == Application.Privilege.NONE:
+        raise ValidationError(_("This application claims no privilege."), code="no_privilege")
+    status = Application.PrivilegeStatus.CONFIRMED if confirm else Application.PrivilegeStatus.REJECTED
+    with transaction.atomic():
+        Application.objects.filter(pk=application.pk).update(
+            privilege_status=status,
+            privilege_reason=reason,
+            queue_category=_category(privilege=application.privilege, privilege_status=status),
+        )
+        audit_record(
+            actor=by, action="application.privilege_" + status, target=application, ip=ip, at=at, reason=reason
+        )
+    application.refresh_from_db()
+    return application
