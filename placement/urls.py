@@ -7,5 +7,11 @@ app_name = "placement"
 urlpatterns = [
     path("registry/", public.RegistryView.as_view(), name="registry"),
     path("protocol/", public.ProtocolIndexView.as_view(), name="protocols"),
+    path("protocol/<slug:city>/<str:day>/", public.ProtocolDayView.as_view(), name="protocol_day"),
+    path(
+        "protocol/<slug:city>/<str:day>/download.<str:fmt>",
+        public.ProtocolDownloadView.as_view(),
+        name="protocol_download",
+    ),
     path("staff/", include("placement.urls_staff")),
 ]

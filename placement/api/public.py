@@ -1,0 +1,301 @@
+"""Public API: the free-places registry and the release protocols (no login; Accept-Language picks the names)."""
+
+from django.utils import timezone
+from django.utils.translation import get_language, gettext
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from .. import selectors
+from ..models import Access, City, GroupType, Kindergarten, Language, Place, PlaceEvent, Protocol
+
+OPEN_ACCESSES = [Access.PRIORITY.value, Access.GENERAL.value]
+
+# --- Query parameters ------------------------------------------------------------------------------------
+
+
+def _city_by_slug(slug: str) -> City:
+    city = City.objects.filter(slug=slug).first()
+    if city is None:
+        raise serializers.ValidationError(gettext("There is no such city."))
+    return city
+
+
+class RegistryQuerySerializer(serializers.Serializer):
+    """The registry's filters; every value is checked, and a bad one is a 400 naming the field."""
+
+    city = serializers.CharField(required=False, max_length=50, help_text="The city's slug.")
+    birth_year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+    language = serializers.ChoiceField(required=False, choices=Language.choices)
+    group_type = serializers.ChoiceField(required=False, choices=GroupType.choices)
+    access = serializers.ChoiceField(required=False, choices=OPEN_ACCESSES)
+    kindergarten = serializers.IntegerField(required=False, min_value=1)
+
+    def validate_city(self, value: str) -> City:
+        return _city_by_slug(value)
+
+    def validate(self, attrs):
+        kindergarten_id = attrs.get("kindergarten")
+        if kindergarten_id is not None:
+            kindergartens = Kindergarten.objects.filter(pk=kindergarten_id)
+            if attrs.get("city") is not None:
+                kindergartens = kindergartens.filter(city=attrs["city"])
+            kindergarten = kindergartens.first()
+            if kindergarten is None:
+                raise serializers.ValidationError(
+                    {"kindergarten": [gettext("There is no such kindergarten in this city.")]}
+                )
+            attrs["kindergarten"] = kindergarten
+        return attrs
+
+    def filters(self) -> selectors.RegistryFilters:
+        return selectors.RegistryFilters(**self.validated_data)
+
+
+class ProtocolListQuerySerializer(serializers.Serializer):
+    city = serializers.CharField(max_length=50, help_text="The city's slug.")
+
+    def validate_city(self, value: str) -> City:
+        return _city_by_slug(value)
+
+
+REGISTRY_PARAMETERS = [
+    OpenApiParameter("city", OpenApiTypes.STR, description="City slug, e.g. temirtau; every city when omitted."),
+    OpenApiParameter("birth_year", OpenApiTypes.INT, description="Cohort (birth year), e.g. 2021."),
+    OpenApiParameter("language", OpenApiTypes.STR, enum=Language.values, description="Language of instruction."),
+    OpenApiParameter("group_type", OpenApiTypes.STR, enum=GroupType.values, description="Group type."),
+    OpenApiParameter("access", OpenApiTypes.STR, enum=OPEN_ACCESSES, description="Access now."),
+    OpenApiParameter("kindergarten", OpenApiTypes.INT, description="Kindergarten id (of the city, when given)."),
+]
+
+
+def _validated(serializer_class, request) -> serializers.Serializer:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+# --- Registry --------------------------------------------------------------------------------------------
+
+
+class KindergartenRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField(help_text="In the request's language (Accept-Language).")
+
+
+class RegistryPlaceSerializer(serializers.ModelSerializer):
+    kindergarten = KindergartenRefSerializer()
+    birth_year = serializers.IntegerField(source="group.birth_year")
+    language = serializers.ChoiceField(source="group.language", choices=Language.choices)
+    group_type = serializers.ChoiceField(source="group.group_type", choices=GroupType.choices)
+    access = serializers.SerializerMethodField()
+    general_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Place
+        fields = ["id", "kindergarten", "birth_year", "language", "group_type", "access", "released_at", "general_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=OPEN_ACCESSES))
+    def get_access(self, place) -> str:
+        return place.access_at(self.context["at"])
+
+    @extend_schema_field(
+        serializers.DateTimeField(
+            allow_null=True, help_text="When the place passes to general access; null once it is general."
+        )
+    )
+    def get_general_at(self, place):
+        general_at = selectors.place_general_at(place, at=self.context["at"])
+        return serializers.DateTimeField().to_representation(general_at) if general_at else None
+
+
+class RegistryPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@extend_schema_view(get=extend_schema(parameters=REGISTRY_PARAMETERS, operation_id="registry_list", tags=["registry"]))
+class RegistryView(ListAPIView):
+    """The free places open now (priority or general access), filtered, in pages."""
+
+    serializer_class = RegistryPlaceSerializer
+    pagination_class = RegistryPagination
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # One clock reading per request: the filter and each place's access agree.
+        self.at = timezone.now()
+
+    def get_queryset(self):
+        filters = _validated(RegistryQuerySerializer, self.request).filters()
+        return selectors.registry_places(filters=filters, at=self.at)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "at": getattr(self, "at", None) or timezone.now()}
+
+
+class KindergartenCountSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="kindergarten.pk")
+    code = serializers.CharField(source="kindergarten.code")
+    name = serializers.CharField(source="kindergarten.name")
+    priority = serializers.IntegerField()
+    general = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class AccessCountSerializer(serializers.Serializer):
+    priority = serializers.IntegerField()
+    general = serializers.IntegerField()
+
+
+class RegistrySummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_access = AccessCountSerializer(source="*")
+    by_kindergarten = KindergartenCountSerializer(many=True)
+
+
+class RegistrySummaryView(GenericAPIView):
+    """How many matching places are open now, per access and per kindergarten."""
+
+    serializer_class = RegistrySummarySerializer
+    pagination_class = None
+
+    @extend_schema(parameters=REGISTRY_PARAMETERS, operation_id="registry_summary", tags=["registry"])
+    def get(self, request):
+        filters = _validated(RegistryQuerySerializer, request).filters()
+        summary = selectors.registry_summary(filters=filters, at=timezone.now())
+        return Response(RegistrySummarySerializer(summary).data)
+
+
+# --- Release protocols -----------------------------------------------------------------------------------
+
+
+class ProtocolDaySerializer(serializers.ModelSerializer):
+    date = serializers.DateField(source="day")
+
+    class Meta:
+        model = Protocol
+        fields = ["date", "published_at", "sha256", "previous_sha256", "entry_count"]
+
+
+class ProtocolEntrySerializer(serializers.Serializer):
+    """One entry as published, with the kindergarten's name in the request's language (from the entry)."""
+
+    at = serializers.CharField(help_text="ISO 8601, Astana time, as published.")
+    event = serializers.ChoiceField(choices=PlaceEvent.Kind.choices)
+    place = serializers.IntegerField()
+    kindergarten = serializers.SerializerMethodField()
+    birth_year = serializers.IntegerField()
+    language = serializers.ChoiceField(choices=Language.choices)
+    group_type = serializers.ChoiceField(choices=GroupType.choices)
+    access = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+
+    @extend_schema_field(KindergartenRefSerializer)
+    def get_kindergarten(self, entry) -> dict:
+        kindergarten = entry.get("kindergarten") or {}
+        return {
+            "id": kindergarten.get("id"),
+            "code": kindergarten.get("code", ""),
+            "name": selectors.entry_name(kindergarten.get("name"), language=get_language()),
+        }
+
+
+class ProtocolDetailSerializer(serializers.ModelSerializer):
+    date = serializers.DateField(source="day")
+    entries = ProtocolEntrySerializer(many=True)
+
+    class Meta:
+        model = Protocol
+        fields = ["date", "published_at", "sha256", "previous_sha256", "entries"]
+
+
+class ProtocolDocumentSerializer(serializers.Serializer):
+    city = serializers.CharField()
+    day = serializers.CharField()
+    previous_sha256 = serializers.CharField()
+    entries = serializers.ListField(child=serializers.DictField())
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[OpenApiParameter("city", OpenApiTypes.STR, required=True, description="City slug.")],
+        operation_id="protocols_list",
+        tags=["protocols"],
+    )
+)
+class ProtocolListView(ListAPIView):
+    """A city's published protocol days, newest first."""
+
+    serializer_class = ProtocolDaySerializer
+
+    def get_queryset(self):
+        city = _validated(ProtocolListQuerySerializer, self.request).validated_data["city"]
+        return selectors.protocol_list(city=city)
+
+
+def _protocol_or_404(*, city: str, day: str) -> Protocol:
+    """The published protocol; a 404 that says what is missing otherwise (unknown city, bad date, not yet)."""
+    city_obj = City.objects.filter(slug=city).first()
+    if city_obj is None:
+        raise NotFound(gettext("There is no such city."))
+    parsed = selectors.protocol_day_parse(day)
+    if parsed is None:
+        raise NotFound(gettext("This is not a date: use the form YYYY-MM-DD, e.g. 2024-06-05."))
+    protocol = selectors.protocol_get(city=city_obj, day=parsed)
+    if protocol is None:
+        raise NotFound(
+            gettext(
+                "The protocol of %(day)s for %(city)s has not been published yet. "
+                "Each day's protocol is published at 18:00 Astana time."
+            )
+            % {"day": parsed.strftime("%d.%m.%Y"), "city": city_obj.name}
+        )
+    return protocol
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+NOT_FOUND = OpenApiResponse(response=DetailSerializer, description="Unknown city, not a date, or not published yet.")
+
+
+class ProtocolDayView(GenericAPIView):
+    """One published protocol day with its chronology."""
+
+    serializer_class = ProtocolDetailSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="protocols_day", tags=["protocols"], responses={200: ProtocolDetailSerializer, 404: NOT_FOUND}
+    )
+    def get(self, request, city: str, day: str):
+        return Response(ProtocolDetailSerializer(_protocol_or_404(city=city, day=day)).data)
+
+
+class ProtocolDocumentView(GenericAPIView):
+    """Exactly the document the day's SHA-256 is computed over: canonical JSON of it must hash to `sha256`."""
+
+    serializer_class = ProtocolDocumentSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="protocols_document",
+        tags=["protocols"],
+        responses={200: ProtocolDocumentSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, city: str, day: str):
+        return Response(selectors.protocol_document(protocol=_protocol_or_404(city=city, day=day)))

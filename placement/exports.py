@@ -1,0 +1,114 @@
+"""CSV and XLSX downloads of one published protocol day, with headers in the reader's language.
+
+Entries carry no personal data; the download shows exactly the entries' fields. Free text (a withdrawal reason)
+is written so that a spreadsheet never runs it as a formula.
+"""
+
+import csv
+import io
+
+from django.utils.translation import gettext as _
+
+from schedules.calendar import astana
+
+from .models import Protocol
+from .selectors import ProtocolRow, protocol_rows
+
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_filename(*, protocol: Protocol, extension: str) -> str:
+    return f"protocol-{protocol.city.slug}-{protocol.day.isoformat()}.{extension}"
+
+
+def export_headers() -> list[str]:
+    return [
+        _("Time (Astana)"),
+        _("Event"),
+        _("Place"),
+        _("Kindergarten code"),
+        _("Kindergarten"),
+        _("Birth year"),
+        _("Language of instruction"),
+        _("Group type"),
+        _("Access"),
+        _("Reason"),
+    ]
+
+
+def _row_values(row: ProtocolRow) -> list:
+    return [
+        row.at,
+        row.event_label,
+        row.place,
+        row.kindergarten_code,
+        row.kindergarten_name,
+        row.birth_year,
+        row.language_label,
+        row.group_type_label,
+        row.access_label,
+        row.reason,
+    ]
+
+
+def _csv_safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def protocol_csv(*, protocol: Protocol) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens Cyrillic and Kazakh letters correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(export_headers())
+    for row in protocol_rows(protocol=protocol):
+        values = _row_values(row)
+        values[0] = row.at.strftime(TIME_FORMAT)
+        writer.writerow([_csv_safe(value) for value in values])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def protocol_xlsx(*, protocol: Protocol) -> bytes:
+    """One sheet with the chronology and one with the day's hashes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Chronology")[:31]
+    sheet.append(export_headers())
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for number, row in enumerate(protocol_rows(protocol=protocol), start=2):
+        values = _row_values(row)
+        # Spreadsheets have no time zones: the Astana wall-clock time, as the header says.
+        values[0] = row.at.replace(tzinfo=None)
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text stays text, even when it starts with "="
+        sheet.cell(row=number, column=1).number_format = "DD.MM.YYYY HH:MM:SS"
+    widths = [20, 28, 10, 16, 40, 12, 18, 22, 22, 40]
+    for column, width in zip("ABCDEFGHIJ", widths, strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+
+    hashes = workbook.create_sheet(_("Hashes")[:31])
+    for label, value in (
+        (_("City"), protocol.city.slug),
+        (_("Protocol day"), protocol.day.isoformat()),
+        (_("Published at (Astana)"), astana(protocol.published_at).strftime(TIME_FORMAT)),
+        (_("Number of entries"), protocol.entry_count),
+        (_("SHA-256 of this day"), protocol.sha256),
+        (_("SHA-256 of the previous day"), protocol.previous_sha256),
+    ):
+        hashes.append([label, value])
+    hashes.column_dimensions["A"].width = 32
+    hashes.column_dimensions["B"].width = 70
+
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()

@@ -1,0 +1,253 @@
+"""Public reads: the free-places registry and the published release protocols (DOMAIN.md, Places and their
+access; The 18:00 run).
+
+The registry follows the clock, never the state the 18:00 run last wrote: a place is open once its priority start
+has come, in priority access until `priority_until` and in general access from then on.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from schedules.calendar import astana
+from schedules.models import CohortWindow
+
+from .models import Access, City, Group, GroupType, Kindergarten, Language, Place, PlaceEvent, Protocol
+
+# The two accesses a parent can filter on: a scheduled place is not in the registry yet.
+REGISTRY_ACCESSES = (Access.PRIORITY, Access.GENERAL)
+
+
+@dataclass(frozen=True)
+class RegistryFilters:
+    """What a registry reader asked for; None means "any"."""
+
+    city: City | None = None
+    birth_year: int | None = None
+    language: str | None = None
+    group_type: str | None = None
+    access: str | None = None
+    kindergarten: Kindergarten | None = None
+
+
+@dataclass(frozen=True)
+class KindergartenCount:
+    kindergarten: Kindergarten
+    priority: int
+    general: int
+
+    @property
+    def total(self) -> int:
+        return self.priority + self.general
+
+
+@dataclass(frozen=True)
+class RegistrySummary:
+    by_kindergarten: list[KindergartenCount] = field(default_factory=list)
+
+    @property
+    def priority(self) -> int:
+        return sum(row.priority for row in self.by_kindergarten)
+
+    @property
+    def general(self) -> int:
+        return sum(row.general for row in self.by_kindergarten)
+
+    @property
+    def total(self) -> int:
+        return self.priority + self.general
+
+
+def city_list() -> QuerySet[City]:
+    return City.objects.order_by("name", "pk")
+
+
+def city_default() -> City | None:
+    """The city a reader sees before choosing one: the first, which is the only one in a one-city install."""
+    return city_list().first()
+
+
+def _registry_base(*, filters: RegistryFilters, at: dt.datetime, with_access: bool = True) -> QuerySet[Place]:
+    places = Place.objects.open_at(at)
+    if filters.city is not None:
+        places = places.filter(city=filters.city)
+    if filters.kindergarten is not None:
+        places = places.filter(kindergarten=filters.kindergarten)
+    if filters.birth_year is not None:
+        places = places.filter(group__birth_year=filters.birth_year)
+    if filters.language:
+        places = places.filter(group__language=filters.language)
+    if filters.group_type:
+        places = places.filter(group__group_type=filters.group_type)
+    if with_access and filters.access == Access.PRIORITY:
+        places = places.filter(priority_until__gt=at)
+    elif with_access and filters.access == Access.GENERAL:
+        places = places.filter(priority_until__lte=at)
+    return places
+
+
+def registry_places(*, filters: RegistryFilters, at: dt.datetime | None = None) -> QuerySet[Place]:
+    """The places open at `at` that match `filters`, with their group and kindergarten in the same query.
+
+    Access is read from the clock (`place.access_at(at)`), so the registry is exact between two 18:00 runs.
+    """
+    at = at or timezone.now()
+    return (
+        _registry_base(filters=filters, at=at)
+        .select_related("group", "kindergarten")
+        .order_by("kindergarten__code", "group__birth_year", "group__language", "group__group_type", "pk")
+    )
+
+
+def registry_summary(*, filters: RegistryFilters, at: dt.datetime | None = None) -> RegistrySummary:
+    """Counts of the matching open places per kindergarten and per access (two queries whatever the size)."""
+    at = at or timezone.now()
+    rows = (
+        _registry_base(filters=filters, at=at)
+        .order_by()
+        .values("kindergarten_id")
+        .annotate(
+            priority=Count("pk", filter=Q(priority_until__gt=at)),
+            general=Count("pk", filter=Q(priority_until__lte=at)),
+        )
+    )
+    counts = {row["kindergarten_id"]: row for row in rows}
+    kindergartens = Kindergarten.objects.filter(pk__in=counts).order_by("code", "pk")
+    return RegistrySummary(
+        by_kindergarten=[
+            KindergartenCount(
+                kindergarten=kindergarten,
+                priority=counts[kindergarten.pk]["priority"],
+                general=counts[kindergarten.pk]["general"],
+            )
+            for kindergarten in kindergartens
+        ]
+    )
+
+
+def registry_kindergartens(*, city: City | None) -> QuerySet[Kindergarten]:
+    kindergartens = Kindergarten.objects.order_by("code", "pk")
+    return kindergartens.filter(city=city) if city is not None else kindergartens
+
+
+def registry_birth_years(*, city: City | None, at: dt.datetime | None = None) -> list[tuple[int, int | None]]:
+    """The cohorts of the city's groups, newest first, each with its age in this year's summer schedule if any."""
+    at = at or timezone.now()
+    groups = Group.objects.all() if city is None else Group.objects.filter(kindergarten__city=city)
+    years = sorted(set(groups.values_list("birth_year", flat=True)), reverse=True)
+    windows = CohortWindow.objects.filter(schedule__year=astana(at).year)
+    if city is not None:
+        windows = windows.filter(schedule__city=city)
+    ages = dict(windows.values_list("birth_year", "age"))
+    return [(year, ages.get(year)) for year in years]
+
+
+def place_general_at(place: Place, *, at: dt.datetime) -> dt.datetime | None:
+    """When a place in priority access goes general; None once it is general."""
+    return place.priority_until if place.access_at(at) == Access.PRIORITY else None
+
+
+# --- Release protocols ----------------------------------------------------------------------------------
+
+
+def protocol_list(*, city: City) -> QuerySet[Protocol]:
+    """The published days of a city, newest first, without their (possibly large) entries."""
+    return Protocol.objects.filter(city=city).defer("entries").order_by("-day")
+
+
+def protocol_day_parse(value: str) -> dt.date | None:
+    """A protocol day from a URL: exactly YYYY-MM-DD, else None."""
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def protocol_get(*, city: City, day: dt.date) -> Protocol | None:
+    return Protocol.objects.filter(city=city, day=day).first()
+
+
+def protocol_neighbours(*, protocol: Protocol) -> tuple[dt.date | None, dt.date | None]:
+    """The published days just before and just after `protocol`'s day."""
+    days = Protocol.objects.filter(city_id=protocol.city_id)
+    previous = days.filter(day__lt=protocol.day).order_by("-day").values_list("day", flat=True).first()
+    following = days.filter(day__gt=protocol.day).order_by("day").values_list("day", flat=True).first()
+    return previous, following
+
+
+def protocol_document(*, protocol: Protocol) -> dict:
+    """Exactly what the day's SHA-256 is computed over (see `placement.services.protocols.protocol_digest`)."""
+    return {
+        "city": protocol.city.slug,
+        "day": protocol.day.isoformat(),
+        "previous_sha256": protocol.previous_sha256,
+        "entries": protocol.entries,
+    }
+
+
+@dataclass(frozen=True)
+class ProtocolRow:
+    """One entry of a published protocol, ready to show in the reader's language."""
+
+    at: dt.datetime
+    event: str
+    event_label: str
+    place: int
+    kindergarten_id: int | None
+    kindergarten_code: str
+    kindergarten_name: str
+    birth_year: int | None
+    language: str
+    language_label: str
+    group_type: str
+    group_type_label: str
+    access: str
+    access_label: str
+    reason: str
+
+
+def _label(choices, value: str) -> str:
+    # A value a later release adds to the chronology still shows, as itself, in older code.
+    return str(dict(choices).get(value, value)) if value else ""
+
+
+def entry_name(names, *, language: str | None = None) -> str:
+    """The kindergarten's name as the entry recorded it, in `language`, else Russian, else Kazakh."""
+    if isinstance(names, str):
+        return names
+    names = names or {}
+    language = (language or get_language() or "ru").split("-")[0]
+    for code in (language, "ru", "kk", "en"):
+        if names.get(code):
+            return names[code]
+    return ""
+
+
+def protocol_rows(*, protocol: Protocol, language: str | None = None) -> list[ProtocolRow]:
+    """The day's chronology for a reader: Astana times, translated labels, the name in the reader's language."""
+    rows = []
+    for entry in protocol.entries:
+        kindergarten = entry.get("kindergarten") or {}
+        rows.append(
+            ProtocolRow(
+                at=astana(dt.datetime.fromisoformat(entry["at"])),
+                event=entry.get("event", ""),
+                event_label=_label(PlaceEvent.Kind.choices, entry.get("event", "")),
+                place=entry.get("place"),
+                kindergarten_id=kindergarten.get("id"),
+                kindergarten_code=kindergarten.get("code", ""),
+                kindergarten_name=entry_name(kindergarten.get("name"), language=language),
+                birth_year=entry.get("birth_year"),
+                language=entry.get("language", ""),
+                language_label=_label(Language.choices, entry.get("language", "")),
+                group_type=entry.get("group_type", ""),
+                group_type_label=_label(GroupType.choices, entry.get("group_type", "")),
+                access=entry.get("access", ""),
+                access_label=_label(Access.choices, entry.get("access", "")),
+                reason=entry.get("reason", ""),
+            )
+        )
+    return rows
