@@ -179,6 +179,8 @@ USE_TZ = True
 MODELTRANSLATION_DEFAULT_LANGUAGE = "ru"
 MODELTRANSLATION_LANGUAGES = ("ru", "kk", "en")
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("ru", "kk")
+# The admin's translation tabs need jQuery UI: served from static/vendor (MIT), never from a CDN.
+JQUERY_UI_URL = "vendor/jquery-ui/jquery-ui.min.js"
 
 # --- Static files ---------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -205,6 +207,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "EXCEPTION_HANDLER": "placement.api.errors.exception_handler",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -216,6 +219,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"PlaceEventKindEnum": "placement.models.places.PlaceEvent.Kind"},
 }
 
 # --- Security -------------------------------------------------------------------------------------------
