@@ -1,3 +1,9 @@
 """Public API: summer schedules."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("<slug:city>/<int:year>/", api.ScheduleDetailAPIView.as_view(), name="api-schedule-detail"),
+]

@@ -1,0 +1,153 @@
+"""manage.py seed_demo: Temirtau with the seed notice's 2024 schedule, idempotent, consistent with the 18:00 run."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from placement.demo import demo_seed
+from placement.models import City, Group, Kindergarten, Place, PlaceEvent, Protocol
+from placement.services import protocols_verify, run_daily
+from schedules.calendar import ASTANA
+from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
+from schedules.selectors import window_dates
+
+pytestmark = pytest.mark.django_db
+
+# A fixed "today" for the places the demo releases relative to now (a Thursday, a working day).
+NOW = dt.datetime(2025, 11, 20, 12, 0, tzinfo=ASTANA)
+JUNE_5_1800 = dt.datetime(2024, 6, 5, 18, 0, tzinfo=ASTANA)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def counts() -> dict[str, int]:
+    User = get_user_model()
+    return {
+        "cities": City.objects.count(),
+        "schedules": SummerSchedule.objects.count(),
+        "windows": CohortWindow.objects.count(),
+        "shifts": KindergartenShift.objects.count(),
+        "kindergartens": Kindergarten.objects.count(),
+        "groups": Group.objects.count(),
+        "users": User.objects.count(),
+        "places": Place.objects.count(),
+        "events": PlaceEvent.objects.count(),
+    }
+
+
+def test_seed_demo_twice_creates_nothing_twice():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert counts() == first
+    assert first["kindergartens"] >= 10
+    assert first["places"] > 0
+    assert "DEMO-ONLY" in out.getvalue()
+    assert "staff-001" in out.getvalue() and "admin" in out.getvalue()
+
+
+def test_seed_demo_creates_temirtau_with_the_seed_schedule():
+    demo_seed(now=NOW)
+    city = City.objects.get(slug="temirtau")
+    assert (city.name_ru, city.name_kk, city.name_en) == ("Темиртау", "Теміртау", "Temirtau")
+    schedule = SummerSchedule.objects.get(city=city, year=2024)
+    assert schedule.campaign_start == dt.date(2024, 5, 20)
+    dates = {}
+    for window in schedule.windows.all():
+        computed = window_dates(window=window)
+        dates[window.birth_year] = (window.age, computed.priority_start, computed.priority_end, computed.general_from)
+    assert dates == {
+        2021: (3, dt.date(2024, 6, 3), dt.date(2024, 6, 5), dt.date(2024, 6, 6)),
+        2020: (4, dt.date(2024, 6, 10), dt.date(2024, 6, 12), dt.date(2024, 6, 13)),
+        2019: (5, dt.date(2024, 6, 17), dt.date(2024, 6, 19), dt.date(2024, 6, 20)),
+        2022: (2, dt.date(2024, 6, 17), dt.date(2024, 6, 19), dt.date(2024, 6, 20)),
+    }
+    shift = KindergartenShift.objects.get()
+    assert shift.reason_ru and shift.reason_kk and shift.reason_en
+
+
+def test_every_demo_kindergarten_has_kazakh_and_russian_groups_for_each_cohort():
+    demo_seed(now=NOW)
+    for kindergarten in Kindergarten.objects.filter(city__slug="temirtau"):
+        general = set(kindergarten.groups.filter(group_type="general").values_list("birth_year", "language"))
+        assert general == {(year, language) for year in (2019, 2020, 2021, 2022) for language in ("kk", "ru")}
+        assert kindergarten.name_ru and kindergarten.name_kk and kindergarten.address_ru and kindergarten.district_kk
+    assert Group.objects.filter(group_type="special").exists()
+    assert Group.objects.filter(group_type="sanatorium").exists()
+
+
+def test_seed_demo_creates_a_staff_account_per_kindergarten_and_an_admin():
+    demo_seed(now=NOW)
+    User = get_user_model()
+    for kindergarten in Kindergarten.objects.filter(city__slug="temirtau"):
+        staff = User.objects.get(username=f"staff-{kindergarten.code}")
+        assert staff.role == "staff" and staff.kindergarten == kindergarten
+        assert staff.check_password("indigo-staff-demo")
+    admin = User.objects.get(username="admin")
+    assert admin.role == "admin" and admin.is_staff and admin.is_superuser
+    assert admin.check_password("indigo-admin-demo")
+
+
+def test_seed_demo_keeps_a_changed_password():
+    demo_seed(now=NOW)
+    User = get_user_model()
+    admin = User.objects.get(username="admin")
+    admin.set_password("my-own-secret-1")
+    admin.save()
+    demo_seed(now=NOW)
+    admin.refresh_from_db()
+    assert admin.check_password("my-own-secret-1")
+
+
+def test_summer_places_are_scheduled_and_year_round_places_went_general():
+    demo_seed(now=NOW)
+    summer = Place.objects.filter(released_at__date__gte=dt.date(2024, 5, 20), released_at__year=2024)
+    assert summer.exists()
+    assert set(summer.exclude(state="withdrawn").values_list("state", flat=True)) == {"scheduled"}
+    # DOMAIN.md, Places 2: released Thu 2024-05-02 10:00 -> general at Mon 2024-05-06 18:00.
+    may_2 = Place.objects.filter(released_at=dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA))
+    assert may_2.exists()
+    assert {place.priority_until for place in may_2} == {dt.datetime(2024, 5, 6, 18, 0, tzinfo=ASTANA)}
+    assert Place.objects.filter(state="withdrawn").exclude(withdraw_reason="").count() == 2
+
+
+def test_the_registry_has_live_priority_and_general_places_today():
+    demo_seed(now=NOW)
+    assert Place.objects.in_priority_at(NOW).count() >= 5
+    assert Place.objects.in_general_at(NOW).filter(released_at__gte=NOW - dt.timedelta(days=8)).count() >= 5
+
+
+def test_the_run_of_june_5_moves_the_2021_cohort_to_general_and_publishes_a_verifiable_chain():
+    demo_seed(now=NOW)
+    scheduled_2021 = set(
+        Place.objects.filter(group__birth_year=2021, state="scheduled", released_at__year=2024).values_list(
+            "pk", flat=True
+        )
+    )
+    assert scheduled_2021
+    run_daily(at=JUNE_5_1800)
+    moved = Place.objects.filter(pk__in=scheduled_2021)
+    assert set(moved.values_list("state", flat=True)) == {"general"}
+    assert set(moved.values_list("general_since", flat=True)) == {JUNE_5_1800}
+    # every protocol day from the first event to June 5, each published once, and the chain verifies
+    days = list(Protocol.objects.filter(city__slug="temirtau").order_by("day").values_list("day", flat=True))
+    first_event_day = PlaceEvent.objects.order_by("protocol_day").first().protocol_day
+    assert days[0] == first_event_day and days[-1] == dt.date(2024, 6, 5)
+    assert len(days) == (days[-1] - days[0]).days + 1
+    june_5 = Protocol.objects.get(city__slug="temirtau", day=dt.date(2024, 6, 5))
+    assert {entry["event"] for entry in june_5.entries} == {"to_general"}
+    assert protocols_verify() == []
+    # the 4-year-olds of the shifted kindergarten are still waiting for their window
+    shift = KindergartenShift.objects.get()
+    assert set(
+        Place.objects.filter(kindergarten=shift.kindergarten, group__birth_year=2020, released_at__year=2024)
+        .exclude(state="withdrawn")
+        .values_list("state", flat=True)
+    ) == {"scheduled"}
