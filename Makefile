@@ -45,8 +45,10 @@ messages: $(STAMP)
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
+## The demo data, then the 18:00 run's catch-up, so that every protocol day up to now is published
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py run_protocol | tail -n 1
 
 lint: setup
 	$(BIN)/ruff check .
