@@ -209,3 +209,40 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("the audit log is append-only")
+
+
+class CabinetBlock(models.Model):
+    """A department admin's block of a parent's cabinet, 6 months by the rules (DOMAIN.md, People and security):
+    handing cabinet access to third parties is forbidden. Active while `starts_at <= now < ends_at` and not lifted."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="blocks", verbose_name=_("user")
+    )
+    starts_at = models.DateTimeField(_("blocked from"))
+    ends_at = models.DateTimeField(_("blocked until"))
+    reason = models.CharField(_("reason"), max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lifted by"),
+    )
+    lift_reason = models.CharField(_("reason for lifting"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("cabinet block")
+        verbose_name_plural = _("cabinet blocks")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="block_ends_after_start"),
+            models.CheckConstraint(condition=~Q(reason=""), name="block_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.starts_at:%d.%m.%Y}-{self.ends_at:%d.%m.%Y}"

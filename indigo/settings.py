@@ -219,7 +219,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"PlaceEventKindEnum": "placement.models.places.PlaceEvent.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PlaceEventKindEnum": "placement.models.places.PlaceEvent.Kind",
+        "InstructionLanguageEnum": "placement.models.kindergartens.Language",
+        "ApplicationLanguageEnum": "placement.models.queue.Application.Language",
+        "ApplicationStatusEnum": "placement.models.queue.Application.Status",
+        "PrivilegeStatusEnum": "placement.models.queue.Application.PrivilegeStatus",
+        "ApplicationPrivilegeEnum": "placement.models.queue.Application.Privilege",
+        "RepresentationKindEnum": "accounts.models.Representation.Kind",
+        "RepresentationStatusEnum": "accounts.models.Representation.Status",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from .views import public
+from .views.queue_lookup import QueueLookupView
 
 app_name = "placement"
 
@@ -14,4 +15,6 @@ urlpatterns = [
         name="protocol_download",
     ),
     path("staff/", include("placement.urls_staff")),
+    path("cabinet/", include("placement.urls_cabinet")),
+    path("queue/", QueueLookupView.as_view(), name="queue-lookup"),
 ]

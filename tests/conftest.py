@@ -33,19 +33,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings, tmp_path):
-    """Each test gets an empty cache of its own, so cached calendars and pages never leak between tests."""
-    if not settings.REDIS_URL:
+def _isolated_cache(settings):
+    """Each test gets an empty cache of its own, so cached calendars and pages never leak between tests.
+
+    On Redis a key prefix of its own, never a flush: the broker's queues live in the same database.
+    """
+    if settings.REDIS_URL:
+        settings.CACHES = {
+            "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+        }
+    else:
         settings.CACHES = {
             "default": {
                 "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                 "LOCATION": f"test-{uuid.uuid4().hex}",
             }
         }
-    else:
-        from django.core.cache import cache
-
-        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,13 @@ from .kindergartens import City, Group, GroupType, Kindergarten, Language
 from .places import Access, Place, PlaceEvent
 from .protocols import Protocol
 from .queue import Application
+from .referrals import Contract, Referral
 
 __all__ = [
     "Access",
     "Application",
     "City",
+    "Contract",
     "Group",
     "GroupType",
     "Kindergarten",
@@ -14,4 +16,5 @@ __all__ = [
     "Place",
     "PlaceEvent",
     "Protocol",
+    "Referral",
 ]

@@ -42,6 +42,7 @@ class Application(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("In the queue")
         REFERRED = "referred", _("Referral issued")
+        HELD = "held", _("Held out of the queue for a while")
         ENROLLED = "enrolled", _("Enrolled")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
@@ -50,7 +51,7 @@ class Application(models.Model):
         PRIORITY = 1, _("Priority right")
         GENERAL = 2, _("General")
 
-    ACTIVE_STATUSES = (Status.QUEUED, Status.REFERRED)
+    ACTIVE_STATUSES = (Status.QUEUED, Status.REFERRED, Status.HELD)
 
     number = models.CharField(
         _("application number"), max_length=16, unique=True, default=application_number_new, editable=False
@@ -87,7 +88,7 @@ class Application(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["child", "city"],
-                condition=Q(status__in=["queued", "referred"]),
+                condition=Q(status__in=["queued", "referred", "held"]),
                 name="application_one_active_per_child_and_city",
             ),
             models.CheckConstraint(

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Child, Representation
 from accounts.services.audit import audit_record
@@ -16,12 +17,12 @@ from .errors import PlacementError
 
 class AlreadyInQueue(PlacementError):
     code = "already_in_queue"
-    message = _("This child already has an active application in this city.")
+    message = gettext_lazy("This child already has an active application in this city.")
 
 
 class NotWithdrawable(PlacementError):
     code = "application_not_withdrawable"
-    message = _("Only an application that is in the queue can be withdrawn.")
+    message = gettext_lazy("Only an application that is in the queue can be withdrawn.")
 
 
 def _category(*, privilege: str, privilege_status: str) -> int:
@@ -102,7 +103,11 @@ def application_withdraw(
 ) -> Application:
     """The parent takes the application out of the queue (a conditional update: only a queued one)."""
     at = at or timezone.now()
-    if not Representation.objects.filter(parent=by, child_id=application.child_id).exists():
+    if (
+        not Representation.objects.filter(parent=by, child_id=application.child_id)
+        .exclude(status=Representation.Status.REJECTED)
+        .exists()
+    ):
         raise PermissionDenied(_("Only the child's legal representative may withdraw the application."))
     with transaction.atomic():
         changed = Application.objects.filter(pk=application.pk, status=Application.Status.QUEUED).update(

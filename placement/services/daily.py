@@ -18,13 +18,14 @@ from schedules.calendar import PROTOCOL_MOMENT, astana, at_astana
 
 from ..locks import city_lock, row_lock_clause
 from ..models import Access, City, Place, PlaceEvent, Protocol
+from .claims import applications_release_held, referrals_expire
 from .protocols import protocol_publish
 
 logger = logging.getLogger(__name__)
 
-# Later steps of the run (expiring referrals, say) register here; each gets (city, cutoff, day, recorded_at)
-# inside the day's transaction, after the moves and before the protocol is published.
-DAILY_STEPS: list[Callable[..., None]] = []
+# The run's other steps; each gets (city, cutoff, day, recorded_at) inside the day's transaction, after the moves
+# and before the protocol is published: overdue referrals expire (their places return), held children come back.
+DAILY_STEPS: list[Callable[..., int]] = [referrals_expire, applications_release_held]
 
 
 def last_complete_day(at: dt.datetime) -> dt.date:

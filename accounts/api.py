@@ -1,0 +1,173 @@
+"""Auth API: a parent asks for an SMS code and exchanges it for a DRF token (issue 4).
+
+Refusals are `{"reason": <code>, "detail": <message in the request's language>}`. The limits are the database
+ones of the SMS login (per phone and per IP); a refused request answers 429 with Retry-After.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .services.otp import (
+    LoginRefused,
+    OtpError,
+    OtpExpired,
+    OtpInvalidCode,
+    OtpRateLimited,
+    OtpSmsFailed,
+    OtpTooManyAttempts,
+    PasswordLoginRequired,
+    otp_request,
+    otp_verify,
+)
+from .services.sessions import api_token_issue, request_ip, request_user_agent
+
+STATUS_BY_ERROR = {
+    OtpRateLimited.code: status.HTTP_429_TOO_MANY_REQUESTS,
+    OtpInvalidCode.code: status.HTTP_401_UNAUTHORIZED,
+    OtpExpired.code: status.HTTP_401_UNAUTHORIZED,
+    OtpTooManyAttempts.code: status.HTTP_401_UNAUTHORIZED,
+    PasswordLoginRequired.code: status.HTTP_403_FORBIDDEN,
+    LoginRefused.code: status.HTTP_403_FORBIDDEN,
+    OtpSmsFailed.code: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+class OtpRequestSerializer(serializers.Serializer):
+    phone = serializers.CharField(
+        max_length=32, allow_blank=True, default="", help_text="A Kazakh mobile number, e.g. +77011234567."
+    )
+
+
+class OtpVerifySerializer(OtpRequestSerializer):
+    code = serializers.CharField(max_length=12, allow_blank=True, default="", help_text="The 6 digits of the SMS.")
+
+
+class OtpSentSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="A message for people, in the request's language.")
+    expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. A new login replaces it.")
+    user = inline_serializer("AuthUser", fields={"id": serializers.IntegerField(), "role": serializers.CharField()})
+
+
+class AuthRefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        help_text="invalid_phone, rate_limited, invalid_code, expired, too_many_attempts, password_required, "
+        "login_refused or sms_failed."
+    )
+    detail = serializers.CharField(help_text="A message for people, in the request's language.")
+
+
+def _refusal(reason: str, detail, status_code: int, headers: dict | None = None) -> Response:
+    return Response({"reason": reason, "detail": str(detail)}, status=status_code, headers=headers)
+
+
+def _otp_refusal(exc: OtpError) -> Response:
+    status_code = STATUS_BY_ERROR.get(exc.code, status.HTTP_400_BAD_REQUEST)
+    headers = {}
+    if isinstance(exc, OtpRateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Token realm="api"'
+    return _refusal(exc.code, exc.message, status_code, headers)
+
+
+def _invalid_phone(exc: ValidationError) -> Response:
+    return _refusal("invalid_phone", exc.messages[0], status.HTTP_400_BAD_REQUEST)
+
+
+class OtpRequestView(APIView):
+    # No authentication: a login endpoint must not depend on (or demand CSRF for) an existing session.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_otp_request",
+        summary="Send a login code by SMS",
+        description="The answer is the same whether or not an account exists for the phone. Limited per phone "
+        "and per IP address per hour.",
+        request=OtpRequestSerializer,
+        responses={
+            202: OtpSentSerializer,
+            400: OpenApiResponse(AuthRefusalSerializer, description="invalid_phone"),
+            429: OpenApiResponse(AuthRefusalSerializer, description="rate_limited; see the Retry-After header"),
+            503: OpenApiResponse(AuthRefusalSerializer, description="sms_failed"),
+        },
+        tags=["auth"],
+    )
+    def post(self, request):
+        serializer = OtpRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _refusal("invalid_phone", _("Enter a phone number as +7 and 10 digits."), 400)
+        try:
+            otp_request(phone=serializer.validated_data["phone"], ip=request_ip(request))
+        except ValidationError as exc:
+            return _invalid_phone(exc)
+        except OtpError as exc:
+            return _otp_refusal(exc)
+        return Response(
+            {"detail": _("The code has been sent by SMS."), "expires_in": settings.OTP_TTL_SECONDS},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class OtpVerifyView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_otp_verify",
+        summary="Exchange the SMS code for an API token",
+        description="The first login of a phone creates the parent's account. A parent has one session: this "
+        "login ends their web sessions and replaces their previous token.",
+        request=OtpVerifySerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(AuthRefusalSerializer, description="invalid_phone"),
+            401: OpenApiResponse(AuthRefusalSerializer, description="invalid_code, expired or too_many_attempts"),
+            403: OpenApiResponse(AuthRefusalSerializer, description="password_required or login_refused"),
+        },
+        tags=["auth"],
+    )
+    def post(self, request):
+        serializer = OtpVerifySerializer(data=request.data)
+        if not serializer.is_valid():
+            return _refusal("invalid_code", OtpInvalidCode.message, 400)
+        ip, user_agent = request_ip(request), request_user_agent(request)
+        try:
+            user = otp_verify(
+                phone=serializer.validated_data["phone"],
+                code=serializer.validated_data["code"],
+                ip=ip,
+                user_agent=user_agent,
+            )
+        except ValidationError as exc:
+            return _invalid_phone(exc)
+        except OtpError as exc:
+            return _otp_refusal(exc)
+        token = api_token_issue(user=user, ip=ip, user_agent=user_agent)
+        return Response({"token": token, "user": {"id": user.pk, "role": user.role}})
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Log out: delete the API token",
+        request=None,
+        responses={204: None},
+        tags=["auth"],
+    )
+    def post(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,180 @@
+"""Log-in pages: the parents' SMS code login (phone, then code), the staff/admin password login, recent logins.
+
+The phone being verified and the page to return to are kept in the session, never in the URL.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from .models import LoginRecord
+from .services.otp import OtpError, OtpRateLimited, otp_request, otp_verify
+from .services.sessions import (
+    login_refusal,
+    logins_recent,
+    request_ip,
+    request_user_agent,
+    session_start,
+)
+
+SESSION_PHONE = "accounts.otp_phone"
+SESSION_NEXT = "accounts.otp_next"
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile phone number"),
+        max_length=32,
+        help_text=_("The number you use for the queue, e.g. +7 701 123 45 67."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*", "maxlength": "12"}
+        ),
+    )
+
+
+class PasswordLoginForm(AuthenticationForm):
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        refusal = login_refusal(user)
+        if refusal:
+            raise ValidationError(refusal, code="login_refused")
+
+
+class PasswordLoginView(auth_views.LoginView):
+    """Staff and department admins log in with a password; the `user_logged_in` receiver records it."""
+
+    template_name = "accounts/login.html"
+    authentication_form = PasswordLoginForm
+
+
+def phone_display(phone: str) -> str:
+    """+77011234567 -> +7 701 123 45 67"""
+    return f"{phone[:2]} {phone[2:5]} {phone[5:8]} {phone[8:10]} {phone[10:]}" if len(phone) == 12 else phone
+
+
+def landing_url(request, candidate: str | None) -> str:
+    """`next` when it points to this site, else the parent's cabinet, else the home page."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    try:
+        return reverse("placement:cabinet")
+    except NoReverseMatch:
+        return reverse("home")
+
+
+class OtpPhoneView(View):
+    """Step 1: the parent gives the phone; a code is sent by SMS (the same answer whether an account exists)."""
+
+    template_name = "accounts/otp_phone.html"
+
+    def get(self, request):
+        if request.GET.get("next"):
+            request.session[SESSION_NEXT] = request.GET["next"]
+        else:
+            request.session.pop(SESSION_NEXT, None)
+        form = PhoneForm(initial={"phone": request.session.get(SESSION_PHONE, "")})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request):
+        form = PhoneForm(request.POST)
+        status = 200
+        if form.is_valid():
+            try:
+                sent = otp_request(phone=form.cleaned_data["phone"], ip=request_ip(request))
+            except ValidationError as exc:
+                form.add_error("phone", exc.messages[0])
+            except OtpError as exc:
+                form.add_error(None, exc.message)
+                status = 429 if isinstance(exc, OtpRateLimited) else 503
+            else:
+                request.session[SESSION_PHONE] = sent.phone
+                return redirect("accounts:otp-code")
+        return render(request, self.template_name, {"form": form}, status=status)
+
+
+class OtpCodeView(View):
+    """Step 2: the code from the SMS logs the parent in (or creates the account on the first login)."""
+
+    template_name = "accounts/otp_code.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.phone = request.session.get(SESSION_PHONE)
+        if not self.phone:
+            return redirect("accounts:otp-login")
+        return super().dispatch(request, *args, **kwargs)
+
+    def render_code(self, request, form, status=200, error=None):
+        context = {
+            "form": form,
+            "error": error,
+            "phone_display": phone_display(self.phone),
+            "minutes": settings.OTP_TTL_SECONDS // 60,
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request):
+        return self.render_code(request, CodeForm())
+
+    def post(self, request):
+        if "resend" in request.POST:
+            return self.resend(request)
+        form = CodeForm(request.POST)
+        if not form.is_valid():
+            return self.render_code(request, form)
+        try:
+            user = otp_verify(
+                phone=self.phone,
+                code=form.cleaned_data["code"],
+                ip=request_ip(request),
+                user_agent=request_user_agent(request),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages[0])
+            return self.render_code(request, form)
+        except OtpError as exc:
+            form.add_error(None, exc.message)
+            return self.render_code(request, form)
+        next_url = request.session.pop(SESSION_NEXT, None)
+        request.session.pop(SESSION_PHONE, None)
+        session_start(request=request, user=user, method=LoginRecord.Method.OTP)
+        return redirect(landing_url(request, next_url))
+
+    def resend(self, request):
+        try:
+            otp_request(phone=self.phone, ip=request_ip(request))
+        except ValidationError as exc:
+            return self.render_code(request, CodeForm(), error=exc.messages[0])
+        except OtpError as exc:
+            status = 429 if isinstance(exc, OtpRateLimited) else 503
+            return self.render_code(request, CodeForm(), status=status, error=exc.message)
+        messages.success(request, _("A new code has been sent. The earlier code no longer works."))
+        return redirect("accounts:otp-code")
+
+
+class LoginListView(LoginRequiredMixin, TemplateView):
+    """The user's last 20 logins, so they can see whether someone else used their cabinet."""
+
+    template_name = "accounts/logins.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(logins=logins_recent(user=self.request.user), **kwargs)

@@ -1,0 +1,295 @@
+"""The parent's own API (`/api/v1/me/`): profile, children and representations, applications with queue positions.
+
+Token or session authentication; parents only (403 for staff and admins, 401 without credentials). The same reads
+and services as the cabinet pages (`placement.views.cabinet`).
+
+Exposure: the parent's own phone numbers are returned in full (they log in with them); IINs, the parent's and the
+children's, are masked to the first four and last two digits ("8501******12") so that a leaked token or a shared
+screen does not give them away. A parent who needs the full IIN has the document it came from.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from accounts.models import Representation
+from accounts.services.people import child_register
+from accounts.validators import validate_iin
+
+from ..models import Application, City, GroupType
+from ..selectors_queue import queue_position
+from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
+from ..views.cabinet import (
+    is_cabinet_holder,
+    parent_application,
+    parent_applications,
+    parent_child,
+    parent_representations,
+    refusal_message,
+    request_ip,
+)
+from .queue import CATEGORY_CODES
+
+
+def mask_iin(iin: str | None) -> str | None:
+    """8501******12: enough for a parent to tell their children apart, not enough to use elsewhere."""
+    if not iin:
+        return None
+    return iin[:4] + "*" * (len(iin) - 6) + iin[-2:]
+
+
+class IsCabinetHolder(BasePermission):
+    message = _("The personal cabinet is for parents and legal representatives.")
+
+    def has_permission(self, request, view) -> bool:
+        return is_cabinet_holder(request.user)
+
+
+class RefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="A machine-readable code, e.g. already_in_queue, not_your_child.")
+    detail = serializers.CharField(help_text="A message for people, in the request's language.")
+
+
+def refusal(reason: str, detail: str, status_code: int) -> Response:
+    return Response({"reason": reason, "detail": detail}, status=status_code)
+
+
+def field_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A service's ValidationError as DRF's 400 with errors per field (the shape of serializer errors)."""
+    if hasattr(exc, "error_dict"):
+        return serializers.ValidationError(exc.message_dict)
+    return serializers.ValidationError({"non_field_errors": exc.messages})
+
+
+# --- Serializers -----------------------------------------------------------------------------------------
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    last_name = serializers.CharField()
+    first_name = serializers.CharField()
+    middle_name = serializers.CharField()
+    phone = serializers.CharField(allow_null=True, help_text="The login phone, +7XXXXXXXXXX, in full.")
+    phone_2 = serializers.CharField(help_text="The second phone, or an empty string.")
+    iin = serializers.SerializerMethodField(help_text='Masked: the first four and last two digits, "8501******12".')
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_iin(self, user) -> str | None:
+        return mask_iin(user.iin)
+
+
+class ChildSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    iin = serializers.SerializerMethodField(help_text='Masked: "2106******34".')
+    last_name = serializers.CharField()
+    first_name = serializers.CharField()
+    middle_name = serializers.CharField()
+    birth_date = serializers.DateField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_iin(self, child) -> str:
+        return mask_iin(child.iin)
+
+
+class RepresentationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    child = ChildSerializer()
+    kind = serializers.ChoiceField(choices=Representation.Kind.choices)
+    document = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=Representation.Status.choices, help_text="pending until a department admin confirms it."
+    )
+    decision_reason = serializers.CharField(help_text="The reason of a rejection; empty otherwise.")
+
+
+class ChildCreateSerializer(serializers.Serializer):
+    iin = serializers.CharField(max_length=12, validators=[validate_iin], help_text="The child's IIN, 12 digits.")
+    last_name = serializers.CharField(max_length=150)
+    first_name = serializers.CharField(max_length=150)
+    middle_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    birth_date = serializers.DateField()
+    kind = serializers.ChoiceField(choices=Representation.Kind.choices, help_text="The kind of representation.")
+    document = serializers.CharField(max_length=255, help_text="The document's name, number and date.")
+
+
+class ApplicationSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="The public application number, XXXX-XXXX-XXXX.")
+    child = serializers.IntegerField(source="child_id")
+    city = serializers.CharField(source="city.slug")
+    birth_year = serializers.IntegerField(help_text="The cohort (birth year).")
+    language = serializers.ChoiceField(choices=Application.Language.choices)
+    group_type = serializers.ChoiceField(choices=GroupType.choices)
+    privilege = serializers.ChoiceField(choices=Application.Privilege.choices)
+    privilege_status = serializers.ChoiceField(choices=Application.PrivilegeStatus.choices)
+    privilege_reason = serializers.CharField(help_text="The reason of a rejected privilege; empty otherwise.")
+    category = serializers.SerializerMethodField(
+        help_text="The category the queue ranks it by: an unconfirmed privilege ranks as general."
+    )
+    status = serializers.ChoiceField(choices=Application.Status.choices)
+    applied_at = serializers.DateTimeField()
+    position = serializers.SerializerMethodField(help_text="1-based position in the city and cohort queue.")
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(CATEGORY_CODES.values())))
+    def get_category(self, application) -> str:
+        return CATEGORY_CODES[application.queue_category]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="null unless queued."))
+    def get_position(self, application) -> int | None:
+        return queue_position(application)
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    child = serializers.IntegerField(
+        min_value=1, help_text="The id of one of your children (GET /api/v1/me/children/)."
+    )
+    city = serializers.SlugRelatedField(
+        slug_field="slug", queryset=City.objects.all(), help_text="The city's slug, e.g. temirtau."
+    )
+    language = serializers.ChoiceField(choices=Application.Language.choices)
+    group_type = serializers.ChoiceField(choices=GroupType.choices, default=GroupType.GENERAL)
+    privilege = serializers.ChoiceField(choices=Application.Privilege.choices, default=Application.Privilege.NONE)
+    privilege_document = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+# --- Views -----------------------------------------------------------------------------------------------
+
+
+class MeBaseView(GenericAPIView):
+    permission_classes = [IsCabinetHolder]
+    pagination_class = None
+
+
+UNAUTHORISED = {
+    401: OpenApiResponse(description="No credentials."),
+    403: OpenApiResponse(description="Not a parent (staff and admins have no cabinet)."),
+}
+
+
+class MeView(MeBaseView):
+    serializer_class = MeSerializer
+
+    @extend_schema(operation_id="me", tags=["me"], responses={200: MeSerializer, **UNAUTHORISED})
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class MyChildrenView(MeBaseView):
+    """The parent's children, each with the representation and its status."""
+
+    serializer_class = RepresentationSerializer
+
+    @extend_schema(
+        operation_id="me_children_list",
+        tags=["me"],
+        responses={200: RepresentationSerializer(many=True), **UNAUTHORISED},
+    )
+    def get(self, request):
+        representations = parent_representations(parent=request.user)
+        return Response(RepresentationSerializer(representations, many=True).data)
+
+    @extend_schema(
+        operation_id="me_children_create",
+        tags=["me"],
+        request=ChildCreateSerializer,
+        responses={
+            201: RepresentationSerializer,
+            400: OpenApiResponse(description="Errors per field."),
+            **UNAUTHORISED,
+        },
+    )
+    def post(self, request):
+        serializer = ChildCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            representation = child_register(parent=request.user, ip=request_ip(request), **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise field_errors(exc) from exc
+        return Response(RepresentationSerializer(representation).data, status=status.HTTP_201_CREATED)
+
+
+class MyApplicationsView(MeBaseView):
+    """The parent's applications with their queue positions."""
+
+    serializer_class = ApplicationSerializer
+
+    @extend_schema(
+        operation_id="me_applications_list",
+        tags=["me"],
+        responses={200: ApplicationSerializer(many=True), **UNAUTHORISED},
+    )
+    def get(self, request):
+        applications = parent_applications(parent=request.user)
+        return Response(ApplicationSerializer(applications, many=True).data)
+
+    @extend_schema(
+        operation_id="me_applications_create",
+        tags=["me"],
+        request=ApplicationCreateSerializer,
+        responses={
+            201: ApplicationSerializer,
+            400: OpenApiResponse(description="Errors per field."),
+            403: OpenApiResponse(RefusalSerializer, description="Not your child (reason not_your_child)."),
+            409: OpenApiResponse(RefusalSerializer, description="reason already_in_queue."),
+            401: UNAUTHORISED[401],
+        },
+    )
+    def post(self, request):
+        serializer = ApplicationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        child = parent_child(parent=request.user, child_id=data["child"])
+        if child is None:
+            return refusal("not_your_child", gettext("No such child among yours."), status.HTTP_403_FORBIDDEN)
+        try:
+            application = application_create(
+                parent=request.user,
+                child=child,
+                city=data["city"],
+                language=data["language"],
+                group_type=data["group_type"],
+                privilege=data["privilege"],
+                privilege_document=data["privilege_document"],
+                ip=request_ip(request),
+            )
+        except AlreadyInQueue as exc:
+            return refusal(exc.code, refusal_message(exc), status.HTTP_409_CONFLICT)
+        except DjangoPermissionDenied:
+            return refusal("not_your_child", gettext("No such child among yours."), status.HTTP_403_FORBIDDEN)
+        except DjangoValidationError as exc:
+            raise field_errors(exc) from exc
+        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+class MyApplicationWithdrawView(MeBaseView):
+    serializer_class = ApplicationSerializer
+
+    @extend_schema(
+        operation_id="me_applications_withdraw",
+        tags=["me"],
+        request=None,
+        parameters=[OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={
+            200: ApplicationSerializer,
+            404: OpenApiResponse(description="No such application among yours."),
+            409: OpenApiResponse(RefusalSerializer, description="reason application_not_withdrawable."),
+            **UNAUTHORISED,
+        },
+    )
+    def post(self, request, number: str):
+        application = parent_application(parent=request.user, number=number)
+        if application is None:
+            raise NotFound(gettext("No such application among yours."))
+        try:
+            application = application_withdraw(application=application, by=request.user, ip=request_ip(request))
+        except NotWithdrawable as exc:
+            return refusal(exc.code, refusal_message(exc), status.HTTP_409_CONFLICT)
+        except DjangoPermissionDenied as exc:
+            raise NotFound(gettext("No such application among yours.")) from exc
+        return Response(ApplicationSerializer(application).data)

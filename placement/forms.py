@@ -1,0 +1,113 @@
+"""Forms of the parent's cabinet: add a child with the representation document, apply to a city's queue.
+
+They only parse and check the shape of the input; the rules (who may apply, one active application per child and
+city, the IIN checksum) are the services' (`accounts.services.people`, `placement.services.applications`).
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Representation
+from accounts.validators import validate_iin
+
+from .models import Application, City, GroupType
+
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
+
+
+class ChildForm(forms.Form):
+    iin = forms.CharField(
+        label=_("Child's IIN"),
+        max_length=12,
+        min_length=12,
+        validators=[validate_iin],
+        help_text=_("12 digits, from the birth certificate."),
+        # The validator's own message ("exactly 12 digits") is clearer than Django's length messages.
+        error_messages={
+            "min_length": _("An IIN is exactly 12 digits."),
+            "max_length": _("An IIN is exactly 12 digits."),
+        },
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]{12}"}),
+    )
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    middle_name = forms.CharField(label=_("Patronymic"), max_length=150, required=False)
+    birth_date = forms.DateField(
+        label=_("Date of birth"),
+        input_formats=DATE_INPUT_FORMATS,
+        error_messages={"invalid": _("Enter the date of birth as a date, e.g. 01.06.2021.")},
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    kind = forms.ChoiceField(
+        label=_("You are the child's"),
+        choices=Representation.Kind.choices,
+        error_messages={"invalid_choice": _("Choose the kind of representation from the list.")},
+    )
+    document = forms.CharField(
+        label=_("Document of the representation"),
+        max_length=255,
+        help_text=_("The document's name, number and date, e.g. the birth certificate."),
+    )
+
+    def clean_iin(self) -> str:
+        return "".join(self.cleaned_data["iin"].split())
+
+
+class ApplicationForm(forms.Form):
+    """The child is any id here: the view looks it up among the parent's own children, so that a forged id of
+    another family's child is refused (404) rather than hidden behind "not a valid choice"."""
+
+    child = forms.TypedChoiceField(
+        label=_("Child"),
+        coerce=int,
+        error_messages={"invalid_choice": _("Choose one of your children.")},
+    )
+    city = forms.ModelChoiceField(
+        label=_("City"),
+        queryset=City.objects.all(),
+        to_field_name="slug",
+        empty_label=_("Choose a city"),
+        error_messages={"invalid_choice": _("There is no such city.")},
+    )
+    language = forms.ChoiceField(
+        label=_("Language of instruction"),
+        choices=Application.Language.choices,
+        error_messages={"invalid_choice": _("Choose Kazakh, Russian or either.")},
+    )
+    group_type = forms.ChoiceField(
+        label=_("Group type"),
+        choices=GroupType.choices,
+        initial=GroupType.GENERAL,
+        error_messages={"invalid_choice": _("Choose a group type from the list.")},
+    )
+    privilege = forms.ChoiceField(
+        label=_("Privilege"),
+        choices=Application.Privilege.choices,
+        initial=Application.Privilege.NONE,
+        help_text=_(
+            "A privilege counts once the education department confirms its document; until then the "
+            "application ranks as general."
+        ),
+        error_messages={"invalid_choice": _("Choose a privilege from the list.")},
+    )
+    privilege_document = forms.CharField(
+        label=_("Privilege document"),
+        max_length=255,
+        required=False,
+        help_text=_("Only with a privilege: the document's name, number and date."),
+    )
+
+    def __init__(self, *args, children, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["child"].choices = [("", _("Choose a child"))] + [
+            (child.pk, f"{child.last_name} {child.first_name} · {child.birth_date:%d.%m.%Y}") for child in children
+        ]
+        # Any integer passes the field: the view decides whether the child is this parent's.
+        self.fields["child"].valid_value = lambda value: str(value).isdigit()
+
+    def clean(self):
+        cleaned = super().clean()
+        privilege = cleaned.get("privilege")
+        if privilege and privilege != Application.Privilege.NONE and not cleaned.get("privilege_document", "").strip():
+            self.add_error("privilege_document", _("Name the document that proves the privilege."))
+        return cleaned

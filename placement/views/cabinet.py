@@ -1,0 +1,293 @@
+"""The parent's personal cabinet: children and their representations, applications and queue positions, recent
+logins; add a child, apply, withdraw (DOMAIN.md, Who uses it; Queue; People and security).
+
+Parents only: staff and admins get 403. A parent sees their own children only, and never another family's data;
+addresses carry ids and application numbers, never an IIN or a name. Each POST calls one service and redirects
+(POST-redirect-GET); bad input is shown on the form, never a 500.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from accounts.models import Child, LoginRecord, Representation
+from accounts.services.people import child_register
+
+from ..forms import ApplicationForm, ChildForm
+from ..models import Application
+from ..selectors_queue import queue_position
+from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
+
+RECENT_LOGINS = 10
+RECENT_LOGINS_TEMPLATE = "accounts/_recent_logins.html"
+
+# The services' refusals, translated when shown: their class-level messages are evaluated once, at import, in
+# whatever language was active then, so the page names the message by the refusal's code.
+REFUSAL_MESSAGES = {
+    AlreadyInQueue.code: _("This child already has an active application in this city."),
+    NotWithdrawable.code: _("Only an application that is in the queue can be withdrawn."),
+}
+
+
+def refusal_message(exc) -> str:
+    return str(REFUSAL_MESSAGES.get(exc.code, exc.message))
+
+
+# --- Who holds a cabinet (shared with the `me` API) ------------------------------------------------------
+
+
+def is_cabinet_holder(user) -> bool:
+    """Parents (legal representatives) hold a cabinet; staff, department admins and superusers do not."""
+    return bool(
+        user
+        and user.is_authenticated
+        and getattr(user, "is_parent", False)
+        and not user.is_superuser
+        and not user.is_staff
+    )
+
+
+def request_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def parent_login_url() -> str:
+    """The parents' SMS login, or the password login while the SMS one does not exist."""
+    try:
+        return reverse("accounts:otp-login")
+    except NoReverseMatch:
+        return reverse("accounts:login")
+
+
+# --- Reads for the pages and the API ---------------------------------------------------------------------
+
+
+def parent_representations(*, parent) -> QuerySet[Representation]:
+    """Every representation the parent asked for, whatever its status, with its child."""
+    return Representation.objects.filter(parent=parent).select_related("child").order_by("created_at", "pk")
+
+
+def parent_children_for_applying(*, parent) -> QuerySet[Child]:
+    """The children the parent may apply for: those whose representation is not rejected."""
+    # One filter() call: both conditions hold on the same representation (one per parent and child).
+    return Child.objects.filter(
+        representations__parent=parent,
+        representations__status__in=[Representation.Status.PENDING, Representation.Status.CONFIRMED],
+    ).order_by("last_name", "first_name", "pk")
+
+
+def parent_child(*, parent, child_id) -> Child | None:
+    return parent_children_for_applying(parent=parent).filter(pk=child_id).first()
+
+
+def parent_applications(*, parent) -> QuerySet[Application]:
+    """The applications a parent sees: the ones they filed, and the others of children they are the confirmed
+    representative of (the other parent's). A representation still pending or rejected shows no one else's."""
+    confirmed_children = Representation.objects.filter(parent=parent, status=Representation.Status.CONFIRMED).values(
+        "child_id"
+    )
+    rejected_children = Representation.objects.filter(parent=parent, status=Representation.Status.REJECTED).values(
+        "child_id"
+    )
+    return (
+        Application.objects.filter(Q(parent=parent) | Q(child_id__in=confirmed_children))
+        .exclude(child_id__in=rejected_children)
+        .select_related("city", "child")
+        .order_by("-applied_at", "-pk")
+    )
+
+
+def normalize_application_number(value: str) -> str:
+    """XXXX-XXXX-XXXX from what people type: any case, with or without dashes and spaces; Crockford's
+    look-alikes (O for 0, I and L for 1) read as the digits they stand for."""
+    raw = "".join(ch for ch in str(value or "").upper() if ch.isalnum())
+    raw = raw.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    if len(raw) != 12 or not raw.isascii():
+        return ""
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def parent_application(*, parent, number: str) -> Application | None:
+    number = normalize_application_number(number)
+    if not number:
+        return None
+    return parent_applications(parent=parent).filter(number=number).first()
+
+
+def with_positions(applications) -> list[Application]:
+    """Each application with `.position` (None unless queued): three index counts each, a parent has few."""
+    applications = list(applications)
+    for application in applications:
+        application.position = queue_position(application)
+    return applications
+
+
+def recent_logins(*, user) -> list[LoginRecord]:
+    return list(LoginRecord.objects.filter(user=user).order_by("-at", "-pk")[:RECENT_LOGINS])
+
+
+def _recent_logins_template() -> str | None:
+    # The partial belongs to the accounts app (SMS login); the cabinet works before it exists.
+    try:
+        get_template(RECENT_LOGINS_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return RECENT_LOGINS_TEMPLATE
+
+
+# --- Views -----------------------------------------------------------------------------------------------
+
+
+class CabinetView(View):
+    """Login, then parents only: a 403 page for staff and admins."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), login_url=parent_login_url())
+        if not is_cabinet_holder(request.user):
+            return render(
+                request,
+                "cabinet/forbidden.html",
+                {"message": _("The personal cabinet is for parents and legal representatives.")},
+                status=403,
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def home(self) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("placement:cabinet"))
+
+
+class CabinetHomeView(CabinetView):
+    http_method_names = ["get"]
+
+    def get(self, request):
+        parent = request.user
+        representations = list(parent_representations(parent=parent))
+        applications = with_positions(parent_applications(parent=parent))
+        by_child: dict[int, list[Application]] = {}
+        for application in applications:
+            by_child.setdefault(application.child_id, []).append(application)
+        for representation in representations:
+            representation.child_applications = by_child.get(representation.child_id, [])
+        return render(
+            request,
+            "cabinet/home.html",
+            {
+                "representations": representations,
+                "can_apply": any(r.status != Representation.Status.REJECTED for r in representations),
+                "logins": recent_logins(user=parent),
+                "recent_logins_template": _recent_logins_template(),
+            },
+        )
+
+
+class ChildAddView(CabinetView):
+    http_method_names = ["get", "post"]
+
+    def get(self, request):
+        return self.render_form(request, ChildForm())
+
+    def post(self, request):
+        form = ChildForm(request.POST)
+        if not form.is_valid():
+            return self.render_form(request, form, status=400)
+        try:
+            child_register(parent=request.user, ip=request_ip(request), **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.render_form(request, form, status=400)
+        messages.success(
+            request,
+            gettext("Child added. The education department will confirm your representation; you may apply now."),
+        )
+        return self.home()
+
+    def render_form(self, request, form: ChildForm, status: int = 200) -> HttpResponse:
+        return render(request, "cabinet/child_add.html", {"form": form}, status=status)
+
+
+class ApplyView(CabinetView):
+    http_method_names = ["get", "post"]
+
+    def get(self, request):
+        children = parent_children_for_applying(parent=request.user)
+        initial = {}
+        if request.GET.get("child", "").isdigit():
+            initial["child"] = int(request.GET["child"])
+        return self.render_form(request, ApplicationForm(children=children, initial=initial), children=children)
+
+    def post(self, request):
+        children = parent_children_for_applying(parent=request.user)
+        form = ApplicationForm(request.POST, children=children)
+        if not form.is_valid():
+            return self.render_form(request, form, children=children, status=400)
+        data = form.cleaned_data
+        child = parent_child(parent=request.user, child_id=data["child"])
+        if child is None:
+            raise Http404(gettext("No such child among yours."))
+        try:
+            application = application_create(
+                parent=request.user,
+                child=child,
+                city=data["city"],
+                language=data["language"],
+                group_type=data["group_type"],
+                privilege=data["privilege"],
+                privilege_document=data["privilege_document"],
+                ip=request_ip(request),
+            )
+        except AlreadyInQueue as exc:
+            form.add_error(None, refusal_message(exc))
+            return self.render_form(request, form, children=children, status=409)
+        except PermissionDenied as exc:
+            raise Http404(gettext("No such child among yours.")) from exc
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.render_form(request, form, children=children, status=400)
+        messages.success(
+            request,
+            gettext("Application %(number)s is in the queue, position %(position)s.")
+            % {"number": application.number, "position": queue_position(application)},
+        )
+        return self.home()
+
+    def render_form(self, request, form: ApplicationForm, *, children, status: int = 200) -> HttpResponse:
+        return render(request, "cabinet/apply.html", {"form": form, "has_children": children.exists()}, status=status)
+
+
+class WithdrawView(CabinetView):
+    """GET asks for confirmation, POST withdraws. Another family's number is a 404, like an unknown one."""
+
+    http_method_names = ["get", "post"]
+
+    def application(self, request, number: str) -> Application:
+        application = parent_application(parent=request.user, number=number)
+        if application is None:
+            raise Http404(gettext("No such application among yours."))
+        return application
+
+    def get(self, request, number: str):
+        application = self.application(request, number)
+        application.position = queue_position(application)
+        return render(request, "cabinet/withdraw.html", {"application": application})
+
+    def post(self, request, number: str):
+        application = self.application(request, number)
+        try:
+            application_withdraw(application=application, by=request.user, ip=request_ip(request))
+        except NotWithdrawable as exc:
+            messages.error(request, refusal_message(exc))
+            return self.home()
+        except PermissionDenied as exc:
+            raise Http404(gettext("No such application among yours.")) from exc
+        messages.success(request, gettext("Application %(number)s withdrawn.") % {"number": application.number})
+        return self.home()
