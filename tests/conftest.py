@@ -51,6 +51,22 @@ def _isolated_cache(settings):
         }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_live_server_connections(django_db_setup, django_db_blocker):
+    """The live server's request threads may still hold a connection to the test database when the session ends;
+    end them before pytest-django drops the database, so the drop never fails with "being accessed"."""
+    yield
+    from django.db import connection as default
+
+    if default.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), default.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _sms_outbox(settings):
     """SMS go to accounts.sms.outbox in tests, never to a console or a gateway."""
