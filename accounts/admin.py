@@ -1,13 +1,361 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.translation import gettext_lazy as _
+"""Admin of people: users, children, legal representations (confirmed or rejected here, the reason sent to the
+parent), and the read-only records: logins, one-time codes (never their hash) and the audit log.
 
-from .models import User
+Who may use these pages: a superuser, and a department admin (role "admin" with "staff status"), by role rather
+than by Django's per-model permission tables, so that a new department admin needs no permission set-up
+(DOMAIN.md, Who uses it). Department admins may view and decide; nobody adds, edits or deletes these rows here.
+Decisions go through the services, which check the role again and audit them.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from schedules.calendar import ASTANA
+
+from .models import AuditEntry, Child, LoginRecord, OtpChallenge, Representation, User
+from .services.notifications import representation_decision_notify
+from .services.people import representation_decide
+from .services.sessions import request_ip
+
+REASON_MAX_LENGTH = 500
+
+
+def astana_time(value) -> str:
+    """A stored (UTC) time as Astana time, to the second: the audit log's times are evidence."""
+    if value is None:
+        return "—"
+    return date_format(timezone.localtime(value, ASTANA), "d.m.Y H:i:s")
+
+
+# --- Access ---------------------------------------------------------------------------------------------------
+
+
+def is_department_admin(request) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff and (user.is_superuser or user.is_department_admin))
+
+
+class DepartmentAdminAccess:
+    """Department admins (role admin + staff status) see these pages without per-model permissions; everything
+    else (add, change, delete) stays with the ModelAdmin's own rules."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_department_admin(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_department_admin(request) or super().has_view_permission(request, obj)
+
+    def has_decide_permission(self, request) -> bool:
+        """Confirming and rejecting: the services allow department admins and superusers only."""
+        return is_department_admin(request)
+
+
+class ReadOnlyMixin:
+    """Viewable only: these rows change through the services (and the audit log never changes)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Rejecting with a reason (an intermediate page) -----------------------------------------------------------
+
+
+class RejectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason of the rejection"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Sent to the parent by SMS, as you type it. Say what to correct or which document to bring."),
+    )
+
+
+def reason_page(modeladmin, request, queryset, *, title: str, intro: str):
+    """The rejection form for the selected rows, or its valid reason once posted back with it.
+
+    Returns (reason, None) when the admin sent a valid reason, else (None, the page to show). The page posts back
+    to the same action with the same selection, like Django's own delete confirmation.
+    """
+    form = RejectionForm(request.POST if "apply_reason" in request.POST else None)
+    if form.is_valid():
+        return form.cleaned_data["reason"].strip(), None
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "form": form,
+        "objects": list(queryset),
+        "opts": opts,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "select_across": request.POST.get("select_across", "0"),
+        "index": request.POST.get("index", "0"),
+        "media": modeladmin.media,
+    }
+    return None, TemplateResponse(request, "admin/indigo/reject_with_reason.html", context)
+
+
+def decide_each(modeladmin, request, objects, *, decide, notify, confirm: bool, reason: str = "") -> None:
+    """Decide every object through its service (which audits it), then notify its parent by SMS."""
+    done = 0
+    for obj in objects:
+        try:
+            decided = decide(obj, by=request.user, confirm=confirm, reason=reason, ip=request_ip(request))
+        except (PermissionDenied, ValidationError) as exc:
+            message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+            modeladmin.message_user(request, f"{obj}: {message}", messages.ERROR)
+            continue
+        notify(decided)
+        done += 1
+    if done:
+        text = (
+            ngettext(
+                "%(count)d confirmed; the parent was notified by SMS.",
+                "%(count)d confirmed; the parents were notified by SMS.",
+                done,
+            )
+            if confirm
+            else ngettext(
+                "%(count)d rejected; the parent was notified by SMS.",
+                "%(count)d rejected; the parents were notified by SMS.",
+                done,
+            )
+        )
+        modeladmin.message_user(request, text % {"count": done}, messages.SUCCESS)
+
+
+def skip_undecidable(modeladmin, request, queryset, *, pending):
+    """Only pending rows are decided; the others are named and left alone."""
+    skipped = queryset.exclude(pk__in=pending.values("pk")).count()
+    if skipped:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d selected row is not pending confirmation and was left as it is.",
+                "%(count)d selected rows are not pending confirmation and were left as they are.",
+                skipped,
+            )
+            % {"count": skipped},
+            messages.WARNING,
+        )
+
+
+# --- Users ----------------------------------------------------------------------------------------------------
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "kindergarten", "is_active")
     list_filter = ("role", "is_active", "is_staff")
-    fieldsets = (*BaseUserAdmin.fieldsets, (_("Portal role"), {"fields": ("role", "kindergarten")}))
+    search_fields = ("username", "first_name", "last_name", "email", "=iin", "=phone")
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Portal role"), {"fields": ("role", "kindergarten")}),
+        (_("Parent"), {"fields": ("iin", "middle_name", "phone", "phone_2")}),
+    )
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Portal role"), {"fields": ("role", "kindergarten")}))
+
+
+# --- Children and representations ------------------------------------------------------------------------------
+
+
+class RepresentationInline(admin.TabularInline):
+    model = Representation
+    fk_name = "child"
+    fields = ("parent", "kind", "document", "status", "decision_reason", "decided_by", "decided_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_department_admin(request) or super().has_view_permission(request, obj)
+
+
+@admin.register(Child)
+class ChildAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    """Children are registered by their parents; found here by IIN (exact) to check a representation."""
+
+    list_display = ("__str__", "birth_date", "created_at")
+    search_fields = ("=iin",)
+    fields = ("iin", "last_name", "first_name", "middle_name", "birth_date", "created_at")
+    inlines = [RepresentationInline]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Representation)
+class RepresentationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("__str__", "parent", "kind", "document", "status", "created_at", "decided_by", "decided_at")
+    list_filter = ("status", "kind")
+    search_fields = ("=child__iin", "=parent__iin", "=parent__phone")
+    search_help_text = _("The child's IIN, or the parent's IIN or phone (+7XXXXXXXXXX), exactly.")
+    list_select_related = ("child", "parent", "decided_by")
+    fields = (
+        "parent",
+        "parent_phone",
+        "child",
+        "child_iin",
+        "kind",
+        "document",
+        "status",
+        "decision_reason",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    )
+    readonly_fields = fields
+    actions = ["confirm", "reject"]
+
+    @admin.display(description=_("phone"))
+    def parent_phone(self, obj: Representation) -> str:
+        return obj.parent.phone or "—"
+
+    @admin.display(description=_("child's IIN"))
+    def child_iin(self, obj: Representation) -> str:
+        return obj.child.iin
+
+    def _pending(self, queryset):
+        return queryset.filter(status=Representation.Status.PENDING)
+
+    @staticmethod
+    def _decide(obj, **kwargs):
+        return representation_decide(representation=obj, **kwargs)
+
+    @admin.action(description=_("Confirm the selected representations"), permissions=["decide"])
+    def confirm(self, request, queryset):
+        pending = self._pending(queryset)
+        skip_undecidable(self, request, queryset, pending=pending)
+        decide_each(
+            self,
+            request,
+            pending.select_related("parent", "child"),
+            decide=self._decide,
+            notify=lambda obj: representation_decision_notify(representation=obj),
+            confirm=True,
+        )
+
+    @admin.action(description=_("Reject the selected representations (with a reason)"), permissions=["decide"])
+    def reject(self, request, queryset):
+        pending = self._pending(queryset).select_related("parent", "child")
+        if not pending.exists():
+            skip_undecidable(self, request, queryset, pending=pending)
+            return None
+        reason, page = reason_page(
+            self,
+            request,
+            pending,
+            title=_("Reject legal representations"),
+            intro=_("These representations will be rejected and each parent will receive the reason by SMS."),
+        )
+        if page is not None:
+            return page
+        skip_undecidable(self, request, queryset, pending=pending)
+        decide_each(
+            self,
+            request,
+            pending,
+            decide=self._decide,
+            notify=lambda obj: representation_decision_notify(representation=obj),
+            confirm=False,
+            reason=reason,
+        )
+        return None
+
+
+# --- Read-only records -----------------------------------------------------------------------------------------
+
+
+@admin.register(LoginRecord)
+class LoginRecordAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    # The session key is left out on purpose: it is a live credential.
+    list_display = ("time", "user", "method", "ip", "user_agent")
+    list_filter = ("method", "at")
+    search_fields = ("=user__phone", "=user__iin", "=user__username", "=ip")
+    list_select_related = ("user",)
+    fields = ("user", "time", "method", "ip", "user_agent")
+    readonly_fields = fields
+    date_hierarchy = "at"
+
+    @admin.display(description=_("time (Astana)"), ordering="at")
+    def time(self, obj: LoginRecord) -> str:
+        return astana_time(obj.at)
+
+
+@admin.register(OtpChallenge)
+class OtpChallengeAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    # The code's hash is never shown: with it, a short code could be found by trying every value.
+    list_display = ("phone_masked", "created", "expires", "attempts", "used", "ip")
+    list_filter = ("created_at",)
+    search_fields = ("=phone", "=ip")
+    search_help_text = _("The phone (+7XXXXXXXXXX) or the IP address, exactly.")
+    fields = ("phone", "created", "expires", "attempts", "used", "ip")
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, obj: OtpChallenge) -> str:
+        from .sms import mask_phone
+
+        return mask_phone(obj.phone)
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, obj: OtpChallenge) -> str:
+        return astana_time(obj.created_at)
+
+    @admin.display(description=_("expires at"), ordering="expires_at")
+    def expires(self, obj: OtpChallenge) -> str:
+        return astana_time(obj.expires_at)
+
+    @admin.display(description=_("used at"), ordering="consumed_at")
+    def used(self, obj: OtpChallenge) -> str:
+        return astana_time(obj.consumed_at)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("time", "actor", "action", "target", "ip")
+    list_filter = ("action", "target_type", "at")
+    search_fields = ("=target_id",)
+    search_help_text = _("The object's id, exactly (e.g. the id of an application or a representation).")
+    list_select_related = ("actor",)
+    fields = ("time", "actor", "action", "target_type", "target_id", "ip", "details_text")
+    readonly_fields = fields
+    date_hierarchy = "at"
+    show_full_result_count = False  # the log grows without end; counting it on every page is waste
+
+    @admin.display(description=_("time (Astana)"), ordering="at")
+    def time(self, obj: AuditEntry) -> str:
+        return astana_time(obj.at)
+
+    @admin.display(description=_("object"))
+    def target(self, obj: AuditEntry) -> str:
+        if not obj.target_type:
+            return "—"
+        return f"{obj.target_type} #{obj.target_id}"
+
+    @admin.display(description=_("details"))
+    def details_text(self, obj: AuditEntry) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.details, ensure_ascii=False, indent=2, sort_keys=True))

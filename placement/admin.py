@@ -1,11 +1,18 @@
 """Admin for cities, kindergartens and groups (translated, with modeltranslation tabs) and the read-only
-chronology: places, their events and the published protocols change only through the services."""
+chronology: places, their events and the published protocols change only through the services. Applications:
+searched and viewed, privileges confirmed or rejected (issue 4)."""
 
 from django.contrib import admin
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
 
-from .models import City, Group, Kindergarten, Place, PlaceEvent, Protocol
+from accounts.admin import DepartmentAdminAccess, ReadOnlyMixin, astana_time, decide_each, reason_page, skip_undecidable
+from accounts.services.notifications import privilege_decision_notify
+
+from .models import Application, City, Group, Kindergarten, Place, PlaceEvent, Protocol
+from .selectors_queue import queue_position
+from .services.applications import application_privilege_decide
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -94,3 +101,148 @@ class ProtocolAdmin(ReadOnlyAdmin):
     list_filter = ("city",)
     date_hierarchy = "day"
     list_select_related = ("city",)
+
+
+# --- The queue (issue 4) ------------------------------------------------------------------------------------------
+# Applications change only through the services (a parent applies and withdraws; a department admin confirms or
+# rejects a privilege here, and the parent gets the decision by SMS). The list shows no name and no IIN: a child's
+# personal data appears on the application's own page only.
+
+
+@admin.register(Application)
+class ApplicationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "city",
+        "birth_year",
+        "queue_category",
+        "privilege",
+        "privilege_status",
+        "status",
+        "applied",
+        "position",
+    )
+    list_filter = ("city", "birth_year", "queue_category", "privilege_status", "status")
+    search_fields = ("number", "child__iin")  # matched exactly, see get_search_results
+    search_help_text = _("The application number (XXXX-XXXX-XXXX) or the child's IIN, exactly.")
+    list_select_related = ("city",)
+    list_per_page = 100  # positions are computed per row (three index counts each)
+    show_full_result_count = False
+    fieldsets = (
+        (
+            None,
+            {"fields": ("number", "city", "birth_year", "language", "group_type", "status", "applied", "position")},
+        ),
+        (_("Privilege"), {"fields": ("privilege", "privilege_document", "privilege_status", "privilege_reason")}),
+        (
+            _("Child and applicant"),
+            {"fields": ("child_name", "child_iin", "child_birth_date", "parent", "parent_phone")},
+        ),
+        (_("History"), {"fields": ("status_changed_at", "held_until")}),
+    )
+    readonly_fields = (
+        "number",
+        "city",
+        "birth_year",
+        "language",
+        "group_type",
+        "status",
+        "applied",
+        "position",
+        "privilege",
+        "privilege_document",
+        "privilege_status",
+        "privilege_reason",
+        "child_name",
+        "child_iin",
+        "child_birth_date",
+        "parent",
+        "parent_phone",
+        "status_changed_at",
+        "held_until",
+    )
+    actions = ["confirm_privilege", "reject_privilege"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact matches only, on the indexed columns: an application number or a child's IIN, nothing fuzzy."""
+        term = "".join(search_term.split()).upper()
+        if not term:
+            return queryset, False
+        if len(term) == 12 and term.isdigit():
+            return queryset.filter(child__iin=term), False
+        if len(term) == 12 and term.isalnum():
+            term = f"{term[:4]}-{term[4:8]}-{term[8:]}"
+        return queryset.filter(number=term), False
+
+    @admin.display(description=_("applied at"), ordering="applied_at")
+    def applied(self, obj: Application) -> str:
+        return astana_time(obj.applied_at)
+
+    @admin.display(description=_("queue position"))
+    def position(self, obj: Application):
+        return queue_position(obj) or "—"
+
+    @admin.display(description=_("child"))
+    def child_name(self, obj: Application) -> str:
+        child = obj.child
+        return " ".join(part for part in (child.last_name, child.first_name, child.middle_name) if part)
+
+    @admin.display(description=_("child's IIN"))
+    def child_iin(self, obj: Application) -> str:
+        return obj.child.iin
+
+    @admin.display(description=_("date of birth"))
+    def child_birth_date(self, obj: Application) -> str:
+        return date_format(obj.child.birth_date, "d.m.Y")
+
+    @admin.display(description=_("phone"))
+    def parent_phone(self, obj: Application) -> str:
+        return obj.parent.phone or "—"
+
+    def _pending(self, queryset):
+        return queryset.filter(privilege_status=Application.PrivilegeStatus.PENDING)
+
+    @staticmethod
+    def _decide(obj, **kwargs):
+        return application_privilege_decide(application=obj, **kwargs)
+
+    @staticmethod
+    def _notify(obj):
+        return privilege_decision_notify(application=obj)
+
+    @admin.action(description=_("Confirm the privilege of the selected applications"), permissions=["decide"])
+    def confirm_privilege(self, request, queryset):
+        pending = self._pending(queryset)
+        skip_undecidable(self, request, queryset, pending=pending)
+        decide_each(
+            self,
+            request,
+            pending.select_related("parent", "city"),
+            decide=self._decide,
+            notify=self._notify,
+            confirm=True,
+        )
+
+    @admin.action(
+        description=_("Reject the privilege of the selected applications (with a reason)"), permissions=["decide"]
+    )
+    def reject_privilege(self, request, queryset):
+        pending = self._pending(queryset).select_related("parent", "city")
+        if not pending.exists():
+            skip_undecidable(self, request, queryset, pending=pending)
+            return None
+        reason, page = reason_page(
+            self,
+            request,
+            pending,
+            title=_("Reject privileges"),
+            intro=_(
+                "The privileges of these applications will be rejected: they will rank as general, and each parent "
+                "will receive the reason by SMS."
+            ),
+        )
+        if page is not None:
+            return page
+        skip_undecidable(self, request, queryset, pending=pending)
+        decide_each(self, request, pending, decide=self._decide, notify=self._notify, confirm=False, reason=reason)
+        return None

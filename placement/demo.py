@@ -1,4 +1,5 @@
-"""Demo data for a first local run (`manage.py seed_demo`): Temirtau and its 2024 summer schedule (the seed notice).
+"""Demo data for a first local run (`manage.py seed_demo`): Temirtau and its 2024 summer schedule (the seed notice),
+and demo parents with children in the queue.
 
 Everything is created with get_or_create/update_or_create, so seeding twice changes nothing; places are released
 (through the real services, with `at` in the past) only when the city has no places yet.
@@ -227,6 +228,8 @@ class SeedResult:
     places_released: int = 0
     places_withdrawn: int = 0
     credentials: list[tuple[str, str, str]] = field(default_factory=list)  # (username, password, who)
+    parents: list = field(default_factory=list)  # the demo parents, who log in by SMS code
+    applications_created: int = 0
 
 
 def _group_names(birth_year: int, language: str, group_type: str) -> dict[str, str]:
@@ -420,6 +423,301 @@ def _seed_places(city: City, kindergartens: list[Kindergarten], staff: list, now
     return released, withdrawn
 
 
+# --- Demo parents and the queue (issue 4) ---------------------------------------------------------------------------
+# Six parents who log in by SMS code (the console backend prints it), each a CONFIRMED legal representative of one
+# or two children, with applications in Temirtau in every cohort: one confirmed priority right, one extraordinary
+# right still PENDING (an admin confirms it and sees the position change), the rest general. Around them, a
+# background queue of anonymous-ish applications (generated people, no phones) so that positions look real.
+
+DEMO_PARENT_LOGIN_PHONE = "+77010000001"
+BACKGROUND_APPLICATIONS = 200
+
+
+@dataclass(frozen=True)
+class DemoChild:
+    last_name: str
+    first_name: str
+    middle_name: str
+    birth_date: dt.date
+    language: str
+    applied_at: dt.datetime
+    privilege: str = "none"
+    privilege_status: str = "none"  # "confirmed" or "pending" with a privilege
+    privilege_document: str = ""
+    female: bool = False
+
+
+@dataclass(frozen=True)
+class DemoParent:
+    phone: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    birth_date: dt.date
+    female: bool
+    kind: str
+    document: str
+    children: tuple
+
+
+DEMO_PARENTS = [
+    DemoParent(
+        "+77010000001",
+        "Сапарова",
+        "Айгерим",
+        "Нурлановна",
+        dt.date(1990, 3, 15),
+        True,
+        "parent",
+        "Свидетельства о рождении детей",  # noqa: RUF001 (Cyrillic prepositions)
+        (
+            DemoChild("Сапаров", "Арман", "Ерланович", dt.date(2021, 4, 12), "kk", astana_at(2021, 5, 20, 10, 15)),
+            DemoChild(
+                "Сапарова", "Аяна", "Ерлановна", dt.date(2019, 9, 3), "kk", astana_at(2021, 2, 10, 9, 40), female=True
+            ),
+        ),
+    ),
+    DemoParent(
+        "+77010000002",
+        "Иванова",
+        "Елена",
+        "Петровна",
+        dt.date(1988, 11, 2),
+        True,
+        "parent",
+        "Свидетельство о рождении № 0456712",  # noqa: RUF001 (Cyrillic prepositions)
+        (
+            DemoChild(
+                "Иванов",
+                "Максим",
+                "Сергеевич",
+                dt.date(2020, 8, 17),
+                "ru",
+                astana_at(2022, 3, 14, 11, 40),
+                privilege="priority",
+                privilege_status="confirmed",
+                privilege_document="Справка о многодетной семье № 112 от 01.03.2022",  # noqa: RUF001 (Cyrillic prepositions)
+            ),
+        ),
+    ),
+    DemoParent(
+        "+77010000003",
+        "Жаксылыков",
+        "Ерлан",
+        "Маратович",
+        dt.date(1986, 6, 21),
+        False,
+        "parent",
+        "Свидетельство о рождении № 0789034",  # noqa: RUF001 (Cyrillic prepositions)
+        (
+            DemoChild(
+                "Жаксылыкова",
+                "Томирис",
+                "Ерлановна",
+                dt.date(2022, 1, 25),
+                "kk",
+                astana_at(2024, 2, 5, 9, 20),
+                privilege="extraordinary",
+                privilege_status="pending",
+                female=True,
+                privilege_document="Удостоверение военнослужащего № 5521 от 10.01.2024",
+            ),
+        ),
+    ),
+    DemoParent(
+        "+77010000004",
+        "Ким",
+        "Ольга",
+        "Викторовна",
+        dt.date(1992, 1, 9),
+        True,
+        "adoptive",
+        "Решение суда об усыновлении № 2-114/2019",  # noqa: RUF001 (Cyrillic prepositions)
+        (
+            DemoChild("Ким", "Даниил", "Андреевич", dt.date(2021, 11, 30), "ru", astana_at(2023, 1, 16, 14, 5)),
+            DemoChild(
+                "Ким", "Алиса", "Андреевна", dt.date(2019, 6, 11), "any", astana_at(2021, 8, 2, 16, 30), female=True
+            ),
+        ),
+    ),
+    DemoParent(
+        "+77010000005",
+        "Нургалиева",
+        "Айжан",
+        "Болатовна",
+        dt.date(1979, 12, 30),
+        True,
+        "guardian",
+        "Постановление акимата об опеке № 318 от 14.09.2022",  # noqa: RUF001 (Cyrillic prepositions)
+        (DemoChild("Нургалиев", "Алихан", "Русланович", dt.date(2020, 3, 5), "any", astana_at(2022, 10, 10, 10, 10)),),
+    ),
+    DemoParent(
+        "+77010000006",
+        "Омаров",
+        "Тимур",
+        "Асланович",
+        dt.date(1994, 7, 4),
+        False,
+        "parent",
+        "Свидетельство о рождении № 0912245",  # noqa: RUF001 (Cyrillic prepositions)
+        (
+            DemoChild(
+                "Омарова", "Амина", "Тимуровна", dt.date(2022, 7, 19), "ru", astana_at(2024, 6, 3, 12, 0), female=True
+            ),
+        ),
+    ),
+]
+
+
+def demo_iin(birth_date: dt.date, *, female: bool, serial: int) -> str:
+    """A checksum-valid IIN in the usual layout: YYMMDD, the century-and-sex digit, a 4-digit serial, the check."""
+    from accounts.validators import iin_check_digit
+
+    century = (3 if birth_date.year < 2000 else 5) + (1 if female else 0)
+    while True:
+        eleven = f"{birth_date:%y%m%d}{century}{serial % 10000:04d}"
+        check = iin_check_digit(eleven)
+        if check is not None:
+            return eleven + str(check)
+        serial += 1
+
+
+def _seed_demo_parents(city: City, admin) -> tuple[list, int]:
+    """The six demo parents; a child that already has an application in the city (even withdrawn) gets none."""
+    from accounts.models import Child, Representation
+    from accounts.services.people import child_register, representation_decide
+
+    from .models import Application
+    from .services.applications import application_create, application_privilege_decide
+
+    User = get_user_model()
+    parents, created_applications = [], 0
+    for index, demo in enumerate(DEMO_PARENTS, start=1):
+        parent = User.objects.filter(phone=demo.phone).first()
+        if parent is None:
+            parent = User(
+                username=demo.phone,
+                phone=demo.phone,
+                role=User.Role.PARENT,
+                iin=demo_iin(demo.birth_date, female=demo.female, serial=7000 + index),
+                last_name=demo.last_name,
+                first_name=demo.first_name,
+                middle_name=demo.middle_name,
+            )
+            parent.set_unusable_password()  # parents log in by SMS code
+            parent.save()
+        parents.append(parent)
+        for number, kid in enumerate(demo.children, start=1):
+            iin = demo_iin(kid.birth_date, female=kid.female, serial=8000 + index * 10 + number)
+            registered_at = kid.applied_at - dt.timedelta(days=2)
+            if not Representation.objects.filter(parent=parent, child__iin=iin).exists():
+                representation = child_register(
+                    parent=parent,
+                    iin=iin,
+                    last_name=kid.last_name,
+                    first_name=kid.first_name,
+                    middle_name=kid.middle_name,
+                    birth_date=kid.birth_date,
+                    kind=demo.kind,
+                    document=demo.document,
+                    at=registered_at,
+                )
+                representation_decide(
+                    representation=representation, by=admin, confirm=True, at=registered_at + dt.timedelta(days=1)
+                )
+            child = Child.objects.get(iin=iin)
+            if Application.objects.filter(child=child, city=city).exists():
+                continue
+            application = application_create(
+                parent=parent,
+                child=child,
+                city=city,
+                language=kid.language,
+                group_type=GroupType.GENERAL,
+                privilege=kid.privilege,
+                privilege_document=kid.privilege_document,
+                at=kid.applied_at,
+            )
+            if kid.privilege_status == Application.PrivilegeStatus.CONFIRMED:
+                application_privilege_decide(
+                    application=application, by=admin, confirm=True, at=kid.applied_at + dt.timedelta(days=3)
+                )
+            created_applications += 1
+    return parents, created_applications
+
+
+BACKGROUND_NAMES = {
+    "male": (
+        ("Абенов", "Абенова"),
+        ("Бекова", None),
+        ("Ермеков", "Ермекова"),
+        ("Петров", "Петрова"),
+        ("Сейткали", "Сейткали"),
+        ("Тулегенов", "Тулегенова"),
+        ("Шевченко", "Шевченко"),
+        ("Касымов", "Касымова"),
+    ),
+    "boys": ("Алдияр", "Нурислам", "Артём", "Айсултан", "Михаил", "Ернур", "Тимур", "Данияр"),
+    "girls": ("Айлин", "Медина", "София", "Асылым", "Виктория", "Жасмин", "Камила", "Ева"),
+    "mothers": ("Гульнара", "Асель", "Наталья", "Мадина", "Жанар", "Светлана", "Айнур", "Дана"),
+}
+
+
+def background_queue_rows(*, city_slug: str, count: int = BACKGROUND_APPLICATIONS, now: dt.datetime) -> list[dict]:
+    """Rows for the queue import: generated mothers (no phone) and their children born 2019-2022, applied some
+    months after the birth, by 2024 at the latest; a few confirmed priority and extraordinary rights. Deterministic."""
+    import random
+
+    rng = random.Random(2024)  # demo data, not security
+    surnames = [pair for pair in BACKGROUND_NAMES["male"] if pair[1]]
+    rows = []
+    latest = min(now, astana_at(2024, 12, 30, 17, 0))
+    for n in range(count):
+        boy = rng.random() < 0.5
+        male, female = rng.choice(surnames)
+        birth_date = dt.date(rng.choice(COHORTS), rng.randint(1, 12), rng.randint(1, 28))
+        earliest = dt.datetime.combine(birth_date, dt.time(9), tzinfo=ASTANA) + dt.timedelta(days=30)
+        span = max(1, int((latest - earliest).total_seconds() // 60))
+        applied_at = earliest + dt.timedelta(minutes=rng.randrange(span))
+        applied_at = applied_at.replace(hour=rng.randint(9, 17), second=rng.randint(0, 59))
+        if applied_at > latest:
+            applied_at = latest - dt.timedelta(minutes=n)
+        mother_birth = dt.date(rng.randint(1982, 1999), rng.randint(1, 12), rng.randint(1, 28))
+        roll = rng.random()
+        privilege, document = "none", ""
+        if roll < 0.02:
+            privilege, document = "extraordinary", f"Удостоверение № {1000 + n}"
+        elif roll < 0.09:
+            privilege, document = "priority", f"Справка № {2000 + n}"
+        rows.append(
+            {
+                "applied_at": applied_at.isoformat(),
+                "city_slug": city_slug,
+                "parent_iin": demo_iin(mother_birth, female=True, serial=n * 10),
+                "parent_last_name": female,
+                "parent_first_name": rng.choice(BACKGROUND_NAMES["mothers"]),
+                "child_iin": demo_iin(birth_date, female=not boy, serial=n * 10),
+                "child_last_name": male if boy else female,
+                "child_first_name": rng.choice(BACKGROUND_NAMES["boys" if boy else "girls"]),
+                "child_birth_date": birth_date.isoformat(),
+                "representation_kind": "parent",
+                "representation_document": f"Свидетельство о рождении № {500000 + n}",  # noqa: RUF001 (Cyrillic prepositions)
+                "language": rng.choices(["kk", "ru", "any"], weights=[5, 4, 1])[0],
+                "group_type": "general",
+                "privilege": privilege,
+                "privilege_document": document,
+            }
+        )
+    return rows
+
+
+def _seed_queue(city: City, now: dt.datetime) -> int:
+    from .services.queue_import import queue_import
+
+    result = queue_import(rows=background_queue_rows(city_slug=city.slug, now=now), at=now, source="seed_demo")
+    return result.applications_created
+
+
 def demo_seed(*, now: dt.datetime | None = None) -> SeedResult:
     """Create (or bring up to date) the Temirtau demo; release the demo places only when the city has none."""
     now = now or timezone.now()
@@ -433,4 +731,6 @@ def demo_seed(*, now: dt.datetime | None = None) -> SeedResult:
         )
         if not Place.objects.filter(city=city).exists():
             result.places_released, result.places_withdrawn = _seed_places(city, kindergartens, staff, now)
+        result.parents, demo_applications = _seed_demo_parents(city, admin)
+        result.applications_created = demo_applications + _seed_queue(city, now)
     return result

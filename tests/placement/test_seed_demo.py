@@ -151,3 +151,100 @@ def test_the_run_of_june_5_moves_the_2021_cohort_to_general_and_publishes_a_veri
         .exclude(state="withdrawn")
         .values_list("state", flat=True)
     ) == {"scheduled"}
+
+
+# --- Demo parents and the queue (issue 4) ------------------------------------------------------------------------
+
+
+def queue_counts() -> dict[str, int]:
+    from accounts.models import AuditEntry, Child, Representation
+    from placement.models import Application
+
+    return {
+        "children": Child.objects.count(),
+        "representations": Representation.objects.count(),
+        "applications": Application.objects.count(),
+        "audit": AuditEntry.objects.count(),
+    }
+
+
+def test_seed_demo_adds_parents_who_log_in_by_sms_with_confirmed_children_in_every_cohort():
+    from accounts.validators import is_valid_iin
+    from placement.models import Application
+
+    result = demo_seed(now=NOW)
+    User = get_user_model()
+    parents = list(User.objects.filter(phone__startswith="+770100000").order_by("phone"))
+    assert [p.phone for p in parents] == [f"+7701000000{n}" for n in range(1, 7)]
+    assert result.parents == parents
+    for parent in parents:
+        assert parent.role == "parent" and is_valid_iin(parent.iin) and not parent.has_usable_password()
+        representations = list(parent.representations.select_related("child"))
+        assert 1 <= len(representations) <= 2
+        for representation in representations:
+            assert representation.status == "confirmed"
+            assert is_valid_iin(representation.child.iin)
+            assert 2019 <= representation.child.birth_date.year <= 2022
+    demo = Application.objects.filter(parent__in=parents, city__slug="temirtau")
+    assert set(demo.values_list("birth_year", flat=True)) == {2019, 2020, 2021, 2022}
+    assert {a.applied_at.year for a in demo} <= {2021, 2022, 2023, 2024}
+    assert demo.filter(privilege="priority", privilege_status="confirmed", queue_category=1).count() == 1
+    assert demo.filter(privilege="extraordinary", privilege_status="pending", queue_category=2).count() == 1
+    assert demo.filter(privilege="none").count() == demo.count() - 2
+
+
+def test_seed_demo_adds_a_background_queue_so_positions_are_realistic():
+    from placement.models import Application
+    from placement.selectors_queue import queue_position
+
+    demo_seed(now=NOW)
+    background = Application.objects.filter(parent__phone__isnull=True, city__slug="temirtau")
+    assert 180 <= background.count() <= 220
+    assert set(background.values_list("birth_year", flat=True)) == {2019, 2020, 2021, 2022}
+    assert background.filter(queue_category=1).exists()
+    assert not background.filter(applied_at__gt=NOW).exists()
+    pending = Application.objects.get(parent__phone="+77010000003")
+    assert queue_position(pending) > 10
+
+
+def test_confirming_the_pending_demo_privilege_moves_the_child_to_the_front():
+    from placement.models import Application
+    from placement.selectors_queue import queue_position
+    from placement.services.applications import application_privilege_decide
+
+    result = demo_seed(now=NOW)
+    pending = Application.objects.get(parent__phone="+77010000003")
+    before = queue_position(pending)
+    application_privilege_decide(application=pending, by=result.admin, confirm=True)
+    after = queue_position(Application.objects.get(pk=pending.pk))
+    extraordinary_before = Application.objects.filter(
+        city=pending.city, birth_year=pending.birth_year, queue_category=0, status="queued"
+    ).exclude(pk=pending.pk)
+    assert after < before
+    assert after <= extraordinary_before.count() + 1
+
+
+def test_seed_demo_twice_adds_no_parent_child_or_application_twice():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = counts() | queue_counts()
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert counts() | queue_counts() == first
+    text = out.getvalue()
+    assert "Parent login: /ru/accounts/sms/ (SMS login), phone +7 701 000 00 01" in text
+    assert "console" in text
+    assert "no application added" in again.getvalue()
+
+
+def test_a_withdrawn_demo_application_is_not_put_back_by_seeding_again():
+    from placement.models import Application
+    from placement.services.applications import application_withdraw
+
+    demo_seed(now=NOW)
+    application = Application.objects.filter(parent__phone="+77010000006").get()
+    application_withdraw(application=application, by=application.parent)
+    demo_seed(now=NOW)
+    assert list(Application.objects.filter(parent__phone="+77010000006").values_list("status", flat=True)) == [
+        "withdrawn"
+    ]

@@ -1,11 +1,20 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.urls import reverse
+from django.utils import translation
 
-from placement.demo import demo_seed
+from placement.demo import DEMO_PARENT_LOGIN_PHONE, demo_seed
+
+
+def spaced_phone(phone: str) -> str:
+    """+77010000001 -> +7 701 000 00 01, as people read it."""
+    return f"{phone[:2]} {phone[2:5]} {phone[5:8]} {phone[8:10]} {phone[10:]}"
 
 
 class Command(BaseCommand):
     help = (
-        "Create the Temirtau demo (2024 summer schedule, kindergartens, groups, places, staff and admin accounts). "
+        "Create the Temirtau demo (2024 summer schedule, kindergartens, groups, places, staff and admin accounts, "
+        "demo parents with children in the queue and a background queue). "
         "Idempotent: running it again adds nothing twice; places are released only when the city has none."
     )
 
@@ -25,4 +34,25 @@ class Command(BaseCommand):
         for username, password, who in result.credentials:
             self.stdout.write(f"  {username:<16} {password:<20} {who}")
         self.stdout.write("  (passwords are set when an account is created; a changed password is left alone)")
+        self.stdout.write("")
+        self.stdout.write(
+            f"{len(result.parents)} demo parents; {result.applications_created} applications added to the queue"
+            if result.applications_created
+            else f"{len(result.parents)} demo parents; queue already seeded: no application added"
+        )
+        with translation.override("ru"):
+            login_url = reverse("accounts:otp-login")
+        backend = settings.SMS_BACKEND.rsplit(".", 1)[-1]
+        self.stdout.write(
+            self.style.WARNING(
+                f"Parent login: {login_url} (SMS login), phone {spaced_phone(DEMO_PARENT_LOGIN_PHONE)} — "
+                f"the code is printed on the web console ({backend})"
+            )
+        )
+        for parent in result.parents:
+            self.stdout.write(f"  {spaced_phone(parent.phone)}  {parent.last_name} {parent.first_name}")
+        self.stdout.write(
+            "  +7 701 000 00 03 has an extraordinary right pending: confirm it in the admin (Applications) "
+            "and watch the position change."
+        )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
