@@ -11,8 +11,6 @@ withdrawn, a privilege confirmed, a child returning with its original time) and 
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from .models import Application
 
 E, P, G = (Application.Category.EXTRAORDINARY, Application.Category.PRIORITY, Application.Category.GENERAL)
@@ -22,8 +20,13 @@ def _queued(*, city_id: int, birth_year: int):
     return Application.objects.filter(city_id=city_id, birth_year=birth_year, status=Application.Status.QUEUED)
 
 
-def _earlier(application: Application) -> Q:
-    return Q(applied_at__lt=application.applied_at) | Q(applied_at=application.applied_at, pk__lt=application.pk)
+def _earlier_count(queue, application: Application) -> int:
+    """How many of `queue` come before the application: earlier time, or the same time and registered earlier.
+    Two counts, each one range of the index (an OR of both would make PostgreSQL filter the whole category)."""
+    return (
+        queue.filter(applied_at__lt=application.applied_at).count()
+        + queue.filter(applied_at=application.applied_at, pk__lt=application.pk).count()
+    )
 
 
 def interleaved_position(
@@ -45,7 +48,7 @@ def queue_position(application: Application) -> int | None:
         return None
     queue = _queued(city_id=application.city_id, birth_year=application.birth_year)
     category = application.queue_category
-    rank = queue.filter(_earlier(application), queue_category=category).count() + 1
+    rank = _earlier_count(queue.filter(queue_category=category), application) + 1
     sizes = {E: 0, P: 0, G: 0}
     if category != E:
         sizes[E] = queue.filter(queue_category=E).count()
