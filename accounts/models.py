@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from indigo.append_only import AppendOnlyModel
+
 from .validators import validate_iin, validate_phone
 
 
@@ -175,8 +177,10 @@ class LoginRecord(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_method_display()}"
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """Who did what, when and from where: every state change and every admin action. Append-only."""
+
+    append_only_message = "the audit log is append-only"
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -201,14 +205,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("the audit log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("the audit log is append-only")
 
 
 class CabinetBlock(models.Model):

@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from indigo.append_only import AppendOnlyModel
+
 from .kindergartens import City, Group, GroupType, Kindergarten, Language
 
 
@@ -95,13 +97,15 @@ class Place(models.Model):
         return Access.PRIORITY if at < self.priority_until else Access.GENERAL
 
 
-class PlaceEvent(models.Model):
+class PlaceEvent(AppendOnlyModel):
     """The append-only chronology of every place (DOMAIN.md, The 18:00 run). The protocol of a day is its events.
 
     `at` is the time the rules give (a move to general happens at 18:00 even when the run is late);
     `recorded_at` is when the portal wrote it. The place's attributes are copied so that the protocol of a day
     never changes when a group is edited later.
     """
+
+    append_only_message = "place events are append-only"
 
     class Kind(models.TextChoices):
         RELEASED = "released", _("Released")
@@ -144,11 +148,3 @@ class PlaceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} #{self.place_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("place events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("place events are append-only")

@@ -1,15 +1,19 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from indigo.append_only import AppendOnlyModel
+
 from .kindergartens import City
 
 
-class Protocol(models.Model):
+class Protocol(AppendOnlyModel):
     """The published release protocol of one city and protocol day: immutable, hash-chained to the day before.
 
     `sha256` is the SHA-256 of the canonical JSON of (city, day, previous_sha256, entries); see
     `placement.services.protocols.protocol_digest`. Changing any published day breaks its hash and every later link.
     """
+
+    append_only_message = "a published protocol never changes"
 
     GENESIS = "0" * 64
 
@@ -29,11 +33,3 @@ class Protocol(models.Model):
 
     def __str__(self) -> str:
         return f"{self.city} {self.day:%d.%m.%Y}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("a published protocol never changes")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("a published protocol never changes")

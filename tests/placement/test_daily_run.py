@@ -237,14 +237,19 @@ def test_two_runs_at_once_publish_one_protocol_per_day(postgres):
     assert protocols_verify() == []
 
 
-@pytest.mark.parametrize("table", ["placement_protocol", "placement_placeevent"])
+@pytest.mark.parametrize("table", ["placement_protocol", "placement_placeevent", "accounts_auditentry"])
 def test_the_database_refuses_to_rewrite_protocols_and_the_chronology(postgres, group, table):
     from django.db import DatabaseError, transaction
 
+    from accounts.models import AuditEntry
+    from accounts.services.audit import audit_record
+
     place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
     run_daily(at=astana(2024, 5, 2, 18, 0))
+    audit_record(actor=None, action="test.record")
     for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert Protocol.objects.count() == 1
     assert PlaceEvent.objects.count() == 1
+    assert AuditEntry.objects.filter(action="test.record").count() == 1
