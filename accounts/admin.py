@@ -359,3 +359,9 @@ class AuditEntryAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("details"))
     def details_text(self, obj: AuditEntry) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.details, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+from .admin_blocks import CabinetBlockAdmin  # noqa: E402  (kept in its own module with the block pages)
+from .models import CabinetBlock  # noqa: E402
+
+admin.site.register(CabinetBlock, CabinetBlockAdmin)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "indigo.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -228,6 +229,8 @@ SPECTACULAR_SETTINGS = {
         "ApplicationPrivilegeEnum": "placement.models.queue.Application.Privilege",
         "RepresentationKindEnum": "accounts.models.Representation.Kind",
         "RepresentationStatusEnum": "accounts.models.Representation.Status",
+        "ReferralStatusEnum": "placement.models.referrals.Referral.Status",
+        "ContractStatusEnum": "placement.models.referrals.Contract.Status",
     },
 }
 

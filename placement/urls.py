@@ -17,4 +17,5 @@ urlpatterns = [
     path("staff/", include("placement.urls_staff")),
     path("cabinet/", include("placement.urls_cabinet")),
     path("queue/", QueueLookupView.as_view(), name="queue-lookup"),
+    path("", include("placement.urls_referrals")),
 ]

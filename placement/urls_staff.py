@@ -10,4 +10,6 @@ urlpatterns = [
     path("places/", staff.StaffPlacesView.as_view(), name="staff-places"),
     path("places/<int:pk>/withdraw/", staff.StaffWithdrawView.as_view(), name="staff-withdraw"),
     path("history/", staff.StaffHistoryView.as_view(), name="staff-history"),
+    path("referrals/", staff.StaffReferralsView.as_view(), name="staff-referrals"),
+    path("referrals/<str:number>/enrol/", staff.StaffEnrolView.as_view(), name="staff-referral-enrol"),
 ]

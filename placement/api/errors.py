@@ -33,9 +33,18 @@ def _refusal(reason: str, detail, status_code: int) -> Response:
     return Response({"reason": reason, "detail": detail}, status=status_code)
 
 
+def placement_error_status(exc: PlacementError) -> int:
+    """The exception's own `status` when its class declares one (ClaimRefused 403, PlaceGone 409), else by code;
+    409 for any other refusal (the request conflicts with the current state, e.g. referral_not_live)."""
+    own = getattr(exc, "status", None)
+    if isinstance(own, int):
+        return own
+    return STATUS_BY_ERROR_CODE.get(exc.code, status.HTTP_409_CONFLICT)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, PlacementError):
-        return _refusal(exc.code, str(exc.message), STATUS_BY_ERROR_CODE.get(exc.code, status.HTTP_409_CONFLICT))
+        return _refusal(exc.code, str(exc.message), placement_error_status(exc))
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else " ".join(exc.messages)
         code = getattr(exc, "code", None) or "invalid"

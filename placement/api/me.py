@@ -23,9 +23,11 @@ from accounts.models import Representation
 from accounts.services.people import child_register
 from accounts.validators import validate_iin
 
-from ..models import Application, City, GroupType
+from ..models import Application, City, GroupType, Referral
+from ..selectors_claims import parent_referral, parent_referrals
 from ..selectors_queue import queue_position
 from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
+from ..services.claims import ClaimRefused, ReferralNotLive, referral_decline
 from ..views.cabinet import (
     is_cabinet_holder,
     parent_application,
@@ -35,6 +37,7 @@ from ..views.cabinet import (
     refusal_message,
     request_ip,
 )
+from .public import KindergartenRefSerializer
 from .queue import CATEGORY_CODES
 
 
@@ -293,3 +296,74 @@ class MyApplicationWithdrawView(MeBaseView):
         except DjangoPermissionDenied as exc:
             raise NotFound(gettext("No such application among yours.")) from exc
         return Response(ApplicationSerializer(application).data)
+
+
+# --- Referrals -------------------------------------------------------------------------------------------
+
+
+class ReferralSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="The referral number, R-XXXX-XXXX-XXXX.")
+    place = serializers.IntegerField(source="place_id")
+    application = serializers.CharField(source="application.number")
+    child = serializers.IntegerField(source="child_id")
+    kindergarten = KindergartenRefSerializer()
+    birth_year = serializers.IntegerField(source="place.group.birth_year")
+    language = serializers.CharField(source="place.group.language")
+    group_type = serializers.CharField(source="place.group.group_type")
+    issued_at = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField(help_text="18:00 Astana time of the 5th counted working day.")
+    status = serializers.ChoiceField(choices=Referral.Status.choices)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+def referral_for_output(pk: int) -> Referral:
+    return Referral.objects.select_related("kindergarten", "place__group", "application").get(pk=pk)
+
+
+class MyReferralsView(MeBaseView):
+    """The parent's referrals, newest first: the ones they hold and those of children they represent."""
+
+    serializer_class = ReferralSerializer
+
+    @extend_schema(
+        operation_id="me_referrals_list",
+        tags=["me"],
+        responses={200: ReferralSerializer(many=True), **UNAUTHORISED},
+    )
+    def get(self, request):
+        return Response(ReferralSerializer(parent_referrals(parent=request.user), many=True).data)
+
+
+class MyReferralDeclineView(MeBaseView):
+    """Decline a live referral: the place returns to priority access as a new release."""
+
+    serializer_class = ReferralSerializer
+
+    @extend_schema(
+        operation_id="me_referrals_decline",
+        tags=["me"],
+        request=None,
+        parameters=[OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={
+            200: ReferralSerializer,
+            403: OpenApiResponse(RefusalSerializer, description="reason not_referral_holder."),
+            404: OpenApiResponse(description="No such referral among yours."),
+            409: OpenApiResponse(RefusalSerializer, description="reason referral_not_live."),
+            **UNAUTHORISED,
+        },
+    )
+    def post(self, request, number: str):
+        referral = parent_referral(parent=request.user, number=number)
+        if referral is None:
+            raise NotFound(gettext("No such referral among yours."))
+        try:
+            referral_decline(referral=referral, by=request.user, ip=request_ip(request))
+        except ReferralNotLive:
+            return refusal(ReferralNotLive.code, gettext("This referral is no longer valid."), status.HTTP_409_CONFLICT)
+        except ClaimRefused:
+            return refusal(
+                "not_referral_holder",
+                gettext("Only the parent who holds the referral may decline it."),
+                status.HTTP_403_FORBIDDEN,
+            )
+        return Response(ReferralSerializer(referral_for_output(referral.pk)).data)

@@ -1,4 +1,5 @@
-"""Staff API: a kindergarten's live places and history; releasing and withdrawing places (DOMAIN.md, Who uses it).
+"""Staff API: a kindergarten's live places and history; releasing and withdrawing places (DOMAIN.md, Who uses it);
+the referrals to the kindergarten and enrolment (DOMAIN.md, Referral, enrolment, contract).
 
 Staff act on their own kindergarten; department admins on any (`?kindergarten=<id>` narrows their lists).
 The rules, including who may act on which place, are the services'; refusals are shaped by `placement.api.errors`.
@@ -14,13 +15,19 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from ..models import Group, Place, PlaceEvent
+from accounts.models import Child
+from accounts.services.sessions import request_ip
+
+from ..models import Contract, Group, Place, PlaceEvent, Referral
 from ..services import place_release, place_withdraw
+from ..services.claims import referral_enrol
 from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH
 from ..views.staff import (
     is_department_admin,
+    kindergarten_contracts,
     kindergarten_events,
     kindergarten_live_places,
+    kindergarten_live_referrals,
     staff_kindergarten,
 )
 from .errors import ErrorSerializer
@@ -98,6 +105,64 @@ class PlaceEventSerializer(serializers.ModelSerializer):
             "language",
             "group_type",
             "by",
+        ]
+        read_only_fields = fields
+
+
+class ReferralChildSerializer(serializers.ModelSerializer):
+    """The child as staff need them to enrol: name and date of birth, never the IIN."""
+
+    class Meta:
+        model = Child
+        fields = ["last_name", "first_name", "middle_name", "birth_date"]
+        read_only_fields = fields
+
+
+class StaffReferralSerializer(serializers.ModelSerializer):
+    place = serializers.IntegerField(source="place_id", read_only=True)
+    group = serializers.IntegerField(source="place.group_id", read_only=True)
+    kindergarten = serializers.IntegerField(source="kindergarten_id", read_only=True)
+    birth_year = serializers.IntegerField(source="place.group.birth_year", read_only=True)
+    language = serializers.CharField(source="place.group.language", read_only=True)
+    group_type = serializers.CharField(source="place.group.group_type", read_only=True)
+    child = ReferralChildSerializer(read_only=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "number",
+            "status",
+            "place",
+            "group",
+            "kindergarten",
+            "birth_year",
+            "language",
+            "group_type",
+            "child",
+            "issued_at",
+            "valid_until",
+        ]
+        read_only_fields = fields
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    referral = serializers.CharField(source="referral.number", read_only=True, help_text="The referral's number.")
+    kindergarten = serializers.IntegerField(source="kindergarten_id", read_only=True)
+    child = ReferralChildSerializer(read_only=True)
+    enrolled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id",
+            "referral",
+            "kindergarten",
+            "child",
+            "enrolled_at",
+            "enrolled_by",
+            "status",
+            "terminated_at",
+            "termination_reason",
         ]
         read_only_fields = fields
 
@@ -198,3 +263,58 @@ class StaffEventsView(StaffApiView):
     def get(self, request):
         events = self.paginate_queryset(kindergarten_events(kindergarten=self.scope()))
         return self.get_paginated_response(PlaceEventSerializer(events, many=True).data)
+
+
+class StaffReferralsView(StaffApiView):
+    serializer_class = StaffReferralSerializer
+
+    @extend_schema(
+        tags=["staff"],
+        summary="Valid referrals to one's kindergarten, the nearest deadline first",
+        parameters=[KINDERGARTEN_PARAMETER],
+        responses={200: StaffReferralSerializer(many=True), **REFUSALS},
+    )
+    def get(self, request):
+        referrals = kindergarten_live_referrals(kindergarten=self.scope(), at=timezone.now())
+        page = self.paginate_queryset(referrals)
+        return self.get_paginated_response(StaffReferralSerializer(page, many=True).data)
+
+
+class StaffReferralEnrolView(StaffApiView):
+    serializer_class = ContractSerializer
+
+    @extend_schema(
+        tags=["staff"],
+        summary="Enrol the child who holds a referral (creates the contract)",
+        request=None,
+        responses={
+            201: ContractSerializer,
+            404: OpenApiResponse(description="No referral with this number."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The referral is no longer valid: expired, declined, cancelled or enrolled already "
+                "(referral_not_live).",
+            ),
+            **REFUSALS,
+        },
+    )
+    def post(self, request, number: str):
+        referral = get_object_or_404(Referral.objects.select_related("child"), number=number.strip().upper())
+        # Another kindergarten's staff are refused before anything is done (not_your_kindergarten, 403).
+        staff_kindergarten(user=request.user, kindergarten_id=referral.kindergarten_id)
+        contract = referral_enrol(referral=referral, by=request.user, ip=request_ip(request))
+        return Response(ContractSerializer(contract).data, status=status.HTTP_201_CREATED)
+
+
+class StaffContractsView(StaffApiView):
+    serializer_class = ContractSerializer
+
+    @extend_schema(
+        tags=["staff"],
+        summary="Children enrolled in one's kindergarten (active and terminated contracts), newest first",
+        parameters=[KINDERGARTEN_PARAMETER],
+        responses={200: ContractSerializer(many=True), **REFUSALS},
+    )
+    def get(self, request):
+        contracts = self.paginate_queryset(kindergarten_contracts(kindergarten=self.scope()))
+        return self.get_paginated_response(ContractSerializer(contracts, many=True).data)

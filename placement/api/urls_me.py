@@ -13,4 +13,6 @@ urlpatterns = [
         me.MyApplicationWithdrawView.as_view(),
         name="api-me-application-withdraw",
     ),
+    path("referrals/", me.MyReferralsView.as_view(), name="api-me-referrals"),
+    path("referrals/<str:number>/decline/", me.MyReferralDeclineView.as_view(), name="api-me-referral-decline"),
 ]

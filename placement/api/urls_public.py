@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import public
+from . import claims, public
 
 urlpatterns = [
     path("registry/", public.RegistryView.as_view(), name="api-registry"),
@@ -14,4 +14,5 @@ urlpatterns = [
         public.ProtocolDocumentView.as_view(),
         name="api-protocol-document",
     ),
+    path("places/<int:pk>/claim/", claims.PlaceClaimView.as_view(), name="api-place-claim"),
 ]

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -24,6 +25,7 @@ from accounts.services.people import child_register
 
 from ..forms import ApplicationForm, ChildForm
 from ..models import Application
+from ..selectors_claims import parent_contracts, parent_referrals, priority_standings
 from ..selectors_queue import queue_position
 from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
 
@@ -171,8 +173,13 @@ class CabinetHomeView(CabinetView):
 
     def get(self, request):
         parent = request.user
+        now = timezone.now()
         representations = list(parent_representations(parent=parent))
         applications = with_positions(parent_applications(parent=parent))
+        standings = priority_standings(applications, at=now, positions={a.pk: a.position for a in applications})
+        for application in applications:
+            application.standing = standings.get(application.pk)
+        referrals = list(parent_referrals(parent=parent))
         by_child: dict[int, list[Application]] = {}
         for application in applications:
             by_child.setdefault(application.child_id, []).append(application)
@@ -184,6 +191,9 @@ class CabinetHomeView(CabinetView):
             {
                 "representations": representations,
                 "can_apply": any(r.status != Representation.Status.REJECTED for r in representations),
+                "live_referrals": [r for r in referrals if r.status == "live"],
+                "past_referrals": [r for r in referrals if r.status != "live"],
+                "contracts": list(parent_contracts(parent=parent)),
                 "logins": recent_logins(user=parent),
                 "recent_logins_template": _recent_logins_template(),
             },

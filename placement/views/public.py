@@ -1,5 +1,7 @@
 """Public pages: the free-places registry and the release protocol (no login)."""
 
+from urllib.parse import quote
+
 from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -11,6 +13,8 @@ from django.views import View
 
 from .. import exports, selectors
 from ..models import City, GroupType, Kindergarten, Language
+from ..selectors_claims import claimable_applications, registry_claim_options
+from .cabinet import is_cabinet_holder, parent_login_url
 
 REGISTRY_PAGE_SIZE = 25
 PROTOCOL_DAYS_PAGE_SIZE = 31
@@ -121,17 +125,34 @@ class RegistryView(View):
             form.add_error("city", RegistryFilterForm.base_fields["city"].error_messages["invalid_choice"])
         filters = form.filters()
         context = {"form": form, "city": city, "cities": cities, "now": now}
+        context.update(self.claimant_context(request))
         if city is not None:
             paginator = Paginator(selectors.registry_places(filters=filters, at=now), REGISTRY_PAGE_SIZE)
             page = paginator.get_page(request.GET.get("page"))
+            places = list(page.object_list)
+            options = {}
+            if context["claim_applications"]:
+                options = registry_claim_options(
+                    parent=request.user, places=places, at=now, applications=context["claim_applications"]
+                )
             context.update(
                 page=page,
-                places=[(place, place.access_at(now)) for place in page.object_list],
+                places=[(place, place.access_at(now), options.get(place.pk, [])) for place in places],
                 summary=selectors.registry_summary(filters=filters, at=now),
                 query=_query_without_page(request),
             )
         status = 400 if form.errors else 200
         return render(request, self.template_name, context, status=status)
+
+    def claimant_context(self, request) -> dict:
+        """A logged-in parent gets, on each place, a "take" button or the reason per active application; anyone
+        else gets no buttons (a visitor gets a hint to log in)."""
+        claimant = is_cabinet_holder(request.user)
+        return {
+            "claimant": claimant,
+            "claim_applications": list(claimable_applications(parent=request.user)) if claimant else [],
+            "login_url": f"{parent_login_url()}?next={quote(request.get_full_path())}",
+        }
 
 
 class ProtocolIndexView(View):

@@ -1,4 +1,5 @@
-"""Kindergarten staff pages: their groups and live places, releasing and withdrawing places, their history.
+"""Kindergarten staff pages: their groups and live places, releasing and withdrawing places, their history,
+the referrals to their kindergarten and the enrolment of the children who hold them.
 
 DOMAIN.md, Who uses it: staff act on their own kindergarten only; department admins on the one they pick
 (`?kindergarten=<id>`). The rules themselves live in `placement.services`; these views parse the form, call one
@@ -24,8 +25,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from ..models import Access, Group, Kindergarten, Place, PlaceEvent
+from accounts.services.sessions import request_ip
+
+from ..models import Access, Contract, Group, Kindergarten, Place, PlaceEvent, Referral
 from ..services import PlaceNotWithdrawable, place_release, place_withdraw
+from ..services.claims import ReferralNotLive, referral_enrol
 from ..services.errors import NotYourKindergarten
 from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH
 
@@ -104,6 +108,26 @@ def kindergarten_events(*, kindergarten: Kindergarten | None) -> QuerySet[PlaceE
     if kindergarten is not None:
         events = events.filter(kindergarten=kindergarten)
     return events.order_by("-at", "-pk")
+
+
+def kindergarten_live_referrals(*, kindergarten: Kindergarten | None, at: dt.datetime) -> QuerySet[Referral]:
+    """Referrals the kindergarten may still enrol at `at` (live and within validity), the nearest deadline first;
+    every kindergarten's when None. A referral past its deadline is left out even before the 18:00 run closes it:
+    enrolment refuses it anyway (DOMAIN.md, Referral, enrolment, contract)."""
+    referrals = Referral.objects.filter(status=Referral.Status.LIVE, valid_until__gte=at).select_related(
+        "child", "place__group", "kindergarten"
+    )
+    if kindergarten is not None:
+        referrals = referrals.filter(kindergarten=kindergarten)
+    return referrals.order_by("valid_until", "pk")
+
+
+def kindergarten_contracts(*, kindergarten: Kindergarten | None) -> QuerySet[Contract]:
+    """The children enrolled in the kindergarten (active and terminated contracts), newest first."""
+    contracts = Contract.objects.select_related("child", "referral__place__group", "kindergarten")
+    if kindergarten is not None:
+        contracts = contracts.filter(kindergarten=kindergarten)
+    return contracts.order_by("-enrolled_at", "-pk")
 
 
 def group_label(group: Group) -> str:
@@ -288,3 +312,50 @@ class StaffHistoryView(StaffView):
             request.GET.get("page")
         )
         return render(request, "placement/staff/history.html", self.context(page=page))
+
+
+class StaffReferralsView(StaffView):
+    """The referrals to the kindergarten with their deadlines, each with its enrol button; the enrolled children."""
+
+    http_method_names = ["get"]
+
+    def get(self, request):
+        return self.render_referrals(request)
+
+    def render_referrals(self, request, status: int = 200) -> HttpResponse:
+        now = timezone.now()
+        referrals = list(kindergarten_live_referrals(kindergarten=self.kindergarten, at=now))
+        for referral in referrals:
+            referral.group_label = group_label(referral.place.group)
+        page = Paginator(kindergarten_contracts(kindergarten=self.kindergarten), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        for contract in page:
+            contract.group_label = group_label(contract.referral.place.group)
+        return render(
+            request,
+            "placement/staff/referrals.html",
+            self.context(referrals=referrals, page=page, now=now),
+            status=status,
+        )
+
+
+class StaffEnrolView(StaffReferralsView):
+    http_method_names = ["post"]
+
+    def post(self, request, number: str):
+        referral = get_object_or_404(Referral.objects.select_related("child"), number=number.strip().upper())
+        if referral.kindergarten_id != self.kindergarten.pk:
+            raise NotYourKindergarten()
+        try:
+            referral_enrol(referral=referral, by=request.user, ip=request_ip(request))
+        except ReferralNotLive as exc:
+            messages.error(request, exc.message)
+            return self.render_referrals(request, status=409)
+        child = referral.child
+        messages.success(
+            request,
+            _("%(child)s is enrolled with referral %(number)s.")
+            % {"child": f"{child.last_name} {child.first_name}".strip(), "number": referral.number},
+        )
+        return HttpResponseRedirect(self.url("staff-referrals"))

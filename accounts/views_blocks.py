@@ -1,0 +1,264 @@
+"""Cabinet blocks for department admins: the blocks, finding a parent, blocking with the effects shown first,
+lifting early with a reason (DOMAIN.md, People and security).
+
+The rules (who may block, what a block does, the audit record) are `accounts.services.blocks`'; these views find
+the parent, show what the service would do, call it and redirect (POST-redirect-GET).
+"""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from .models import CabinetBlock
+from .services.blocks import block_active, block_end, cabinet_block, cabinet_block_effects, cabinet_unblock
+from .services.sessions import request_ip
+from .sms import mask_phone
+from .validators import is_valid_iin, normalize_phone
+
+PAGE_SIZE = 50
+REASON_MAX_LENGTH = 500
+User = get_user_model()
+
+
+# --- Reads -----------------------------------------------------------------------------------------------------
+
+
+def blocks_list() -> QuerySet[CabinetBlock]:
+    """Every block, active and past, the newest first."""
+    return CabinetBlock.objects.select_related("user", "created_by", "lifted_by").order_by("-starts_at", "-pk")
+
+
+def parents_find(*, query: str) -> QuerySet:
+    """Parents by their login phone or IIN, exactly (a parent is never listed by a partial match).
+
+    Raises ValidationError when the query is neither a phone number nor a valid IIN.
+    """
+    compact = "".join(query.split())
+    if compact.isdigit() and len(compact) == 12:
+        if not is_valid_iin(compact):
+            raise ValidationError(_("This IIN is not valid: its control digit does not match."), code="iin")
+        return User.objects.filter(role=User.Role.PARENT, iin=compact)
+    try:
+        phone = normalize_phone(compact)
+    except ValidationError as exc:
+        raise ValidationError(
+            _("Enter a phone number (+7 and 10 digits) or an IIN (12 digits)."), code="query"
+        ) from exc
+    return User.objects.filter(role=User.Role.PARENT, phone=phone)
+
+
+def block_state(block: CabinetBlock, at: dt.datetime) -> str:
+    if block.lifted_at is not None:
+        return "lifted"
+    if block.starts_at <= at < block.ends_at:
+        return "active"
+    return "ended"
+
+
+def person_label(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+# --- Forms -----------------------------------------------------------------------------------------------------
+
+
+class ParentSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Parent's phone or IIN"),
+        max_length=32,
+        help_text=_("Exactly: the phone the parent logs in with, or the parent's IIN."),
+    )
+
+
+class BlockForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the block"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The parent sees it when a login is refused. It is kept in the audit log."),
+    )
+
+
+class LiftForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for lifting the block"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+# --- Views -----------------------------------------------------------------------------------------------------
+
+
+def is_department_admin(user) -> bool:
+    return bool(getattr(user, "is_department_admin", False) or getattr(user, "is_superuser", False))
+
+
+class BlockAdminView(View):
+    """Login, then department admins and superusers only; a 403 page for everyone else."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_department_admin(request.user):
+            return forbidden(request)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return forbidden(request, exc)
+
+
+def forbidden(request, exc: Exception | None = None) -> HttpResponse:
+    message = (exc.args[0] if exc is not None and exc.args else "") or _(
+        "Only department admins block and unblock cabinets."
+    )
+    return render(request, "accounts/blocks/forbidden.html", {"message": message}, status=403)
+
+
+class BlockListView(BlockAdminView):
+    http_method_names = ["get"]
+
+    def get(self, request):
+        now = timezone.now()
+        search = ParentSearchForm(request.GET if "q" in request.GET else None)
+        found = None
+        if search.is_valid():
+            try:
+                found = list(parents_find(query=search.cleaned_data["q"]))
+            except ValidationError as exc:
+                search.add_error("q", exc)
+        for parent in found or []:
+            parent.phone_masked = mask_phone(parent.phone)
+            parent.active_block = block_active(user=parent, at=now)
+        page = Paginator(blocks_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+        for block in page:
+            block.state = block_state(block, now)
+            block.user.phone_masked = mask_phone(block.user.phone)
+        status = 400 if search.is_bound and search.errors else 200
+        context = {"search": search, "found": found, "page": page, "now": now}
+        return render(request, "accounts/blocks/list.html", context, status=status)
+
+
+class BlockNewView(BlockAdminView):
+    """Step 1 (the parent chosen, no `confirm`): the effects of a block now and the reason field. Step 2
+    (`confirm` with a reason): the block. Showing the effects reads only; confirming calls `cabinet_block`."""
+
+    http_method_names = ["get", "post"]
+
+    def parent(self, data):
+        try:
+            pk = int(data.get("user", ""))
+        except ValueError as exc:
+            raise Http404(_("No such parent.")) from exc
+        return get_object_or_404(User, pk=pk, role=User.Role.PARENT)
+
+    def get(self, request):
+        return self.preview(request, self.parent(request.GET), BlockForm())
+
+    def post(self, request):
+        parent = self.parent(request.POST)
+        if "confirm" not in request.POST:
+            return self.preview(request, parent, BlockForm())
+        form = BlockForm(request.POST)
+        if not form.is_valid():
+            return self.preview(request, parent, form, status=400)
+        active = block_active(user=parent)
+        if active is not None:
+            # A second click on "Block" (or a second admin) must not stack blocks.
+            messages.info(request, _("This cabinet is already blocked."))
+            return redirect("accounts:blocks")
+        try:
+            block = cabinet_block(
+                user=parent, by=request.user, reason=form.cleaned_data["reason"], ip=request_ip(request)
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)  # a field error ({"reason": ...}) lands on its field
+            return self.preview(request, parent, form, status=400)
+        effects = block_effects_done(block)
+        messages.success(
+            request,
+            _(
+                "The cabinet of %(name)s is blocked until %(until)s. Referrals cancelled: %(referrals)d. "
+                "Contracts terminated: %(contracts)d."
+            )
+            % {
+                "name": person_label(parent),
+                "until": timezone.localtime(block.ends_at).strftime("%d.%m.%Y %H:%M"),
+                **effects,
+            },
+        )
+        return redirect("accounts:blocks")
+
+    def preview(self, request, parent, form: BlockForm, status: int = 200) -> HttpResponse:
+        now = timezone.now()
+        referrals, contracts = cabinet_block_effects(user=parent)
+        context = {
+            "parent": parent,
+            "phone_masked": mask_phone(parent.phone),
+            "form": form,
+            "referrals": referrals,
+            "contracts": contracts,
+            "active_block": block_active(user=parent, at=now),
+            "starts_at": now,
+            "ends_at": block_end(now),
+        }
+        return render(request, "accounts/blocks/new.html", context, status=status)
+
+
+def block_effects_done(block: CabinetBlock) -> dict:
+    """What the block did: the referrals it cancelled and the contracts it terminated carry its moment."""
+    from placement.models import Contract, Referral
+
+    return {
+        "referrals": Referral.objects.filter(
+            parent=block.user_id, status=Referral.Status.CANCELLED, closed_at=block.starts_at
+        ).count(),
+        "contracts": Contract.objects.filter(
+            parent=block.user_id, status=Contract.Status.TERMINATED, terminated_at=block.starts_at
+        ).count(),
+    }
+
+
+class BlockLiftView(BlockAdminView):
+    http_method_names = ["get", "post"]
+
+    def get(self, request, pk: int):
+        return self.page(request, self.block(pk), LiftForm())
+
+    def post(self, request, pk: int):
+        block = self.block(pk)
+        if block_state(block, timezone.now()) != "active":
+            messages.info(request, _("This block is no longer active."))
+            return redirect("accounts:blocks")
+        form = LiftForm(request.POST)
+        if not form.is_valid():
+            return self.page(request, block, form, status=400)
+        try:
+            cabinet_unblock(block=block, by=request.user, reason=form.cleaned_data["reason"], ip=request_ip(request))
+        except ValidationError as exc:
+            form.add_error(None, exc)  # a field error ({"reason": ...}) lands on its field
+            return self.page(request, block, form, status=400)
+        messages.success(
+            request, _("The block of the cabinet of %(name)s is lifted.") % {"name": person_label(block.user)}
+        )
+        return redirect("accounts:blocks")
+
+    def block(self, pk: int) -> CabinetBlock:
+        return get_object_or_404(CabinetBlock.objects.select_related("user", "created_by"), pk=pk)
+
+    def page(self, request, block: CabinetBlock, form: LiftForm, status: int = 200) -> HttpResponse:
+        block.state = block_state(block, timezone.now())
+        # Not "block": templates use that name for {% block %}.
+        context = {"cabinet_block": block, "phone_masked": mask_phone(block.user.phone), "form": form}
+        return render(request, "accounts/blocks/lift.html", context, status=status)

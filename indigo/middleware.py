@@ -1,0 +1,63 @@
+"""Content-Security-Policy on every response (issue 7, Production settings; docs/SECURITY.md).
+
+The portal's own pages carry no inline script, inline style or ``on*=`` attribute (tests/security/test_headers.py
+greps the templates), so the policy allows scripts, styles and fonts from the portal's own origin only: an
+injected ``<script>`` or event handler does not run. Frames are refused (``frame-ancestors 'none'``, with
+``X-Frame-Options: DENY`` for older browsers), and forms post only to the portal.
+
+One exception: the browsable API docs (``/api/docs/``, drf-spectacular's Swagger UI from the sidecar) start Swagger
+UI with an inline script that embeds the CSRF token, so its text changes with every response and a hash cannot
+name it. That page alone allows inline scripts and styles; it shows no personal data and takes no input but the
+API token a developer types. Switching the route to ``SpectacularSwaggerSplitView`` (which serves the same script
+from the view's own URL) would let this exception go.
+"""
+
+from django.urls import NoReverseMatch, reverse
+
+POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+}
+
+# Swagger UI's inline start-up script and inline <style> (see the module docstring).
+API_DOCS_POLICY = {
+    **POLICY,
+    "script-src": "'self' 'unsafe-inline'",
+    "style-src": "'self' 'unsafe-inline'",
+}
+
+HEADER = "Content-Security-Policy"
+
+
+def policy_header(policy: dict[str, str]) -> str:
+    return "; ".join(f"{directive} {sources}" for directive, sources in policy.items())
+
+
+class ContentSecurityPolicyMiddleware:
+    """Adds the portal's Content-Security-Policy unless a view has set one of its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = policy_header(POLICY)
+        self.api_docs_header = policy_header(API_DOCS_POLICY)
+        self._api_docs_path: str | None = None
+
+    def api_docs_path(self) -> str:
+        if self._api_docs_path is None:
+            try:
+                self._api_docs_path = reverse("api-docs")
+            except NoReverseMatch:
+                self._api_docs_path = ""
+        return self._api_docs_path
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if HEADER not in response:
+            docs = self.api_docs_path()
+            response[HEADER] = self.api_docs_header if docs and request.path == docs else self.header
+        return response

@@ -1,0 +1,247 @@
+"""Reads for the parent's side of claims: which registry places each of a parent's applications may take now and
+why not, whether priority places are open to an application, and the parent's referrals and contracts
+(DOMAIN.md, Places and their access 3-4; Referral, enrolment, contract).
+
+`claim_refusal` (placement.services.claims) answers for one place and one application with a handful of queries;
+a registry page shows 25 places for each of the parent's applications. `registry_claim_options` gives the same
+answers for a whole page with queries per application, not per place: the block, the confirmed representations,
+each application's queue position and the head-of-queue sizes are read once, then every place is judged in
+memory in the same order as `claim_refusal` (tests/placement/test_claim_pages.py checks that they agree).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Representation
+from accounts.services.blocks import block_active
+
+from .models import Access, Application, Contract, Place, Referral
+from .selectors_queue import _queued, interleaved_position, queue_position
+from .services.claims import ClaimRefused, refuse
+
+
+@dataclass(frozen=True)
+class PriorityStanding:
+    """Whether priority places are open to a queued application now: position <= places of its cohort in
+    priority access in its city (DOMAIN.md, Places 3)."""
+
+    position: int | None
+    head: int
+
+    @property
+    def eligible(self) -> bool:
+        return self.position is not None and self.position <= self.head
+
+
+@dataclass(frozen=True)
+class ClaimOption:
+    """One application's answer for one place: `refusal` is None when the parent may take the place."""
+
+    application: Application
+    refusal: ClaimRefused | None
+
+    @property
+    def may_claim(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def code(self) -> str | None:
+        return self.refusal.code if self.refusal is not None else None
+
+
+def priority_heads(*, cohorts, at: dt.datetime) -> dict[tuple[int, int], int]:
+    """Places now in priority access per (city id, birth year), for the given pairs: one query."""
+    cohorts = set(cohorts)
+    if not cohorts:
+        return {}
+    condition = Q()
+    for city_id, birth_year in cohorts:
+        condition |= Q(city_id=city_id, group__birth_year=birth_year)
+    rows = (
+        Place.objects.in_priority_at(at)
+        .filter(condition)
+        .order_by()
+        .values_list("city_id", "group__birth_year")
+        .annotate(n=Count("pk"))
+    )
+    heads = dict.fromkeys(cohorts, 0)
+    heads.update({(city_id, year): n for city_id, year, n in rows})
+    return heads
+
+
+def priority_standings(
+    applications, *, at: dt.datetime, positions: dict[int, int | None] | None = None
+) -> dict[int, PriorityStanding]:
+    """Each queued application's standing by pk: its position (`positions`, else one aggregate per cohort) and
+    its cohort's head."""
+    queued = [a for a in applications if a.status == Application.Status.QUEUED]
+    heads = priority_heads(cohorts={(a.city_id, a.birth_year) for a in queued}, at=at)
+    if positions is None:
+        positions = queue_positions(queued)
+    return {
+        a.pk: PriorityStanding(
+            position=positions[a.pk] if a.pk in positions else queue_position(a),
+            head=heads[(a.city_id, a.birth_year)],
+        )
+        for a in queued
+    }
+
+
+def _earlier(application: Application) -> Q:
+    return Q(applied_at__lt=application.applied_at) | Q(applied_at=application.applied_at, pk__lt=application.pk)
+
+
+def queue_positions(applications) -> dict[int, int | None]:
+    """queue_position for several applications, one query per cohort instead of three or four per application:
+    the category sizes and each application's rank inside its category as filtered counts of one aggregate over
+    the cohort's queued applications (the same partial index)."""
+    positions: dict[int, int | None] = {a.pk: None for a in applications}
+    cohorts: dict[tuple[int, int], list[Application]] = {}
+    for application in applications:
+        if application.status == Application.Status.QUEUED:
+            cohorts.setdefault((application.city_id, application.birth_year), []).append(application)
+    for (city_id, birth_year), members in cohorts.items():
+        counts = {
+            f"size_{category}": Count("pk", filter=Q(queue_category=category)) for category in Application.Category
+        }
+        for application in members:
+            counts[f"rank_{application.pk}"] = Count(
+                "pk", filter=Q(queue_category=application.queue_category) & _earlier(application)
+            )
+        row = _queued(city_id=city_id, birth_year=birth_year).aggregate(**counts)
+        for application in members:
+            positions[application.pk] = interleaved_position(
+                category=application.queue_category,
+                rank=row[f"rank_{application.pk}"] + 1,
+                extraordinary=row[f"size_{Application.Category.EXTRAORDINARY}"],
+                priority=row[f"size_{Application.Category.PRIORITY}"],
+                general=row[f"size_{Application.Category.GENERAL}"],
+                ratio=application.city.queue_general_per_priority,
+            )
+    return positions
+
+
+def claimable_applications(*, parent) -> QuerySet[Application]:
+    """The parent's active applications, as the cabinet shows them (their own and the confirmed other parent's
+    children's), with the city and child for the page."""
+    from .views.cabinet import parent_applications
+
+    return (
+        parent_applications(parent=parent).filter(status__in=Application.ACTIVE_STATUSES).order_by("applied_at", "pk")
+    )
+
+
+def _not_head_message(*, standing: PriorityStanding, place: Place) -> str:
+    # The same words as claim_refusal's, so a refusal reads the same on the page, the confirmation and the API.
+    return _("Position %(position)s; %(head)s places of this birth year are in priority access until %(until)s.") % {
+        "position": standing.position,
+        "head": standing.head,
+        "until": timezone.localtime(place.priority_until).strftime("%d.%m %H:%M"),
+    }
+
+
+def registry_claim_options(*, parent, places, at: dt.datetime, applications=None) -> dict[int, list[ClaimOption]]:
+    """For each place (by pk) and each of the parent's active applications: may the parent take it, or why not.
+
+    Queries: the applications (unless given), the block, the confirmed representations, the head-of-queue sizes
+    (one), and each queued application's position (at most three each): O(applications), whatever the page size.
+    The places must come with their group (select_related).
+    """
+    if applications is None:
+        applications = list(claimable_applications(parent=parent))
+    places = list(places)
+    if not applications or not places:
+        return {place.pk: [] for place in places}
+    blocked = block_active(user=parent, at=at) is not None
+    confirmed = set(
+        Representation.objects.filter(
+            parent=parent,
+            child_id__in={a.child_id for a in applications},
+            status=Representation.Status.CONFIRMED,
+        ).values_list("child_id", flat=True)
+    )
+    standings = priority_standings(applications, at=at)
+    options: dict[int, list[ClaimOption]] = {}
+    for place in places:
+        options[place.pk] = [
+            ClaimOption(
+                application=application,
+                refusal=_refusal(
+                    place=place,
+                    application=application,
+                    at=at,
+                    blocked=blocked,
+                    confirmed=application.child_id in confirmed,
+                    standing=standings.get(application.pk),
+                ),
+            )
+            for application in applications
+        ]
+    return options
+
+
+def _refusal(
+    *,
+    place: Place,
+    application: Application,
+    at: dt.datetime,
+    blocked: bool,
+    confirmed: bool,
+    standing: PriorityStanding | None,
+) -> ClaimRefused | None:
+    """claim_refusal's checks, in its order, on facts read beforehand."""
+    if blocked:
+        return refuse("blocked")
+    if not confirmed:
+        return refuse("not_confirmed")
+    if application.status == Application.Status.REFERRED:
+        return refuse("has_live_referral")
+    if application.status != Application.Status.QUEUED:
+        return refuse("not_in_queue")
+    group = place.group
+    if place.city_id != application.city_id:
+        return refuse("city_mismatch")
+    if group.birth_year != application.birth_year:
+        return refuse("cohort_mismatch")
+    if application.language != Application.Language.ANY and application.language != group.language:
+        return refuse("language_mismatch")
+    if application.group_type != group.group_type:
+        return refuse("group_type_mismatch")
+    if place.access_at(at) == Access.PRIORITY and (standing is None or not standing.eligible):
+        return refuse("not_head_of_queue", _not_head_message(standing=standing, place=place))
+    return None
+
+
+# --- The parent's referrals and contracts -----------------------------------------------------------------
+
+
+def _confirmed_children(parent):
+    return Representation.objects.filter(parent=parent, status=Representation.Status.CONFIRMED).values("child_id")
+
+
+def parent_referrals(*, parent) -> QuerySet[Referral]:
+    """The referrals a parent sees: the ones they hold, and those of children they confirmedly represent."""
+    return (
+        Referral.objects.filter(Q(parent=parent) | Q(child_id__in=_confirmed_children(parent)))
+        .select_related("kindergarten", "place__group", "child", "application")
+        .order_by("-issued_at", "-pk")
+    )
+
+
+def parent_referral(*, parent, number: str) -> Referral | None:
+    number = str(number or "").strip().upper()
+    if not number or len(number) > 20:
+        return None
+    return parent_referrals(parent=parent).filter(number=number).first()
+
+
+def parent_contracts(*, parent) -> QuerySet[Contract]:
+    return (
+        Contract.objects.filter(Q(parent=parent) | Q(child_id__in=_confirmed_children(parent)))
+        .select_related("kindergarten", "child", "referral")
+        .order_by("-enrolled_at", "-pk")
+    )

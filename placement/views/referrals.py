@@ -1,0 +1,161 @@
+"""The parent's side of claims: the confirmation step before taking a place, the referral page (and its printable
+version), declining a referral (DOMAIN.md, Places and their access 3-4; Referral, enrolment, contract).
+
+Parents only, like the cabinet. A place id that does not exist, or an application number that is not one of the
+parent's, is a 404 and changes nothing. Each POST calls one service and redirects (POST-redirect-GET); a place
+taken meanwhile (409) or a refusal (403) is shown on the confirmation page with its translated reason, never a
+500. Taking the same place twice (a double click) lands on the same referral: place_claim returns it again.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from ..models import Application, Place, Referral
+from ..selectors_claims import parent_referral
+from ..selectors_queue import queue_position
+from ..services.claims import (
+    ClaimRefused,
+    PlaceGone,
+    ReferralNotLive,
+    _place_gone,
+    claim_refusal,
+    place_claim,
+    referral_decline,
+    referral_valid_until,
+)
+from .cabinet import CabinetView, parent_application, request_ip
+
+
+def referral_url(referral: Referral) -> str:
+    return reverse("placement:referral", kwargs={"number": referral.number})
+
+
+def place_for_claim(pk: int) -> Place:
+    place = Place.objects.select_related("group", "kindergarten", "city").filter(pk=pk).first()
+    if place is None:
+        raise Http404(gettext("There is no such place."))
+    return place
+
+
+class ClaimConfirmView(CabinetView):
+    """GET shows the place, the child and the referral's deadline and asks to confirm; POST takes the place."""
+
+    http_method_names = ["get", "post"]
+    template_name = "placement/claim_confirm.html"
+
+    def application(self, request) -> Application:
+        number = request.POST.get("application") or request.GET.get("application") or ""
+        application = parent_application(parent=request.user, number=number)
+        if application is None:
+            raise Http404(gettext("No such application among yours."))
+        return application
+
+    def live_referral(self, place: Place, application: Application) -> Referral | None:
+        return Referral.objects.filter(place=place, application=application, status=Referral.Status.LIVE).first()
+
+    def get(self, request, pk: int):
+        place = place_for_claim(pk)
+        application = self.application(request)
+        existing = self.live_referral(place, application)
+        if existing is not None:  # back after taking it, or a second tab: the referral is what they want
+            return HttpResponseRedirect(referral_url(existing))
+        now = timezone.now()
+        problem = _place_gone(place, now) or claim_refusal(
+            place=place, application=application, by=request.user, at=now
+        )
+        return self.render_page(request, place=place, application=application, problem=problem, at=now)
+
+    def post(self, request, pk: int):
+        place = place_for_claim(pk)
+        application = self.application(request)
+        try:
+            referral, created = place_claim(
+                place=place, application=application, by=request.user, ip=request_ip(request)
+            )
+        except (PlaceGone, ClaimRefused) as exc:
+            return self.render_page(request, place=place, application=application, problem=exc, at=timezone.now())
+        if created:
+            messages.success(
+                request,
+                gettext("The place is yours: referral %(number)s. Take it to the kindergarten before the deadline.")
+                % {"number": referral.number},
+            )
+        else:
+            messages.info(request, gettext("You have already taken this place: here is your referral."))
+        return HttpResponseRedirect(referral_url(referral))
+
+    def render_page(self, request, *, place, application, problem, at) -> HttpResponse:
+        status = 200 if problem is None else problem.status
+        context = {
+            "place": place,
+            "application": application,
+            "access": place.access_at(at),
+            "problem": problem,
+            "problem_message": str(problem) if problem is not None else "",
+            "position": queue_position(application),
+            "valid_until": referral_valid_until(at),
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+class ReferralView(CabinetView):
+    """The referral: kindergarten, address, group, child, the deadline; `?print=1` gives the printable page."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, number: str):
+        referral = referral_or_404(request, number)
+        template = "placement/referral_print.html" if request.GET.get("print") == "1" else "placement/referral.html"
+        return render(request, template, referral_context(request, referral))
+
+
+def referral_or_404(request, number: str) -> Referral:
+    referral = parent_referral(parent=request.user, number=number)
+    if referral is None:
+        raise Http404(gettext("No such referral among yours."))
+    return referral
+
+
+def referral_context(request, referral: Referral) -> dict:
+    now = timezone.now()
+    live = referral.status == Referral.Status.LIVE
+    return {
+        "referral": referral,
+        "place": referral.place,
+        "group": referral.place.group,
+        "kindergarten": referral.kindergarten,
+        "child": referral.child,
+        "live": live,
+        "overdue": live and referral.valid_until <= now,
+        "may_decline": live and referral.parent_id == request.user.pk,
+    }
+
+
+class ReferralDeclineView(CabinetView):
+    """GET asks for confirmation, POST declines: the place returns to priority access as a new release."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request, number: str):
+        referral = referral_or_404(request, number)
+        return render(request, "placement/referral_decline.html", referral_context(request, referral))
+
+    def post(self, request, number: str):
+        referral = referral_or_404(request, number)
+        try:
+            referral_decline(referral=referral, by=request.user, ip=request_ip(request))
+        except ReferralNotLive:
+            messages.error(request, gettext("This referral is no longer valid."))
+        except ClaimRefused:
+            messages.error(request, gettext("Only the parent who holds the referral may decline it."))
+        else:
+            messages.success(
+                request,
+                gettext("Referral %(number)s declined. The place has returned to the registry.")
+                % {"number": referral.number},
+            )
+        return HttpResponseRedirect(referral_url(referral))

@@ -1,0 +1,161 @@
+"""The claim and referral API: POST /api/v1/places/<id>/claim/, GET /api/v1/me/referrals/,
+POST /api/v1/me/referrals/<number>/decline/ (issue 5)."""
+
+import pytest
+import time_machine
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from placement.models import Place, Referral
+from placement.services import place_release
+from placement.services.claims import place_claim
+from tests.factories import ParentFactory, RepresentationFactory, StaffFactory
+from tests.placement.test_claim_pages import (
+    IN_GENERAL,
+    REFUSAL_CODES,
+    RELEASED,
+    applicant,
+    refusal_situation,
+)
+
+# Fixtures shared with the registry and confirmation tests.
+from tests.placement.test_claim_pages import city as city
+from tests.placement.test_claim_pages import group as group
+
+pytestmark = pytest.mark.django_db
+
+
+def at(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+def api(user=None, language="ru") -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def claim_url(place_id) -> str:
+    return f"/api/v1/places/{place_id}/claim/"
+
+
+@pytest.fixture
+def free(city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 1)
+    return place, parent, application
+
+
+def test_a_claim_answers_201_with_the_referral_and_the_same_claim_again_200_with_the_same_one(free):
+    place, parent, application = free
+    client = api(parent)
+    with at(IN_GENERAL):
+        first = client.post(claim_url(place.pk), {"application": application.number}, format="json")
+        again = client.post(claim_url(place.pk), {"application": application.number.lower()}, format="json")
+    assert first.status_code == 201, first.content
+    body = first.json()
+    referral = Referral.objects.get()
+    assert body["number"] == referral.number and body["place"] == place.pk and body["status"] == "live"
+    assert body["kindergarten"] == {
+        "id": place.kindergarten_id,
+        "code": place.kindergarten.code,
+        "name": place.kindergarten.name_ru,
+    }
+    assert body["valid_until"] == "2024-05-16T18:00:00+05:00"
+    assert body["issued_at"] == "2024-05-07T12:00:00+05:00"
+    assert (again.status_code, again.json()["number"]) == (200, referral.number)
+
+
+@pytest.mark.parametrize("code", REFUSAL_CODES)
+def test_every_refusal_reason_is_a_403_with_its_code(code, city, group):
+    parent, application, place, moment = refusal_situation(code, city, group)
+    with at(moment):
+        response = api(parent, "kk").post(claim_url(place.pk), {"application": application.number}, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["reason"] == code and response.json()["detail"]
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY
+
+
+def test_a_taken_place_is_a_409_taken(free, city):
+    place, parent, application = free
+    other_parent, other = applicant(city, 0)
+    place_claim(place=place, application=other, by=other_parent, at=IN_GENERAL)
+    with at(IN_GENERAL):
+        response = api(parent).post(claim_url(place.pk), {"application": application.number}, format="json")
+    assert response.status_code == 409
+    assert response.json()["reason"] == "taken"
+    assert response.json()["detail"] and "already taken" not in response.json()["detail"]
+
+
+def test_a_withdrawn_place_is_a_409_withdrawn(free, group):
+    from placement.services import place_withdraw
+
+    place, parent, application = free
+    place_withdraw(place=place, by=StaffFactory(kindergarten=group.kindergarten), reason="Ремонт", at=IN_GENERAL)
+    with at(IN_GENERAL):
+        response = api(parent).post(claim_url(place.pk), {"application": application.number}, format="json")
+    assert (response.status_code, response.json()["reason"]) == (409, "withdrawn")
+
+
+def test_status_codes_for_bad_requests(free, city):
+    place, parent, application = free
+    _, foreign = applicant(city, 0)
+    client = api(parent)
+    with at(IN_GENERAL):
+        assert api().post(claim_url(place.pk), {"application": application.number}).status_code == 401
+        assert client.post(claim_url(999999), {"application": application.number}).status_code == 404
+        assert client.post(claim_url(place.pk), {}).status_code == 400
+        assert client.post(claim_url(place.pk), {"application": "ZZZZ-ZZZZ-ZZZZ"}).status_code == 400
+        assert client.post(claim_url(place.pk), {"application": "x" * 500}).status_code == 400
+        not_yours = client.post(claim_url(place.pk), {"application": foreign.number})
+        staff = api(StaffFactory(kindergarten=place.kindergarten)).post(
+            claim_url(place.pk), {"application": application.number}
+        )
+    assert (not_yours.status_code, not_yours.json()["reason"]) == (403, "not_your_application")
+    assert staff.status_code == 403
+    assert not Referral.objects.exists()
+
+
+def test_a_session_post_without_csrf_is_refused(free):
+    place, parent, application = free
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(parent)
+    with at(IN_GENERAL):
+        response = client.post(claim_url(place.pk), {"application": application.number})
+    assert response.status_code == 403
+    assert not Referral.objects.exists()
+
+
+def test_my_referrals_lists_them_and_decline_returns_the_place(free):
+    place, parent, application = free
+    referral, _ = place_claim(place=place, application=application, by=parent, at=IN_GENERAL)
+    client = api(parent)
+    with at(IN_GENERAL):
+        listed = client.get("/api/v1/me/referrals/")
+        declined = client.post(f"/api/v1/me/referrals/{referral.number}/decline/")
+        twice = client.post(f"/api/v1/me/referrals/{referral.number}/decline/")
+        unknown = client.post("/api/v1/me/referrals/R-0000-0000-0000/decline/")
+    assert listed.status_code == 200 and [r["number"] for r in listed.json()] == [referral.number]
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert (twice.status_code, twice.json()["reason"]) == (409, "referral_not_live")
+    assert unknown.status_code == 404
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY
+
+
+def test_another_parents_referral_is_404_and_the_other_representative_may_not_decline(free):
+    place, parent, application = free
+    referral, _ = place_claim(place=place, application=application, by=parent, at=IN_GENERAL)
+    other = ParentFactory()
+    RepresentationFactory(parent=other, child=referral.child)
+    with at(IN_GENERAL):
+        stranger = api(ParentFactory()).post(f"/api/v1/me/referrals/{referral.number}/decline/")
+        not_holder = api(other).post(f"/api/v1/me/referrals/{referral.number}/decline/")
+        anonymous = api().get("/api/v1/me/referrals/")
+    assert stranger.status_code == 404
+    assert (not_holder.status_code, not_holder.json()["reason"]) == (403, "not_referral_holder")
+    assert anonymous.status_code == 401
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.LIVE

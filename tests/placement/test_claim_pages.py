@@ -1,0 +1,424 @@
+"""The registry for a logged-in parent (a "take" button or the reason on each place) and the confirmation step
+(issue 5, What users see)."""
+
+import datetime as dt
+import itertools
+import re
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.models import CabinetBlock
+from placement.models import Application, Place, Referral
+from placement.selectors_claims import claimable_applications, registry_claim_options
+from placement.services import place_release, place_withdraw
+from placement.services.claims import claim_refusal, place_claim
+from schedules.calendar import ASTANA
+from tests.factories import (
+    AdminFactory,
+    ApplicationFactory,
+    ChildFactory,
+    CityFactory,
+    GroupFactory,
+    KindergartenFactory,
+    ParentFactory,
+    RepresentationFactory,
+    StaffFactory,
+)
+from tests.i18n import untranslated_segments
+
+pytestmark = pytest.mark.django_db
+
+
+def astana(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=ASTANA)
+
+
+RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
+IN_PRIORITY = astana(2024, 5, 3, 12, 0)
+IN_GENERAL = astana(2024, 5, 7, 12, 0)  # a referral issued now is valid until 16.05.2024 18:00
+
+
+def url(name: str, language: str = "ru", query: str = "", **kwargs) -> str:
+    with translation.override(language):
+        path = reverse(f"placement:{name}", kwargs=kwargs or None)
+    return f"{path}?{query}" if query else path
+
+
+def at(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+@pytest.fixture
+def city():
+    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+
+
+@pytest.fixture
+def group(city):
+    return GroupFactory(
+        kindergarten__city=city, kindergarten__code="KG-01", birth_year=2021, language="kk", group_type="general"
+    )
+
+
+def applicant(city, minutes=0, *, parent=None, first_name="Арман", **kwargs):
+    """A parent with a queued application in `city` for a child born in 2021 (confirmed unless told)."""
+    parent = parent or ParentFactory()
+    child = ChildFactory(first_name=first_name, birth_date=kwargs.pop("birth_date", dt.date(2021, 3, 1)))
+    RepresentationFactory(parent=parent, child=child, status=kwargs.pop("representation", "confirmed"))
+    application = ApplicationFactory(
+        parent=parent,
+        child=child,
+        city=city,
+        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
+        **kwargs,
+    )
+    return parent, application
+
+
+def interface_in_english(page_html: str, english_html: str, *data: str) -> list[str]:
+    """Untranslated segments, leaving out data that reads the same in every language: codes, numbers, names."""
+    codes = re.compile(r"^\(?[A-Z0-9]+(-[A-Z0-9]+)+\)?:?$|^№")
+    return [
+        s
+        for s in untranslated_segments(page_html, english_html)
+        if not codes.search(s) and not any(d and d in s for d in data)
+    ]
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def registry(client, city, language="ru"):
+    return client.get(url("registry", language, query=f"city={city.slug}"))
+
+
+# --- The registry ----------------------------------------------------------------------------------------
+
+
+def test_a_visitor_sees_no_take_buttons_and_a_hint_to_log_in(client, city, group):
+    place_release(group=group, count=1, at=RELEASED)
+    with at(IN_GENERAL):
+        html = registry(client, city).content.decode()
+    assert "claim-hint" in html and reverse("accounts:otp-login") in html
+    assert 'class="button take"' not in html and "claim-cell" not in html
+
+
+def test_staff_see_no_take_buttons(city, group):
+    place_release(group=group, count=1, at=RELEASED)
+    with at(IN_GENERAL):
+        html = registry(logged_in(StaffFactory(kindergarten=group.kindergarten)), city).content.decode()
+    assert "claim-cell" not in html and "claim-hint" not in html
+
+
+def test_the_head_of_the_queue_sees_take_on_a_priority_place_and_the_next_parent_sees_position_and_deadline(
+    city, group
+):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    first_parent, first = applicant(city, 1)
+    second_parent, _second = applicant(city, 2, first_name="Дана")
+    with at(IN_PRIORITY):
+        first_html = registry(logged_in(first_parent), city).content.decode()
+        second_html = registry(logged_in(second_parent), city).content.decode()
+    claim_url = url("place-claim", pk=place.pk, query=f"application={first.number}")
+    assert f'href="{claim_url}"' in first_html
+    assert "Арман (2021)" in first_html
+    assert first.child.iin not in first_html
+    assert 'data-reason="not_head_of_queue"' in second_html
+    assert "Дана (2021):" in second_html
+    assert "Позиция в очереди 2; в приоритетном доступе 1 мест" in second_html
+    assert "06.05 18:00" in second_html
+    assert 'class="button take"' not in second_html
+
+
+def test_each_of_two_applications_gets_its_own_answer_on_each_place(city, group):
+    parent, kk_application = applicant(city, 1)
+    applicant(city, 2, parent=parent, first_name="Дана", language="ru", birth_date=dt.date(2021, 8, 8))
+    place_release(group=group, count=1, at=RELEASED)
+    with at(IN_GENERAL):
+        html = registry(logged_in(parent), city).content.decode()
+    assert f'data-application="{kk_application.number}"' in html
+    assert 'class="button take"' in html
+    assert 'data-reason="language_mismatch"' in html
+
+
+def test_a_parent_without_applications_is_told_to_apply_first(city, group):
+    place_release(group=group, count=1, at=RELEASED)
+    with at(IN_GENERAL):
+        html = registry(logged_in(ParentFactory()), city).content.decode()
+    assert "claim-hint" in html and 'class="button take"' not in html
+
+
+def refusal_situation(code, city, group):
+    """A parent, one of their applications and a place for which claim_refusal answers `code`."""
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    moment = IN_GENERAL
+    kwargs = {}
+    if code == "cohort_mismatch":
+        kwargs["birth_date"] = dt.date(2020, 5, 5)
+    elif code == "language_mismatch":
+        kwargs["language"] = "ru"
+    elif code == "group_type_mismatch":
+        kwargs["group_type"] = "special"
+    elif code == "not_confirmed":
+        kwargs["representation"] = "pending"
+    parent, application = applicant(CityFactory() if code == "city_mismatch" else city, 5, **kwargs)
+    if code == "not_head_of_queue":
+        applicant(city, 0)
+        moment = IN_PRIORITY
+    elif code == "blocked":
+        CabinetBlock.objects.create(
+            user=parent,
+            starts_at=RELEASED,
+            ends_at=RELEASED + dt.timedelta(days=180),
+            reason="Доступ передан третьим лицам",
+            created_by=AdminFactory(),
+        )
+    elif code == "not_in_queue":
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.HELD)
+    elif code == "has_live_referral":
+        other_group = GroupFactory(kindergarten__city=city, birth_year=2021, language="kk", group_type="general")
+        [other] = place_release(group=other_group, count=1, at=RELEASED)
+        place_claim(place=other, application=application, by=parent, at=IN_GENERAL)
+    application.refresh_from_db()
+    return parent, application, place, moment
+
+
+REFUSAL_CODES = [
+    "blocked",
+    "not_confirmed",
+    "not_in_queue",
+    "has_live_referral",
+    "city_mismatch",
+    "cohort_mismatch",
+    "language_mismatch",
+    "group_type_mismatch",
+    "not_head_of_queue",
+]
+
+
+@pytest.mark.parametrize("code", REFUSAL_CODES)
+def test_every_refusal_reason_reaches_the_registry_and_the_confirmation_page(code, city, group):
+    parent, application, place, moment = refusal_situation(code, city, group)
+    client = logged_in(parent)
+    confirm = url("place-claim", pk=place.pk, query=f"application={application.number}")
+    with at(moment):
+        expected = str(claim_refusal(place=place, application=application, by=parent, at=moment))
+        page = client.get(url("registry", query=f"city={place.city.slug}"))
+        shown = client.get(confirm)
+        posted = client.post(confirm, {"application": application.number})
+    html = page.content.decode()
+    assert f'data-application="{application.number}" data-reason="{code}"' in html
+    assert shown.status_code == 403 and posted.status_code == 403
+    for response in (shown, posted):
+        body = response.content.decode()
+        assert f'data-reason="{code}"' in body
+        assert expected.split(";")[0] in body
+        assert 'name="csrfmiddlewaretoken"' not in body.split("<main", 1)[1]
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY
+    assert not Referral.objects.filter(place=place).exists()
+
+
+def test_the_pages_batch_answers_agree_with_claim_refusal_for_every_place_and_application(city, group):
+    kindergarten = group.kindergarten
+    groups = [
+        group,
+        GroupFactory(kindergarten=kindergarten, birth_year=2021, language="ru", group_type="general"),
+        GroupFactory(kindergarten=kindergarten, birth_year=2020, language="kk", group_type="general"),
+        GroupFactory(kindergarten=kindergarten, birth_year=2021, language="kk", group_type="special"),
+        GroupFactory(kindergarten__city=CityFactory(), birth_year=2021, language="kk", group_type="general"),
+    ]
+    for g in groups:
+        place_release(group=g, count=2, at=RELEASED)
+    later = GroupFactory(kindergarten=kindergarten, birth_year=2021, language="kk", group_type="general")
+    place_release(group=later, count=1, at=astana(2024, 5, 6, 10, 0))  # still in priority on 7 May
+    parent = ParentFactory()
+    for minutes in range(3):
+        applicant(city, minutes)
+    applicant(city, 10, parent=parent)
+    applicant(city, 11, parent=parent, language="any", birth_date=dt.date(2020, 1, 1))
+    applicant(city, 12, parent=parent, representation="pending", group_type="special")
+    applicant(city, 0, parent=parent, language="ru", status=Application.Status.HELD)
+    for moment in (IN_PRIORITY, IN_GENERAL):
+        places = list(Place.objects.open_at(moment).select_related("group"))
+        applications = list(claimable_applications(parent=parent))
+        options = registry_claim_options(parent=parent, places=places, at=moment, applications=applications)
+        seen = set()
+        for place, application in itertools.product(places, applications):
+            refusal = claim_refusal(place=place, application=application, by=parent, at=moment)
+            [option] = [o for o in options[place.pk] if o.application.pk == application.pk]
+            assert option.code == (refusal.code if refusal else None), (place, application, moment)
+            assert str(option.refusal or "") == str(refusal or "")
+            seen.add(option.code)
+        assert None in seen and len(seen) >= 5
+
+
+def test_the_logged_in_registry_stays_within_20_queries_for_2_applications_and_25_places(
+    city, group, django_assert_max_num_queries
+):
+    for i in range(6):
+        g = GroupFactory(kindergarten__city=city, birth_year=2021, language=("kk", "ru")[i % 2])
+        place_release(group=g, count=5, at=RELEASED)
+    parent, _ = applicant(city, 1)
+    applicant(city, 2, parent=parent, first_name="Дана", language="ru", birth_date=dt.date(2021, 9, 9))
+    for minutes in range(3, 8):
+        applicant(city, minutes)
+    client = logged_in(parent)
+    with at(IN_PRIORITY), django_assert_max_num_queries(20):
+        response = registry(client, city)
+    html = response.content.decode()
+    assert html.count('class="claim-cell"') == 25
+    assert html.count("data-application=") == 50
+
+
+# --- The confirmation step -------------------------------------------------------------------------------
+
+
+def test_confirm_take_and_a_double_click_land_on_the_same_referral(city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 3)
+    client = logged_in(parent)
+    confirm = url("place-claim", pk=place.pk, query=f"application={application.number}")
+    with at(IN_GENERAL):
+        page = client.get(confirm)
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "16.05.2024 18:00" in body and "Арман, 2021" in body and application.child.iin not in body
+        first = client.post(confirm, {"application": application.number})
+        second = client.post(confirm, {"application": application.number})
+        again = client.get(confirm)
+    [referral] = Referral.objects.all()
+    referral_url = url("referral", number=referral.number)
+    assert (first.status_code, first["Location"]) == (302, referral_url)
+    assert (second.status_code, second["Location"]) == (302, referral_url)
+    assert (again.status_code, again["Location"]) == (302, referral_url)
+    place.refresh_from_db()
+    assert place.state == Place.State.TAKEN
+
+
+@pytest.mark.parametrize("how", ["taken", "withdrawn", "not_open"])
+def test_a_place_gone_meanwhile_shows_a_translated_message_with_409(how, city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 3)
+    if how == "taken":
+        other_parent, other = applicant(city, 0)
+        place_claim(place=place, application=other, by=other_parent, at=IN_GENERAL)
+    elif how == "withdrawn":
+        place_withdraw(place=place, by=StaffFactory(kindergarten=group.kindergarten), reason="Ремонт", at=IN_GENERAL)
+    else:
+        Place.objects.filter(pk=place.pk).update(
+            entered_priority_at=astana(2024, 6, 3, 0, 0), priority_until=astana(2024, 6, 5, 18, 0)
+        )
+    confirm = url("place-claim", "kk", pk=place.pk, query=f"application={application.number}")
+    client = logged_in(parent)
+    with at(IN_GENERAL):
+        shown = client.get(confirm)
+        posted = client.post(confirm, {"application": application.number})
+    for response in (shown, posted):
+        assert response.status_code == 409
+        assert f'data-reason="{how}"' in response.content.decode()
+    with translation.override("en"):
+        english = {"taken": "Someone has already taken", "withdrawn": "has withdrawn", "not_open": "not open yet"}
+    assert english[how] not in posted.content.decode()
+    assert Referral.objects.filter(application=application).count() == 0
+
+
+def test_forged_place_ids_and_other_parents_applications_are_404_and_change_nothing(city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 1)
+    _stranger, foreign = applicant(city, 0)
+    client = logged_in(parent)
+    with at(IN_GENERAL):
+        assert client.get(url("place-claim", pk=999999, query=f"application={application.number}")).status_code == 404
+        assert client.post(url("place-claim", pk=999999), {"application": application.number}).status_code == 404
+        foreign_url = url("place-claim", pk=place.pk, query=f"application={foreign.number}")
+        assert client.get(foreign_url).status_code == 404
+        assert client.post(foreign_url, {"application": foreign.number}).status_code == 404
+        assert client.post(url("place-claim", pk=place.pk), {}).status_code == 404
+        assert client.post(url("place-claim", pk=place.pk), {"application": "<script>"}).status_code == 404
+        assert client.get(url("place-claim", pk=place.pk, query="application=%00%FF")).status_code == 404
+    assert not Referral.objects.exists()
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY
+
+
+def test_the_confirmation_post_needs_the_csrf_token(city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 1)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(parent)
+    with at(IN_GENERAL):
+        response = client.post(url("place-claim", pk=place.pk), {"application": application.number})
+    assert response.status_code == 403
+    assert not Referral.objects.exists()
+
+
+def test_visitors_are_sent_to_log_in_and_staff_get_403_on_the_confirmation(client, city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    _, application = applicant(city, 1)
+    confirm = url("place-claim", pk=place.pk, query=f"application={application.number}")
+    with at(IN_GENERAL):
+        anonymous = client.get(confirm)
+        staff = logged_in(StaffFactory(kindergarten=KindergartenFactory(city=city))).post(
+            confirm, {"application": application.number}
+        )
+    assert anonymous.status_code == 302 and reverse("accounts:otp-login") in anonymous["Location"]
+    assert staff.status_code == 403
+    assert not Referral.objects.exists()
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_the_logged_in_registry_and_the_confirmation_leave_no_english(language, city, group):
+    [place] = place_release(group=group, count=2, at=RELEASED)[:1]
+    parent, application = applicant(city, 1)
+    applicant(city, 2, parent=parent, first_name="Дана", language="ru", birth_date=dt.date(2021, 9, 9))
+    applicant(city, 0)
+    client = logged_in(parent)
+    confirm = "place-claim"
+    with at(IN_PRIORITY):
+        pages = [
+            (
+                registry(client, city, language).content.decode(),
+                registry(client, city, "en").content.decode(),
+            ),
+            (
+                client.get(url(confirm, language, pk=place.pk, query=f"application={application.number}")).content,
+                client.get(url(confirm, "en", pk=place.pk, query=f"application={application.number}")).content,
+            ),
+        ]
+    data = ("Арман", "Дана", "Абая", "Абай")
+    for page, english in pages:
+        page = page.decode() if isinstance(page, bytes) else page
+        english = english.decode() if isinstance(english, bytes) else english
+        assert interface_in_english(page, english, *data) == []
+    assert "Take this place" not in pages[0][0]
+
+
+def test_batched_queue_positions_equal_queue_position_across_categories(city):
+    from placement.selectors_claims import queue_positions
+    from placement.selectors_queue import queue_position
+
+    applications = []
+    for minutes in range(12):
+        privilege = ("none", "priority", "none", "extraordinary")[minutes % 4]
+        applications.append(applicant(city, minutes % 5, privilege=privilege)[1])
+    applications.append(applicant(city, 3, birth_date=dt.date(2020, 2, 2))[1])
+    positions = queue_positions(applications)
+    assert positions == {a.pk: queue_position(a) for a in applications}
+
+
+def test_an_out_of_range_place_id_is_a_404_not_a_500(city, group):
+    parent, application = applicant(city, 1)
+    client = logged_in(parent)
+    huge = 10**30
+    with at(IN_GENERAL):
+        assert client.get(url("place-claim", pk=huge, query=f"application={application.number}")).status_code == 404
+        assert client.post(url("place-claim", pk=huge), {"application": application.number}).status_code == 404
+        assert client.post(f"/api/v1/places/{huge}/claim/", {"application": application.number}).status_code == 404

@@ -1,0 +1,301 @@
+"""Staff pages: the referrals to one's kindergarten, enrolment, the enrolled children (issue 5, staff)."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.models import AuditEntry
+from accounts.services.blocks import cabinet_block
+from placement.models import Application, Contract, Place, PlaceEvent, Referral
+from placement.services import place_release
+from placement.services.claims import place_claim, referral_decline
+from schedules.calendar import ASTANA
+from tests.factories import (
+    AdminFactory,
+    ApplicationFactory,
+    ChildFactory,
+    GroupFactory,
+    KindergartenFactory,
+    ParentFactory,
+    RepresentationFactory,
+    StaffFactory,
+)
+from tests.i18n import untranslated_segments
+
+pytestmark = pytest.mark.django_db
+
+
+def astana(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=ASTANA)
+
+
+RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
+CLAIMED = astana(2024, 5, 7, 12, 0)  # general access; the referral is valid until Thu 2024-05-16 18:00
+DEADLINE = astana(2024, 5, 16, 18, 0)
+WITHIN_VALIDITY = astana(2024, 5, 10, 11, 0)
+AFTER_DEADLINE = DEADLINE + dt.timedelta(minutes=1)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(WITHIN_VALIDITY, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def group():
+    # A code without letters: the i18n checks compare visible text with the English page.
+    return GroupFactory(birth_year=2021, kindergarten__code="101")
+
+
+@pytest.fixture
+def kindergarten(group):
+    return group.kindergarten
+
+
+@pytest.fixture
+def staff(kindergarten):
+    return StaffFactory(kindergarten=kindergarten, username="2001")
+
+
+@pytest.fixture
+def other_staff(kindergarten):
+    other = KindergartenFactory(city=kindergarten.city, code="102")
+    GroupFactory(kindergarten=other)
+    return StaffFactory(kindergarten=other, username="2002")
+
+
+def referral_for(group, *, minutes: int = 0, at: dt.datetime = CLAIMED, **child) -> Referral:
+    """A confirmed parent's child takes a fresh place of `group` in general access."""
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent = ParentFactory()
+    child = ChildFactory(birth_date=dt.date(2021, 3, 1), **child)
+    RepresentationFactory(parent=parent, child=child)
+    application = ApplicationFactory(
+        parent=parent,
+        child=child,
+        city=group.kindergarten.city,
+        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
+    )
+    referral, _ = place_claim(place=place, application=application, by=parent, at=at)
+    return referral
+
+
+@pytest.fixture
+def referral(group):
+    return referral_for(group, last_name="Сапаров", first_name="Арман", middle_name="Ерланұлы")
+
+
+def url(name: str, language: str = "ru", **kwargs) -> str:
+    with translation.override(language):
+        return reverse(f"placement:{name}", kwargs=kwargs or None)
+
+
+def enrol_url(referral: Referral, language: str = "ru") -> str:
+    return url("staff-referral-enrol", language, number=referral.number)
+
+
+def database_state() -> tuple:
+    return (
+        tuple(Referral.objects.order_by("pk").values_list("status", flat=True)),
+        tuple(Place.objects.order_by("pk").values_list("state", flat=True)),
+        Contract.objects.count(),
+        PlaceEvent.objects.count(),
+    )
+
+
+# --- The list --------------------------------------------------------------------------------------------------
+
+
+def test_staff_see_the_valid_referrals_with_the_child_and_the_deadline_in_astana_time(client, clock, staff, referral):
+    client.force_login(staff)
+    response = client.get(url("staff-referrals"))
+    assert response.status_code == 200
+    assert response.context["referrals"] == [referral]
+    html = response.content.decode()
+    assert referral.number in html
+    assert "Сапаров Арман Ерланұлы" in html
+    assert "01.03.2021" in html
+    assert "07.05.2024 12:00" in html and "16.05.2024 18:00" in html
+    assert referral.child.iin not in html  # never the IIN in the list
+    assert f'action="{enrol_url(referral)}"' in html
+    assert html.count('type="submit"') >= 1
+
+
+def test_the_referrals_page_is_in_the_staff_menu(client, clock, staff):
+    client.force_login(staff)
+    html = client.get(url("staff-home")).content.decode()
+    assert f'href="{url("staff-referrals")}"' in html
+
+
+def test_staff_see_only_their_own_kindergartens_referrals(client, clock, staff, other_staff, referral):
+    other_group = other_staff.kindergarten.groups.get()
+    theirs = referral_for(other_group, minutes=5)
+    client.force_login(other_staff)
+    response = client.get(url("staff-referrals"))
+    assert response.context["referrals"] == [theirs]
+    assert referral.number not in response.content.decode()
+
+
+def test_a_referral_past_its_deadline_is_no_longer_offered_for_enrolment(client, staff, referral):
+    client.force_login(staff)
+    with time_machine.travel(AFTER_DEADLINE, tick=False):
+        response = client.get(url("staff-referrals"))
+    assert response.context["referrals"] == []
+
+
+# --- Enrolment -------------------------------------------------------------------------------------------------
+
+
+def test_staff_enrol_within_validity_creating_the_contract_and_the_enrolled_event(client, clock, staff, referral):
+    client.force_login(staff)
+    response = client.post(enrol_url(referral), follow=True)
+    assert response.redirect_chain == [(url("staff-referrals"), 302)]
+    referral.refresh_from_db()
+    place = Place.objects.get(pk=referral.place_id)
+    contract = Contract.objects.get(referral=referral)
+    assert referral.status == Referral.Status.ENROLLED
+    assert place.state == Place.State.ENROLLED
+    assert (contract.status, contract.enrolled_by, contract.enrolled_at) == (
+        Contract.Status.ACTIVE,
+        staff,
+        WITHIN_VALIDITY,
+    )
+    assert place.events.filter(kind=PlaceEvent.Kind.ENROLLED, by=staff).exists()
+    assert Application.objects.get(pk=referral.application_id).status == Application.Status.ENROLLED
+    assert AuditEntry.objects.filter(action="referral.enrol", actor=staff).exists()
+    [message] = response.context["messages"]
+    assert message.level_tag == "success" and referral.number in str(message)
+    # The child now appears among the enrolled children, and no longer among the referrals.
+    assert response.context["referrals"] == []
+    assert list(response.context["page"]) == [contract]
+
+
+def test_enrolment_after_the_deadline_is_refused_with_409_and_changes_nothing(client, staff, referral):
+    client.force_login(staff)
+    before = database_state()
+    with time_machine.travel(AFTER_DEADLINE, tick=False):
+        response = client.post(enrol_url(referral))
+    assert response.status_code == 409
+    [message] = response.context["messages"]
+    assert message.level_tag == "error"
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("ending", ["declined", "enrolled", "cancelled"])
+def test_a_referral_that_is_no_longer_live_cannot_be_enrolled(client, clock, staff, referral, ending):
+    if ending == "declined":
+        referral_decline(referral=referral, by=referral.parent, at=WITHIN_VALIDITY)
+    elif ending == "enrolled":
+        client.force_login(staff)
+        client.post(enrol_url(referral))
+    else:
+        cabinet_block(user=referral.parent, by=AdminFactory(), reason="Передал доступ", at=WITHIN_VALIDITY)
+    client.force_login(staff)
+    before = database_state()
+    response = client.post(enrol_url(referral))
+    assert response.status_code == 409
+    assert database_state() == before
+
+
+def test_another_kindergartens_staff_get_403_and_nothing_changes(client, clock, other_staff, referral):
+    client.force_login(other_staff)
+    before = database_state()
+    response = client.post(enrol_url(referral))
+    assert response.status_code == 403
+    assert "placement/staff/forbidden.html" in [t.name for t in response.templates]
+    assert database_state() == before
+
+
+def test_another_kindergartens_staff_cannot_list_it_by_asking_for_it(client, clock, staff, other_staff, referral):
+    client.force_login(other_staff)
+    response = client.get(url("staff-referrals") + f"?kindergarten={staff.kindergarten_id}")
+    assert response.status_code == 403
+    assert referral.number not in response.content.decode()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_parent_gets_403_and_nothing_changes(client, clock, referral, method):
+    client.force_login(referral.parent)
+    before = database_state()
+    address = url("staff-referrals") if method == "get" else enrol_url(referral)
+    response = getattr(client, method)(address)
+    assert response.status_code == 403
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_anonymous_visitor_is_sent_to_login_and_nothing_changes(client, clock, referral, method):
+    before = database_state()
+    address = url("staff-referrals") if method == "get" else enrol_url(referral)
+    response = getattr(client, method)(address)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+    assert database_state() == before
+
+
+def test_an_unknown_referral_number_is_404(client, clock, staff, referral):
+    client.force_login(staff)
+    response = client.post(url("staff-referral-enrol", number="R-AAAA-BBBB-CCCC"))
+    assert response.status_code == 404
+    assert Contract.objects.count() == 0
+
+
+def test_a_department_admin_enrols_for_the_kindergarten_they_picked(client, clock, kindergarten, referral):
+    admin = AdminFactory(username="2003")
+    client.force_login(admin)
+    assert "placement/staff/choose.html" in [t.name for t in client.get(url("staff-referrals")).templates]
+    scope = f"?kindergarten={kindergarten.pk}"
+    page = client.get(url("staff-referrals") + scope)
+    assert f'action="{enrol_url(referral)}{scope}"' in page.content.decode()
+    response = client.post(enrol_url(referral) + scope)
+    assert response.status_code == 302
+    assert response["Location"] == url("staff-referrals") + scope
+    assert Contract.objects.get(referral=referral).enrolled_by == admin
+
+
+def test_a_department_admin_acting_on_another_kindergarten_cannot_enrol_its_referral(
+    client, clock, referral, other_staff
+):
+    client.force_login(AdminFactory())
+    response = client.post(enrol_url(referral) + f"?kindergarten={other_staff.kindergarten_id}")
+    assert response.status_code == 403
+    assert Contract.objects.count() == 0
+
+
+def test_a_terminated_contract_is_listed_with_its_reason(client, clock, staff, referral):
+    client.force_login(staff)
+    client.post(enrol_url(referral))
+    cabinet_block(user=referral.parent, by=AdminFactory(), reason="Передал доступ", at=WITHIN_VALIDITY)
+    contract = Contract.objects.get()
+    response = client.get(url("staff-referrals"))
+    html = response.content.decode()
+    assert contract.status == Contract.Status.TERMINATED
+    with translation.override("ru"):
+        assert str(Contract.Status.TERMINATED.label) in html
+    assert contract.termination_reason in html
+
+
+# --- Languages -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_referrals_page_leaves_no_english(client, clock, staff, group, language):
+    # Data (numbers, names) are the same in every language; child names without letters keep the check strict.
+    live = referral_for(group, last_name="1", first_name="2", middle_name="")
+    enrolled = referral_for(group, minutes=1, last_name="3", first_name="4", middle_name="")
+    client.force_login(staff)
+    client.post(enrol_url(enrolled))
+    english = client.get(url("staff-referrals", "en")).content.decode()
+    translated = client.get(url("staff-referrals", language))
+    assert translated.status_code == 200
+    data = {live.number, enrolled.number}
+    assert [s for s in untranslated_segments(translated.content.decode(), english) if s not in data] == []
+    # The refusal (409) too.
+    with time_machine.travel(AFTER_DEADLINE, tick=False):
+        english = client.post(enrol_url(live, "en")).content.decode()
+        translated = client.post(enrol_url(live, language)).content.decode()
+    assert [s for s in untranslated_segments(translated, english) if s not in data] == []
