@@ -24,14 +24,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indigo.settings")
 
 
 def ensure_database(url: str) -> None:
+    import environ
     import psycopg2
     from psycopg2 import sql
 
-    import environ
-
     config = environ.Env.db_url_config(url)
-    admin = psycopg2.connect(dbname="postgres", user=config["USER"] or None, host=config["HOST"] or None,
-                             port=config["PORT"] or None, password=config["PASSWORD"] or None)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"] or None,
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        password=config["PASSWORD"] or None,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
@@ -118,8 +122,9 @@ def main() -> None:
         cursor.execute(APPLICATIONS, {"parent": parent_id, "city": city.pk})
         # As autovacuum would: the visibility map lets the counts be index-only scans.
         cursor.execute("VACUUM ANALYZE placement_application")
-    print(f"generated {args.applications:,} applications in {time.perf_counter() - started:.1f} s "
-          f"({cohorts} cohort(s))")
+    print(
+        f"generated {args.applications:,} applications in {time.perf_counter() - started:.1f} s ({cohorts} cohort(s))"
+    )
 
     ids = list(Application.objects.filter(status="queued").values_list("pk", flat=True))
     sample_ids = random.Random(7).sample(ids, min(args.sample, len(ids)))
@@ -134,8 +139,11 @@ def main() -> None:
     print(f"queued in the cohort of the first sample: {largest:,}")
     print(f"{'':28} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'x floor p50':>12}")
     base = percentiles(floor)[0]
-    for name, samples in (("floor: primary-key lookup", floor), ("queue_position", position),
-                          ("queue_head(n=100)", head)):
+    for name, samples in (
+        ("floor: primary-key lookup", floor),
+        ("queue_position", position),
+        ("queue_head(n=100)", head),
+    ):
         p50, p95, p99 = percentiles(samples)
         print(f"{name:28} {p50:8.2f} {p95:8.2f} {p99:8.2f} {p50 / base:12.1f}")
     connection.close()

@@ -6,6 +6,7 @@ which win. A year's calendar is cached and dropped whenever an override of that 
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,12 @@ WORK_ENDS = dt.time(18, 0)
 PROTOCOL_MOMENT = dt.time(18, 0)
 
 _CACHE_KEY = "schedules:calendar:{year}"
+_VERSION_KEY = "schedules:calendar:{year}:version"
 _CACHE_TTL = 24 * 3600
+# Each process keeps the years it used; it asks the shared cache whether a year changed at most this often, so a
+# claim or a registry page does not fetch and unpickle the calendar for every working-day question.
+_LOCAL_RECHECK_SECONDS = 5.0
+_local: dict[int, tuple[object, "YearCalendar", float]] = {}
 # A search for the next working day never needs more than a few weeks; this only guards against a calendar
 # that an override made entirely non-working.
 _MAX_SCAN_DAYS = 366
@@ -53,7 +59,7 @@ def _build_year(year: int) -> YearCalendar:
     return YearCalendar(days_off=frozenset(days_off), working_weekend_days=frozenset(working))
 
 
-def year_calendar(year: int) -> YearCalendar:
+def _shared_year_calendar(year: int) -> YearCalendar:
     key = _CACHE_KEY.format(year=year)
     calendar = cache.get(key)
     if calendar is None:
@@ -62,8 +68,29 @@ def year_calendar(year: int) -> YearCalendar:
     return calendar
 
 
+def year_calendar(year: int) -> YearCalendar:
+    now = time.monotonic()
+    entry = _local.get(year)
+    if entry is not None and now - entry[2] < _LOCAL_RECHECK_SECONDS:
+        return entry[1]
+    version = cache.get(_VERSION_KEY.format(year=year))
+    if entry is not None and entry[0] == version and version is not None:
+        _local[year] = (version, entry[1], now)
+        return entry[1]
+    if version is None:
+        version = time.time_ns()
+        cache.add(_VERSION_KEY.format(year=year), version, None)
+        version = cache.get(_VERSION_KEY.format(year=year), version)
+    calendar = _shared_year_calendar(year)
+    _local[year] = (version, calendar, now)
+    return calendar
+
+
 def calendar_invalidate(*, year: int) -> None:
+    """Drop a year everywhere: the shared copy, this process's copy, and (through a new version) the others'."""
     cache.delete(_CACHE_KEY.format(year=year))
+    cache.set(_VERSION_KEY.format(year=year), time.time_ns(), None)
+    _local.pop(year, None)
 
 
 def is_working_day(day: dt.date) -> bool:

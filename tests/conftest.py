@@ -36,8 +36,12 @@ def pytest_collection_modifyitems(config, items):
 def _isolated_cache(settings):
     """Each test gets an empty cache of its own, so cached calendars and pages never leak between tests.
 
-    On Redis a key prefix of its own, never a flush: the broker's queues live in the same database.
+    On Redis a key prefix of its own, never a flush: the broker's queues live in the same database. The
+    calendar's per-process copies are dropped too (their database rows were rolled back with the last test).
     """
+    from schedules import calendar
+
+    calendar._local.clear()
     if settings.REDIS_URL:
         settings.CACHES = {
             "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},

@@ -1,0 +1,137 @@
+"""Benchmark: the free-places registry (issue 6), API and page, for a city with 2,000 open places.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/indigo_bench_j REDIS_URL=redis://127.0.0.1:6379/3 \\
+        .venv/bin/python bench/registry.py --places 2000 --clients 20 --requests 2000
+
+Drops and recreates the database named by DATABASE_URL, generates one city (`generate_scale_data`'s service) with
+--places places released over the last six working days (all open now, some in priority access, most in general),
+starts gunicorn on 127.0.0.1 (5 sync workers, docs/DEPLOYMENT.md's sizing for 2 cores) with `bench.settings`,
+whose URLconf adds `/bench/trivial/` (a JSON view doing nothing: the floor, the stack's own cost), and drives each
+URL with --requests GETs from --clients concurrent asyncio clients in this process. It prints requests/s and
+p50/p95/p99 per URL, the ratio to the floor, and each URL's query count (one request through Django's test client).
+Nothing here asserts.
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    LOAD_HEADER,
+    Gunicorn,
+    database_recreate,
+    django_setup,
+    load_fixed,
+    require_postgres_url,
+)
+
+
+def registry_paths(city_slug: str, birth_year: int) -> dict[str, str]:
+    return {
+        "floor: trivial JSON view": "/bench/trivial/",
+        "API, city": f"/api/v1/registry/?city={city_slug}",
+        "API, city + cohort + language": f"/api/v1/registry/?city={city_slug}&birth_year={birth_year}&language=kk",
+        "API, city, page 20": f"/api/v1/registry/?city={city_slug}&page=20",
+        "API summary, city": f"/api/v1/registry/summary/?city={city_slug}",
+        "page /ru/registry/, city": f"/ru/registry/?city={city_slug}",
+        "page, city + cohort + language": f"/ru/registry/?city={city_slug}&birth_year={birth_year}&language=kk",
+    }
+
+
+def query_counts(paths: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """(queries, status) of one request per URL, through Django's test client in this process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    counts = {}
+    for name, path in paths.items():
+        client.get(path)  # warm
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        counts[name] = (len(queries.captured_queries), response.status_code)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--places", type=int, default=2000)
+    parser.add_argument("--kindergartens", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=2000, help="per URL")
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--conn-max-age", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    url = require_postgres_url()
+    database_recreate(url)
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    django_setup(url)
+    from django.core.management import call_command
+    from django.db import connection, connections
+    from django.utils import timezone
+
+    from placement.models import Place
+    from placement.services.scale_data import scale_data_generate
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    summary = scale_data_generate(
+        cities=1, kindergartens=args.kindergartens, applications=0, places=args.places, seed=args.seed, release_days=6
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    city = summary.cities[0]
+    now = timezone.now()
+    open_places = Place.objects.open_at(now).filter(city=city).count()
+    general = Place.objects.in_general_at(now).filter(city=city).count()
+    print(
+        f"generated in {time.perf_counter() - started:.1f} s: {open_places:,} open places in {city.slug} "
+        f"({general:,} in general access), {summary.kindergartens} kindergartens"
+    )
+    paths = registry_paths(city.slug, 2021)
+    counts = query_counts(paths)
+    connections.close_all()
+
+    server = Gunicorn(
+        url=url,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        conn_max_age=args.conn_max_age,
+    ).start()
+    results = {}
+    try:
+        server.warm_up(list(paths.values()), count=20 * args.workers * args.threads)
+        for name, path in paths.items():
+            results[name] = asyncio.run(
+                load_fixed(
+                    "127.0.0.1",
+                    server.port,
+                    [path],
+                    clients=args.clients,
+                    requests=args.requests,
+                    headers={"Accept-Language": "ru"},
+                )
+            )
+    finally:
+        server.stop()
+    print(f"{server.describe()}; {args.clients} concurrent clients, {args.requests} requests per URL")
+    print(LOAD_HEADER + "   x floor   queries")
+    base = results["floor: trivial JSON view"].requests_per_second
+    for name, result in results.items():
+        queries, status = counts[name]
+        print(f"{result.line(name)}   {result.requests_per_second / base:7.2f}   {queries} (test client: {status})")
+
+
+if __name__ == "__main__":
+    main()
