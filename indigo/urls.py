@@ -25,3 +25,5 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     prefix_default_language=True,
 )
+
+handler404 = "indigo.views.not_found"

@@ -8,7 +8,7 @@ errors of serializers, 404) keep DRF's shape.
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -52,4 +52,13 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoPermissionDenied):
         detail = str(exc) or _("You do not have permission to perform this action.")
         return _refusal("permission_denied", detail, status.HTTP_403_FORBIDDEN)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    # DRF's own refusals (401, 403, 404, 405, 429...) get the same shape: their default code as the reason.
+    if (
+        response is not None
+        and isinstance(exc, exceptions.APIException)
+        and isinstance(response.data, dict)
+        and set(response.data) == {"detail"}
+    ):
+        response.data["reason"] = exc.default_code
+    return response
