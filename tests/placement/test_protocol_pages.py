@@ -283,8 +283,9 @@ def test_protocol_day_api_answers_404_with_a_clear_message_for_an_unpublished_da
     response = client.get("/api/v1/protocols/temirtau/2024-06-07/", HTTP_ACCEPT_LANGUAGE="ru")
     assert response.status_code == 404
     assert response.json() == {
+        "reason": "not_found",
         "detail": "Протокол за 07.06.2024 по городу Темиртау ещё не опубликован. "
-        "Протокол каждого дня публикуется в 18:00 по времени Астаны."
+        "Протокол каждого дня публикуется в 18:00 по времени Астаны.",
     }
 
 

@@ -186,7 +186,7 @@ def test_api_is_tolerant_of_case_and_missing_dashes(queue):
 def test_api_unknown_number_is_404(queue, number):
     response = APIClient(HTTP_ACCEPT_LANGUAGE="kk").get(api_url(number))
     assert response.status_code == 404
-    assert response.json() == {"detail": "Мұндай нөмірлі өтініш жоқ."}
+    assert response.json() == {"reason": "not_found", "detail": "Мұндай нөмірлі өтініш жоқ."}
 
 
 def test_api_withdrawn_application_has_no_position(queue, family):
