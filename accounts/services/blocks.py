@@ -72,6 +72,8 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
     if not getattr(user, "is_parent", False):
         raise ValidationError(_("Only parents' cabinets are blocked."), code="not_a_parent")
     with transaction.atomic():
+        # The same lock a claim takes first: a claim in flight finishes before the block looks for referrals.
+        type(user).objects.select_for_update(of=("self",), no_key=True).filter(pk=user.pk).first()
         block = CabinetBlock.objects.create(
             user=user, starts_at=at, ends_at=block_end(at), reason=reason, created_by=by
         )

@@ -1,14 +1,15 @@
 """Claims, referrals and enrolment (DOMAIN.md, Places and their access 3-4; Referral, enrolment, contract).
 
-Locking (STYLE.md): the place row first, then the application row, always in that order, each with
-`SELECT ... FOR NO KEY UPDATE`, in one short transaction; partial unique constraints (one live referral per place,
-one per child) are the last line of defence. Two parents racing for a place: the second waits on the place's lock
-and then sees it taken. One parent clicking two places: the second click waits on the application's lock and then
-sees it referred.
+Locking (STYLE.md): the parent's user row, then the place row, then the application row, always in that order,
+each with `SELECT ... FOR NO KEY UPDATE`, in one short transaction; partial unique constraints (one live referral
+per place, one per child) are the last line of defence. Two parents racing for a place: the second waits on the
+place's lock and then sees it taken. One parent clicking two places: the second click waits on the application's
+lock and then sees it referred. A cabinet block takes the user row's lock too, so it never misses a claim in flight.
 """
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -145,6 +146,12 @@ def place_claim(
         raise problem
     try:
         with transaction.atomic():
+            # The parent's row first: a cabinet block takes the same lock, so a claim and a block of the same
+            # parent never interleave (the block either sees the referral and cancels it, or the claim sees the
+            # block and is refused).
+            get_user_model().objects.select_for_update(of=("self",), no_key=True).filter(pk=by.pk).first()
+            if block_active(user=by, at=at) is not None:
+                raise refuse("blocked")
             locked_place = (
                 Place.objects.select_for_update(of=("self",), no_key=True).select_related("group").get(pk=place.pk)
             )

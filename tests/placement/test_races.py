@@ -1,0 +1,149 @@
+"""Races between different actors on the same rows (issue 7, Races), on PostgreSQL with real threads.
+
+Each test releases its threads together from a barrier, closes their connections, and asserts one consistent end
+state and no error (a deadlock would surface as an exception in a thread).
+"""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connections
+
+from accounts.services.blocks import cabinet_block
+from placement.models import Application, Place, PlaceEvent, Referral
+from placement.services import PlaceNotWithdrawable, place_release, place_withdraw
+from placement.services.claims import ClaimRefused, PlaceGone, ReferralNotLive, place_claim, referral_decline
+from placement.services.daily import run_daily
+from schedules.calendar import ASTANA
+from tests.factories import (
+    AdminFactory,
+    ApplicationFactory,
+    ChildFactory,
+    CityFactory,
+    GroupFactory,
+    ParentFactory,
+    RepresentationFactory,
+    StaffFactory,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RELEASED = dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA)
+IN_GENERAL = dt.datetime(2024, 5, 7, 12, 0, tzinfo=ASTANA)
+
+
+def run_together(*jobs):
+    """Run the callables in threads released at once; return their results or exceptions, in order."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def runner(index, job):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = job()
+        except Exception as exc:  # returned for the test to judge
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
+    return results
+
+
+def applicant(city, minutes=0):
+    parent = ParentFactory()
+    child = ChildFactory(birth_date=dt.date(2021, 3, 1))
+    RepresentationFactory(parent=parent, child=child)
+    application = ApplicationFactory(
+        parent=parent,
+        child=child,
+        city=city,
+        applied_at=dt.datetime(2023, 1, 1, 9, tzinfo=ASTANA) + dt.timedelta(minutes=minutes),
+    )
+    return parent, application
+
+
+def test_staff_withdrawing_while_parents_claim_the_same_places(postgres):
+    city = CityFactory()
+    group = GroupFactory(kindergarten__city=city, birth_year=2021)
+    staff = StaffFactory(kindergarten=group.kindergarten)
+    places = place_release(group=group, count=8, at=RELEASED)
+    parents = [applicant(city, m) for m in range(8)]
+    jobs = []
+    for place, (parent, application) in zip(places, parents, strict=True):
+        jobs.append(lambda p=place, u=parent, a=application: place_claim(place=p, application=a, by=u, at=IN_GENERAL))
+        jobs.append(lambda p=place: place_withdraw(place=p, by=staff, reason="Ремонт", at=IN_GENERAL))
+    results = run_together(*jobs)
+    unexpected = [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, PlaceGone | PlaceNotWithdrawable)
+    ]
+    assert unexpected == []
+    for place in Place.objects.filter(pk__in=[p.pk for p in places]):
+        live = Referral.objects.filter(place=place, status="live").count()
+        kinds = list(place.events.values_list("kind", flat=True))
+        if place.state == Place.State.TAKEN:
+            assert (live, kinds.count("taken"), kinds.count("withdrawn")) == (1, 1, 0)
+        else:
+            assert place.state == Place.State.WITHDRAWN
+            assert (live, kinds.count("taken"), kinds.count("withdrawn")) == (0, 0, 1)
+    referred = Application.objects.filter(status="referred").count()
+    assert referred == Place.objects.filter(state=Place.State.TAKEN).count()
+
+
+def test_a_parent_declining_while_the_18_00_run_expires_the_same_referral(postgres):
+    city = CityFactory()
+    group = GroupFactory(kindergarten__city=city, birth_year=2021)
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city)
+    referral, _ = place_claim(place=place, application=application, by=parent, at=IN_GENERAL)
+    run_daily(at=referral.valid_until - dt.timedelta(hours=1))  # every day before the deadline is published
+    results = run_together(
+        lambda: referral_decline(referral=referral, by=parent, at=referral.valid_until),
+        lambda: run_daily(at=referral.valid_until),
+    )
+    assert [r for r in results if isinstance(r, Exception) and not isinstance(r, ReferralNotLive)] == []
+    referral.refresh_from_db()
+    place.refresh_from_db()
+    application.refresh_from_db()
+    assert referral.status in (Referral.Status.DECLINED, Referral.Status.EXPIRED)
+    assert place.events.filter(kind=PlaceEvent.Kind.RETURNED).count() == 1
+    assert (place.state, application.status) == (Place.State.PRIORITY, Application.Status.QUEUED)
+
+
+def test_an_admin_blocking_a_parent_while_the_parent_claims(postgres):
+    city = CityFactory()
+    group = GroupFactory(kindergarten__city=city, birth_year=2021)
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city)
+    admin = AdminFactory()
+    results = run_together(
+        lambda: place_claim(place=place, application=application, by=parent, at=IN_GENERAL),
+        lambda: cabinet_block(user=parent, by=admin, reason="Передал доступ", at=IN_GENERAL),
+    )
+    assert [r for r in results if isinstance(r, Exception) and not isinstance(r, ClaimRefused)] == []
+    # Whoever came first, the blocked parent holds no live referral and the place is free again.
+    assert not Referral.objects.filter(parent=parent, status="live").exists()
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY or place.state == Place.State.GENERAL
+    if isinstance(results[0], ClaimRefused):
+        assert results[0].code == "blocked"
+    else:
+        assert Referral.objects.get(parent=parent).status == Referral.Status.CANCELLED
+
+
+def test_two_staff_releasing_into_the_same_group_at_once(postgres):
+    group = GroupFactory(birth_year=2021)
+    first, second = StaffFactory(kindergarten=group.kindergarten), StaffFactory(kindergarten=group.kindergarten)
+    results = run_together(
+        lambda: place_release(group=group, count=5, by=first, at=RELEASED),
+        lambda: place_release(group=group, count=7, by=second, at=RELEASED),
+    )
+    assert [len(r) for r in results] == [5, 7]
+    assert Place.objects.filter(group=group).count() == 12
+    assert PlaceEvent.objects.filter(place__group=group, kind="released").count() == 12
