@@ -244,7 +244,7 @@ def test_api_gives_the_schedule_with_computed_dates_and_shifts(client, temirtau)
 def test_api_unknown_schedule_is_not_found(client, temirtau, path):
     response = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404
-    assert response.json() == {"detail": "There is no summer schedule for this city and year."}
+    assert response.json() == {"reason": "not_found", "detail": "There is no summer schedule for this city and year."}
 
 
 def test_api_schedule_is_in_the_openapi_schema(client):
