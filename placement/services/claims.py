@@ -117,7 +117,7 @@ def claim_refusal(*, place: Place, application: Application, by, at: dt.datetime
     return None
 
 
-def _place_gone(place: Place, at: dt.datetime) -> PlaceGone | None:
+def place_gone(place: Place, at: dt.datetime) -> PlaceGone | None:
     if place.state == Place.State.WITHDRAWN:
         return gone("withdrawn")
     if place.state in (Place.State.TAKEN, Place.State.ENROLLED):
@@ -141,7 +141,7 @@ def place_claim(
     ).first()
     if existing is not None:
         return existing, False
-    problem = _place_gone(place, at) or claim_refusal(place=place, application=application, by=by, at=at)
+    problem = place_gone(place, at) or claim_refusal(place=place, application=application, by=by, at=at)
     if problem is not None:
         raise problem
     try:
@@ -161,7 +161,7 @@ def place_claim(
             ).first()
             if again is not None:
                 return again, False
-            problem = _place_gone(locked_place, at)
+            problem = place_gone(locked_place, at)
             if problem is None and locked_application.status != Application.Status.QUEUED:
                 problem = refuse("has_live_referral")
             if problem is not None:

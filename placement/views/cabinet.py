@@ -12,16 +12,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from accounts.models import Child, LoginRecord, Representation
+from accounts.models import Child, Representation
 from accounts.services.people import child_register
+from accounts.services.sessions import logins_recent
 
 from ..forms import ApplicationForm, ChildForm
 from ..models import Application
@@ -30,7 +29,6 @@ from ..selectors_queue import queue_position
 from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
 
 RECENT_LOGINS = 10
-RECENT_LOGINS_TEMPLATE = "accounts/_recent_logins.html"
 
 # The services' refusals, translated when shown: their class-level messages are evaluated once, at import, in
 # whatever language was active then, so the page names the message by the refusal's code.
@@ -133,19 +131,6 @@ def with_positions(applications) -> list[Application]:
     return applications
 
 
-def recent_logins(*, user) -> list[LoginRecord]:
-    return list(LoginRecord.objects.filter(user=user).order_by("-at", "-pk")[:RECENT_LOGINS])
-
-
-def _recent_logins_template() -> str | None:
-    # The partial belongs to the accounts app (SMS login); the cabinet works before it exists.
-    try:
-        get_template(RECENT_LOGINS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    return RECENT_LOGINS_TEMPLATE
-
-
 # --- Views -----------------------------------------------------------------------------------------------
 
 
@@ -194,8 +179,7 @@ class CabinetHomeView(CabinetView):
                 "live_referrals": [r for r in referrals if r.status == "live"],
                 "past_referrals": [r for r in referrals if r.status != "live"],
                 "contracts": list(parent_contracts(parent=parent)),
-                "logins": recent_logins(user=parent),
-                "recent_logins_template": _recent_logins_template(),
+                "logins": logins_recent(user=parent, n=RECENT_LOGINS),
             },
         )
 

@@ -21,9 +21,9 @@ from ..services.claims import (
     ClaimRefused,
     PlaceGone,
     ReferralNotLive,
-    _place_gone,
     claim_refusal,
     place_claim,
+    place_gone,
     referral_decline,
     referral_valid_until,
 )
@@ -64,9 +64,7 @@ class ClaimConfirmView(CabinetView):
         if existing is not None:  # back after taking it, or a second tab: the referral is what they want
             return HttpResponseRedirect(referral_url(existing))
         now = timezone.now()
-        problem = _place_gone(place, now) or claim_refusal(
-            place=place, application=application, by=request.user, at=now
-        )
+        problem = place_gone(place, now) or claim_refusal(place=place, application=application, by=request.user, at=now)
         return self.render_page(request, place=place, application=application, problem=problem, at=now)
 
     def post(self, request, pk: int):
