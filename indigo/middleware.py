@@ -1,4 +1,5 @@
-"""Content-Security-Policy on every response (issue 7, Production settings; docs/SECURITY.md).
+"""Content-Security-Policy on every response (issue 7, Production settings; docs/SECURITY.md), and a clean 503
+when the database is unreachable (issue 7, Faults; DatabaseUnavailableMiddleware at the end).
 
 The portal's own pages carry no inline script, inline style or ``on*=`` attribute (tests/security/test_headers.py
 greps the templates), so the policy allows scripts, styles and fonts from the portal's own origin only: an
@@ -61,3 +62,24 @@ class ContentSecurityPolicyMiddleware:
             docs = self.api_docs_path()
             response[HEADER] = self.api_docs_header if docs and request.path == docs else self.header
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Turns a lost or refused database connection in a view into a clean 503 (issue 7, Faults).
+
+    Last in MIDDLEWARE, so its ``process_exception`` sees a view's exception first (DRF re-raises the exceptions
+    its handler does not know). The error of a middleware itself goes to ``handler500`` (indigo.views.server_error),
+    which answers the same way.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from .views import database_unavailable, service_unavailable
+
+        cause = database_unavailable(exception)
+        return service_unavailable(request, cause) if cause is not None else None

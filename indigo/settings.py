@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that a view's lost database connection becomes a clean 503 before anything else sees it.
+    "indigo.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "indigo.urls"
@@ -98,6 +100,8 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A connection that a database restart broke is noticed when the next request starts and replaced, not reused.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
@@ -109,7 +113,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Tolerant of a Redis outage: a miss for reads, a no-op for writes, short timeouts (indigo/cache.py).
+    CACHES = {"default": {"BACKEND": "indigo.cache.TolerantRedisCache", "LOCATION": REDIS_URL}}
 else:
     # A file cache is shared by the web, worker and beat processes of the embedded default.
     CACHES = {
@@ -133,7 +138,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    # Redis: a message taken by a worker that dies before acknowledging it (acks_late) goes back to its queue
+    # this many seconds after delivery. Short enough that a killed 18:00 run is redone within minutes, far
+    # longer than the run takes (11 s national, docs/PERFORMANCE.md); a run outliving it is delivered twice,
+    # which is harmless because the run is idempotent under the city lock. No task uses an ETA or countdown.
+    # Workers look for such messages every 10 s (kombu's default looks only every tenth time: 100 s).
+    else {
+        "visibility_timeout": env.int("INDIGO_BROKER_VISIBILITY_TIMEOUT", default=600),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 5,
+    }
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for _folder in ("queue", "processed", "control", "results"):
@@ -149,6 +164,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A producer (beat, a command) keeps trying while the broker is down: 0, 2, 4 ... 30 s apart, about six minutes
+# in all, each attempt logged (indigo.celery.IndigoTask); then the send fails with an error in the log, and the
+# periodic catch-up of the run (INDIGO_BEAT_CATCHUP_SECONDS) publishes the missed day once the broker is back.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("INDIGO_PUBLISH_MAX_RETRIES", default=20),
+    "interval_start": 0,
+    "interval_step": 2,
+    "interval_max": 30,
+}
+# Beat sends the idempotent catch-up of the 18:00 run this often, besides 18:00 itself (indigo/celery.py).
+INDIGO_BEAT_CATCHUP_SECONDS = env.float("INDIGO_BEAT_CATCHUP_SECONDS", default=900)
 
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -272,6 +299,19 @@ OTP_TTL_SECONDS = 300
 OTP_MAX_ATTEMPTS = 5
 OTP_REQUESTS_PER_PHONE_PER_HOUR = env.int("OTP_REQUESTS_PER_PHONE_PER_HOUR", default=5)
 OTP_REQUESTS_PER_IP_PER_HOUR = env.int("OTP_REQUESTS_PER_IP_PER_HOUR", default=30)
+# Our own reverse proxies / load balancers (addresses or networks, comma-separated). A request from one of them is
+# counted against the client address it appends to X-Forwarded-For (accounts.services.sessions.request_ip);
+# without them REMOTE_ADDR is the client, and behind a proxy every parent would share one per-IP limit.
+INDIGO_TRUSTED_PROXIES = env.list("INDIGO_TRUSTED_PROXIES", default=[])
+# Password logins (staff, admins, the Django admin): this many failures for one username, or from one IP address,
+# within the window lock it for LOGIN_LOCKOUT_SECONDS after the last failure (accounts.services.lockout).
+LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
+LOGIN_LOCKOUT_IP_FAILURES = env.int("LOGIN_LOCKOUT_IP_FAILURES", default=20)
+LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=900)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# Claim attempts per parent and minute (a fixed window in the cache; 0 turns the limit off). An honest parent
+# in a storm makes a few (each 409 sends them to another place); see placement.services.claims.
+CLAIM_ATTEMPTS_PER_MINUTE = env.int("CLAIM_ATTEMPTS_PER_MINUTE", default=20)
 
 # --- Portal ---------------------------------------------------------------------------------------------
 # In CI a missing PostgreSQL, Redis or browser must fail the run rather than skip the test.

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import AdminPasswordLoginForm, admin_login_with_lockout
+
 from . import health
 from .views import HomeView
 
@@ -16,6 +18,10 @@ urlpatterns = [
     path("api/v1/", include("indigo.api_urls")),
 ]
 
+# The admin's login is a password login like the staff page: the same lockout and refusals (accounts.views).
+admin.site.login_form = AdminPasswordLoginForm
+admin.site.login = admin_login_with_lockout(admin.site.login)
+
 # Pages: /ru/..., /kk/..., /en/...
 urlpatterns += i18n_patterns(
     path("", HomeView.as_view(), name="home"),
@@ -27,3 +33,4 @@ urlpatterns += i18n_patterns(
 )
 
 handler404 = "indigo.views.not_found"
+handler500 = "indigo.views.server_error"

@@ -37,3 +37,19 @@ def test_tasks_started_inside_a_transaction_are_sent_only_on_commit(db, django_c
         assert len(callbacks) == 1
         callbacks[0]()
         send.assert_called_once_with((5,), {})
+
+
+def test_an_unacknowledged_task_goes_back_to_the_redis_queue_within_minutes(redis_url):
+    from indigo.celery import app
+
+    options = app.conf.broker_transport_options
+    # Longer than the national 18:00 run (about 11 s) by far, short enough that a killed run is redone soon.
+    assert 60 <= options["visibility_timeout"] <= 900
+    assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 10
+
+
+def test_a_producer_retries_sending_while_the_broker_is_down():
+    from indigo.celery import app
+
+    assert app.conf.task_publish_retry is True
+    assert app.conf.task_publish_retry_policy["max_retries"] >= 10

@@ -67,7 +67,7 @@ def test_settings_from_production_variables():
     assert loaded["debug"] is False
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["broker"] == "redis://cache.internal:6379/0"
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"] == "indigo.cache.TolerantRedisCache"
     assert loaded["hosts"] == ["indigo.example.kz"]
     assert loaded["tz"] == loaded["celery_tz"] == "Asia/Almaty"
 

@@ -32,3 +32,23 @@ def test_the_18_00_run_goes_through_a_real_worker_on_redis(redis_worker, postgre
     assert set(Place.objects.values_list("state", flat=True)) == {Place.State.GENERAL}
     assert Protocol.objects.count() == 5
     assert protocols_verify() == []
+
+
+def test_a_missed_18_00_is_caught_up_by_the_same_run_every_15_minutes():
+    entry = app.conf.beat_schedule["release-protocol-catch-up"]
+    assert entry["task"] == run_daily.name
+    assert entry["schedule"] == 900
+    assert "args" not in entry and "kwargs" not in entry  # the moment it runs: it publishes only days that are due
+    # A copy still queued from an outage expires instead of piling up; one sent through a broker outage still runs.
+    assert entry["options"]["expires"] == 900
+
+
+def test_beat_sends_without_waiting_for_a_result_and_every_entry_expires():
+    for name, entry in app.conf.beat_schedule.items():
+        assert entry["options"]["ignore_result"] is True, name  # beat keeps working with the result store down
+        assert entry["options"]["expires"] > 0, name
+
+
+def test_the_run_is_acknowledged_late_and_given_back_when_its_worker_dies():
+    assert run_daily.acks_late is True
+    assert run_daily.reject_on_worker_lost is True
