@@ -62,7 +62,7 @@ class TokenSerializer(serializers.Serializer):
 class AuthRefusalSerializer(serializers.Serializer):
     reason = serializers.CharField(
         help_text="invalid_phone, rate_limited, invalid_code, expired, too_many_attempts, password_required, "
-        "login_refused or sms_failed."
+        "login_refused or sms_failed; for the logout, not_authenticated or authentication_failed."
     )
     detail = serializers.CharField(help_text="A message for people, in the request's language.")
 
@@ -164,8 +164,14 @@ class LogoutView(APIView):
     @extend_schema(
         operation_id="auth_logout",
         summary="Log out: delete the API token",
+        description="Without credentials, or with a token that no longer exists (already logged out), 401.",
         request=None,
-        responses={204: None},
+        responses={
+            204: None,
+            401: OpenApiResponse(
+                AuthRefusalSerializer, description="not_authenticated or authentication_failed (no valid token)"
+            ),
+        },
         tags=["auth"],
     )
     def post(self, request):

@@ -3,9 +3,12 @@
 The phone being verified and the page to return to are kept in the session, never in the URL.
 """
 
+import functools
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -18,6 +21,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from .models import LoginRecord
+from .services.lockout import LoginLockedOut, login_lockout_check, login_lockout_start
 from .services.otp import OtpError, OtpRateLimited, otp_request, otp_verify
 from .services.sessions import (
     login_refusal,
@@ -50,7 +54,33 @@ class CodeForm(forms.Form):
     )
 
 
-class PasswordLoginForm(AuthenticationForm):
+class LockoutFormMixin:
+    """For an AuthenticationForm: a locked-out username or address is refused before the password is checked, and
+    the failure that reaches the limit says so at once (accounts.services.lockout). `locked_out` keeps the lock."""
+
+    locked_out: LoginLockedOut | None = None
+
+    def clean(self):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is None or not password:
+            return super().clean()
+        attempt = {
+            "username": username,
+            "ip": request_ip(self.request),
+            "user_agent": request_user_agent(self.request),
+        }
+        try:
+            login_lockout_check(**attempt)
+            try:
+                return super().clean()
+            except ValidationError as exc:
+                if getattr(exc, "code", None) == "invalid_login":
+                    login_lockout_start(**attempt)
+                raise
+        except LoginLockedOut as lock:
+            self.locked_out = lock
+            raise ValidationError(lock.message, code=lock.code) from None
+
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         refusal = login_refusal(user)
@@ -58,11 +88,46 @@ class PasswordLoginForm(AuthenticationForm):
             raise ValidationError(refusal, code="login_refused")
 
 
+class PasswordLoginForm(LockoutFormMixin, AuthenticationForm):
+    pass
+
+
+class AdminPasswordLoginForm(LockoutFormMixin, AdminAuthenticationForm):
+    """The Django admin's login, under the same lockout and refusals as the password page."""
+
+
+def locked_out_status(response, form):
+    """A login page re-rendered for a locked-out attempt answers 429 with Retry-After."""
+    lock = getattr(form, "locked_out", None)
+    if lock is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(lock.retry_after())
+    return response
+
+
 class PasswordLoginView(auth_views.LoginView):
     """Staff and department admins log in with a password; the `user_logged_in` receiver records it."""
 
     template_name = "accounts/login.html"
     authentication_form = PasswordLoginForm
+
+    def form_invalid(self, form):
+        return locked_out_status(super().form_invalid(form), form)
+
+
+def admin_login_with_lockout(login_view):
+    """Wraps the admin site's login view (indigo/urls.py: `admin.site.login = admin_login_with_lockout(...)`, with
+    `admin.site.login_form = AdminPasswordLoginForm`): a locked-out attempt answers 429 like the password page."""
+    if getattr(login_view, "with_lockout", False):
+        return login_view
+
+    @functools.wraps(login_view)
+    def login(request, extra_context=None):
+        response = login_view(request, extra_context)
+        return locked_out_status(response, (getattr(response, "context_data", None) or {}).get("form"))
+
+    login.with_lockout = True
+    return login
 
 
 def phone_display(phone: str) -> str:

@@ -9,6 +9,8 @@
 """
 
 import datetime as dt
+import functools
+import ipaddress
 from importlib import import_module
 
 from django.conf import settings
@@ -45,10 +47,38 @@ def login_refusal(user) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies if proxy.strip())
+
+
+def _is_proxy(address, networks) -> bool:
+    return any(address.version == network.version and address in network for network in networks)
+
+
 def request_ip(request) -> str | None:
-    """The client's address as the server sees it. A reverse proxy in front must set REMOTE_ADDR to the real
-    client (X-Forwarded-For is not trusted here: anyone can send it and it would defeat the per-IP limits)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, for the per-IP limits and the audit log.
+
+    `REMOTE_ADDR`, unless it is one of `INDIGO_TRUSTED_PROXIES` (addresses or networks of our own reverse proxies
+    and load balancers): then the nearest address in `X-Forwarded-For` that is not one of them, read from the
+    right, since each proxy appends the address it received the request from. The leftmost entries are whatever
+    the client sent and are never believed, so a forged header cannot escape a limit.
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    networks = _networks(tuple(settings.INDIGO_TRUSTED_PROXIES))
+    if not remote or not networks:
+        return remote
+    try:
+        if not _is_proxy(ipaddress.ip_address(remote), networks):
+            return remote
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        for hop in reversed([part for part in forwarded if part]):
+            address = ipaddress.ip_address(hop)
+            if not _is_proxy(address, networks):
+                return str(address)
+    except ValueError:  # a malformed address in the chain: count the request against our proxy, not a guess
+        return remote
+    return remote
 
 
 def request_user_agent(request) -> str:

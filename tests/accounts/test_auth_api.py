@@ -158,3 +158,18 @@ def test_schema_describes_the_auth_endpoints(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     assert {"202", "400", "429"} <= set(schema["paths"][OTP_URL]["post"]["responses"])
     assert {"200", "400", "401", "403"} <= set(schema["paths"][VERIFY_URL]["post"]["responses"])
+
+
+def test_logout_without_a_valid_token_answers_401_as_the_schema_documents(api, client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    logout = schema["paths"]["/api/v1/auth/logout/"]["post"]["responses"]
+    assert set(logout) == {"204", "401"}
+    documented = logout["401"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][documented]["required"]) == {"reason", "detail"}
+
+    for credentials in ({}, {"HTTP_AUTHORIZATION": "Token " + "0" * 40}):
+        api.credentials(**credentials)
+        response = api.post("/api/v1/auth/logout/", HTTP_ACCEPT_LANGUAGE="ru")
+        assert response.status_code == 401
+        body = response.json()
+        assert body["reason"] in {"not_authenticated", "authentication_failed"} and body["detail"]
