@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import random
 import sys
 import threading
@@ -76,6 +77,7 @@ class StormResult:
     seconds: float = 0.0
     winners: dict[int, int] = field(default_factory=dict)  # application id -> place id
     errors: list[str] = field(default_factory=list)
+    attempts: Counter = field(default_factory=Counter)  # application id -> claim attempts (the per-parent limit)
 
     @property
     def claims(self) -> int:
@@ -201,6 +203,7 @@ async def storm_http(host: str, port: int, scenario: Scenario, *, clients: int, 
                 )
                 result.statuses[reply.status] += 1
                 result.latencies.append(reply.seconds)
+                result.attempts[parent.application_id] += 1
                 if reply.status in (200, 201):
                     pools.mark_gone(place_id)
                     result.winners[parent.application_id] = place_id
@@ -318,6 +321,39 @@ def storm_floor(url: str, scenario: Scenario, *, threads: int, seed: int) -> Sto
         thread.join()
     result.seconds = time.perf_counter() - started
     return result
+
+
+# --- CPU of the server side, from /proc ------------------------------------------------------------------------
+
+
+def _processes() -> list[tuple[int, int, str, float]]:
+    """(pid, parent pid, command line, CPU seconds user + system) of every process this user can see."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    rows = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        rows.append((int(entry.name), int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / ticks))
+    return rows
+
+
+def server_cpu(gunicorn_pid: int, database: str) -> dict[str, float]:
+    """CPU seconds so far of the gunicorn workers and of the PostgreSQL backends serving `database`: measured
+    before and after the storm, their difference per attempt says what a claim costs, whatever else runs on the
+    machine (wall-clock figures on 2 shared cores move with every other process)."""
+    cpu = {"gunicorn": 0.0, "postgres": 0.0}
+    for pid, ppid, cmdline, seconds in _processes():
+        if pid == gunicorn_pid or ppid == gunicorn_pid:
+            cpu["gunicorn"] += seconds
+        elif cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+            cpu["postgres"] += seconds
+    return cpu
 
 
 # --- The audit, from the database ----------------------------------------------------------------------------
@@ -443,7 +479,10 @@ def main() -> None:
         # Warm every worker on the claim path itself: unknown places answer 404 after authentication.
         token = scenario.parents[0].token
         server.warm_up(["/api/v1/places/0/claim/"], headers={"Authorization": f"Token {token}"})
+        database = database_config(url)["NAME"]
+        cpu_before = server_cpu(server.process.pid, database)
         result = asyncio.run(storm_http("127.0.0.1", server.port, scenario, clients=args.clients, seed=args.seed))
+        cpu_after = server_cpu(server.process.pid, database)
     finally:
         server.stop()
     print(result.line(f"HTTP: {args.clients} clients"))
@@ -451,6 +490,13 @@ def main() -> None:
         print("  " + audit_line(storm_audit(cursor, scenario, result)))
     check.close()
     print(f"  {server.describe()}")
+    attempts = max(len(result.latencies), 1)
+    print(
+        "  CPU per attempt: "
+        + ", ".join(f"{name} {(cpu_after[name] - cpu_before[name]) * 1000 / attempts:.1f} ms" for name in cpu_after)
+    )
+    # An honest parent must stay under CLAIM_ATTEMPTS_PER_MINUTE (a 429 would show as a refusal other than 409).
+    print(f"  claim attempts per parent: most {max(result.attempts.values(), default=0)}")
     if result.errors:
         print("  refusals other than 409:", Counter(result.errors).most_common(5))
 

@@ -6,22 +6,24 @@ why not, whether priority places are open to an application, and the parent's re
 a registry page shows 25 places for each of the parent's applications. `registry_claim_options` gives the same
 answers for a whole page with queries per application, not per place: the block, the confirmed representations,
 each application's queue position and the head-of-queue sizes are read once, then every place is judged in
-memory in the same order as `claim_refusal` (tests/placement/test_claim_pages.py checks that they agree).
+memory by the same rule (`claim_refusal_judge`; tests/placement/test_claim_pages.py checks that they agree).
+
+`claim_place` and `claim_application` read what one claim needs in one query each (the claim API and the
+confirmation page): the place with its live referral's application, the application with the parent's block
+and representation of the child, so that `place_claim` judges without reading them again.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Representation
 from accounts.services.blocks import block_active
 
-from .models import Access, Application, Contract, Place, Referral
+from .models import Application, Contract, Place, Referral
 from .selectors_queue import _queued, interleaved_position, queue_position
-from .services.claims import ClaimRefused, refuse
+from .services.claims import ClaimFacts, ClaimRefused, blocks_active, claim_refusal_judge
 
 
 @dataclass(frozen=True)
@@ -135,15 +137,6 @@ def claimable_applications(*, parent) -> QuerySet[Application]:
     )
 
 
-def _not_head_message(*, standing: PriorityStanding, place: Place) -> str:
-    # The same words as claim_refusal's, so a refusal reads the same on the page, the confirmation and the API.
-    return _("Position %(position)s; %(head)s places of this birth year are in priority access until %(until)s.") % {
-        "position": standing.position,
-        "head": standing.head,
-        "until": timezone.localtime(place.priority_until).strftime("%d.%m %H:%M"),
-    }
-
-
 def registry_claim_options(*, parent, places, at: dt.datetime, applications=None) -> dict[int, list[ClaimOption]]:
     """For each place (by pk) and each of the parent's active applications: may the parent take it, or why not.
 
@@ -193,27 +186,68 @@ def _refusal(
     confirmed: bool,
     standing: PriorityStanding | None,
 ) -> ClaimRefused | None:
-    """claim_refusal's checks, in its order, on facts read beforehand."""
-    if blocked:
-        return refuse("blocked")
-    if not confirmed:
-        return refuse("not_confirmed")
-    if application.status == Application.Status.REFERRED:
-        return refuse("has_live_referral")
-    if application.status != Application.Status.QUEUED:
-        return refuse("not_in_queue")
-    group = place.group
-    if place.city_id != application.city_id:
-        return refuse("city_mismatch")
-    if group.birth_year != application.birth_year:
-        return refuse("cohort_mismatch")
-    if application.language != Application.Language.ANY and application.language != group.language:
-        return refuse("language_mismatch")
-    if application.group_type != group.group_type:
-        return refuse("group_type_mismatch")
-    if place.access_at(at) == Access.PRIORITY and (standing is None or not standing.eligible):
-        return refuse("not_head_of_queue", _not_head_message(standing=standing, place=place))
-    return None
+    """claim_refusal's rule on facts read beforehand for the whole page."""
+    return claim_refusal_judge(
+        place=place,
+        application=application,
+        at=at,
+        blocked=blocked,
+        confirmed=confirmed,
+        standing=lambda: (standing.position, standing.head) if standing is not None else (None, 0),
+    )
+
+
+# --- One claim --------------------------------------------------------------------------------------------
+
+
+def claim_place(pk: int, *, for_page: bool = False) -> Place | None:
+    """The place a parent claims, with its group and kindergarten (and city `for_page`), and
+    `live_application_id`: the application holding its live referral (None when there is none), so a repeated
+    claim is told from a place taken by someone else without another query."""
+    live = Referral.objects.filter(place_id=OuterRef("pk"), status=Referral.Status.LIVE).values("application_id")
+    related = ("group", "kindergarten", "city") if for_page else ("group", "kindergarten")
+    return Place.objects.select_related(*related).annotate(live_application_id=Subquery(live[:1])).filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class ClaimApplication:
+    """An application number looked up for a claim: `application` is None when it is not one of the parent's
+    (`exists` tells an unknown number from someone else's)."""
+
+    application: Application | None
+    exists: bool
+
+
+def claim_application(*, parent, number: str, at: dt.datetime, for_page: bool = False) -> ClaimApplication:
+    """The application with this (normalised) number if the parent sees it (parent_applications' rule: their
+    own, or a child they confirmedly represent, never a child whose representation was rejected), carrying the
+    `claim_facts` for `parent` at `at` (their block, their representation of the child): one query where
+    claim_refusal would read three. With its city and child `for_page`.
+
+    The claim's hot path (the storm of docs/PERFORMANCE.md): the query is kept small because building the SQL
+    costs more CPU than PostgreSQL takes to answer it.
+    """
+    if not number:
+        return ClaimApplication(application=None, exists=False)
+    # One representation at most per parent and child (representation_one_per_parent_and_child).
+    representation = Representation.objects.filter(parent=parent, child_id=OuterRef("child_id")).values("status")
+    queryset = Application.objects.select_related("city", "child") if for_page else Application.objects
+    application = (
+        queryset.annotate(
+            parent_representation=Subquery(representation[:1]),
+            blocked=Exists(blocks_active(at).filter(user_id=parent.pk)),
+        )
+        .filter(number=number)
+        .first()
+    )
+    if application is None:
+        return ClaimApplication(application=None, exists=False)
+    confirmed = application.parent_representation == Representation.Status.CONFIRMED
+    rejected = application.parent_representation == Representation.Status.REJECTED
+    if rejected or not (application.parent_id == parent.pk or confirmed):
+        return ClaimApplication(application=None, exists=True)
+    application.claim_facts = ClaimFacts(parent_id=parent.pk, at=at, blocked=application.blocked, confirmed=confirmed)
+    return ClaimApplication(application=application, exists=True)
 
 
 # --- The parent's referrals and contracts -----------------------------------------------------------------

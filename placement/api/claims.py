@@ -3,20 +3,35 @@ their access 3-4; Referral, enrolment, contract).
 
 201 with the referral; the same claim repeated (a retry after a timeout) → 200 with the same referral; 409
 `{"reason": "taken" | "withdrawn" | "not_open", "detail"}` when the place is gone; 403 `{"reason", "detail"}` when
-this parent may not take it (the ClaimRefused codes, or `not_your_application`); 400 for a missing or unknown
-application number; 404 for an unknown place; 401 without credentials.
+this parent may not take it (the ClaimRefused codes, or `not_your_application`); 429 `rate_limited` with
+`Retry-After` past the parent's claim attempts per minute; 400 for a missing or unknown application number; 404
+for an unknown place; 401 without credentials.
+
+The storm's hot path (docs/PERFORMANCE.md): the token with its user, the place, the application (one query each)
+and the locked transaction; the referral answered is the one the transaction created.
 """
 
+from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from ..models import Application, Place
-from ..services.claims import GONE, REFUSALS, ClaimRefused, PlaceGone, place_claim
-from ..views.cabinet import normalize_application_number, parent_application, request_ip
-from .me import UNAUTHORISED, MeBaseView, ReferralSerializer, RefusalSerializer, referral_for_output, refusal
+from accounts.services.sessions import request_ip
+
+from ..selectors_claims import claim_application, claim_place
+from ..services.claims import (
+    GONE,
+    REFUSALS,
+    ClaimRateLimited,
+    ClaimRefused,
+    PlaceGone,
+    claim_attempt_register,
+    place_claim,
+)
+from ..views.cabinet import normalize_application_number
+from .me import UNAUTHORISED, MeBaseView, ReferralSerializer, RefusalSerializer, refusal
 
 
 class ClaimRequestSerializer(serializers.Serializer):
@@ -25,10 +40,15 @@ class ClaimRequestSerializer(serializers.Serializer):
     )
 
     def validate_application(self, value: str) -> str:
+        # Only the form here; whether it exists is read with the application itself (one query, in the view).
         number = normalize_application_number(value)
-        if not number or not Application.objects.filter(number=number).exists():
-            raise serializers.ValidationError(gettext("There is no application with this number."))
+        if not number:
+            raise unknown_application()
         return number
+
+
+def unknown_application() -> serializers.ValidationError:
+    return serializers.ValidationError(gettext("There is no application with this number."))
 
 
 REASONS_403 = ", ".join([*REFUSALS, "not_your_application"])
@@ -52,27 +72,37 @@ class PlaceClaimView(MeBaseView):
             403: OpenApiResponse(RefusalSerializer, description=f"reason: {REASONS_403}."),
             404: OpenApiResponse(description="No such place."),
             409: OpenApiResponse(RefusalSerializer, description=f"reason: {REASONS_409}."),
+            429: OpenApiResponse(
+                RefusalSerializer, description="reason: rate_limited; Retry-After gives the seconds to wait."
+            ),
             401: UNAUTHORISED[401],
         },
     )
     def post(self, request, pk: int):
-        place = Place.objects.select_related("group").filter(pk=pk).first()
+        at = timezone.now()
+        ip = request_ip(request)
+        try:
+            claim_attempt_register(by=request.user, at=at, ip=ip)
+        except ClaimRateLimited as exc:
+            response = refusal(exc.code, str(exc), exc.status)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        place = claim_place(pk)
         if place is None:
             raise NotFound(gettext("There is no such place."))
         serializer = ClaimRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        application = parent_application(parent=request.user, number=serializer.validated_data["application"])
-        if application is None:
+        found = claim_application(parent=request.user, number=serializer.validated_data["application"], at=at)
+        if not found.exists:
+            raise serializers.ValidationError({"application": [unknown_application().detail[0]]})
+        if found.application is None:
             return refusal(
                 "not_your_application", gettext("No such application among yours."), status.HTTP_403_FORBIDDEN
             )
         try:
-            referral, created = place_claim(
-                place=place, application=application, by=request.user, ip=request_ip(request)
-            )
+            referral, created = place_claim(place=place, application=found.application, by=request.user, at=at, ip=ip)
         except (PlaceGone, ClaimRefused) as exc:
             return refusal(exc.code, str(exc), exc.status)
-        referral = referral_for_output(referral.pk)
         return Response(
             ReferralSerializer(referral).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

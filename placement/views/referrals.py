@@ -14,20 +14,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.services.sessions import request_ip
+
 from ..models import Application, Place, Referral
-from ..selectors_claims import parent_referral
+from ..selectors_claims import claim_application, claim_place, parent_referral
 from ..selectors_queue import queue_position
 from ..services.claims import (
+    ClaimRateLimited,
     ClaimRefused,
     PlaceGone,
     ReferralNotLive,
+    claim_attempt_register,
     claim_refusal,
     place_claim,
     place_gone,
     referral_decline,
     referral_valid_until,
 )
-from .cabinet import CabinetView, parent_application, request_ip
+from .cabinet import CabinetView, normalize_application_number
 
 
 def referral_url(referral: Referral) -> str:
@@ -35,7 +39,7 @@ def referral_url(referral: Referral) -> str:
 
 
 def place_for_claim(pk: int) -> Place:
-    place = Place.objects.select_related("group", "kindergarten", "city").filter(pk=pk).first()
+    place = claim_place(pk, for_page=True)
     if place is None:
         raise Http404(gettext("There is no such place."))
     return place
@@ -47,35 +51,45 @@ class ClaimConfirmView(CabinetView):
     http_method_names = ["get", "post"]
     template_name = "placement/claim_confirm.html"
 
-    def application(self, request) -> Application:
+    def application(self, request, at) -> Application:
         number = request.POST.get("application") or request.GET.get("application") or ""
-        application = parent_application(parent=request.user, number=number)
-        if application is None:
+        found = claim_application(
+            parent=request.user, number=normalize_application_number(number), at=at, for_page=True
+        )
+        if found.application is None:
             raise Http404(gettext("No such application among yours."))
-        return application
-
-    def live_referral(self, place: Place, application: Application) -> Referral | None:
-        return Referral.objects.filter(place=place, application=application, status=Referral.Status.LIVE).first()
+        return found.application
 
     def get(self, request, pk: int):
-        place = place_for_claim(pk)
-        application = self.application(request)
-        existing = self.live_referral(place, application)
-        if existing is not None:  # back after taking it, or a second tab: the referral is what they want
-            return HttpResponseRedirect(referral_url(existing))
         now = timezone.now()
+        place = place_for_claim(pk)
+        application = self.application(request, now)
+        if place.live_application_id == application.pk:  # back after taking it, or a second tab
+            existing = Referral.objects.filter(place=place, application=application, status=Referral.Status.LIVE)
+            if (existing := existing.first()) is not None:
+                return HttpResponseRedirect(referral_url(existing))
         problem = place_gone(place, now) or claim_refusal(place=place, application=application, by=request.user, at=now)
         return self.render_page(request, place=place, application=application, problem=problem, at=now)
 
     def post(self, request, pk: int):
-        place = place_for_claim(pk)
-        application = self.application(request)
+        now = timezone.now()
+        ip = request_ip(request)
         try:
-            referral, created = place_claim(
-                place=place, application=application, by=request.user, ip=request_ip(request)
-            )
+            claim_attempt_register(by=request.user, at=now, ip=ip)
+        except ClaimRateLimited as exc:
+            limited = exc
+        else:
+            limited = None
+        place = place_for_claim(pk)
+        application = self.application(request, now)
+        if limited is not None:
+            response = self.render_page(request, place=place, application=application, problem=limited, at=now)
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+        try:
+            referral, created = place_claim(place=place, application=application, by=request.user, at=now, ip=ip)
         except (PlaceGone, ClaimRefused) as exc:
-            return self.render_page(request, place=place, application=application, problem=exc, at=timezone.now())
+            return self.render_page(request, place=place, application=application, problem=exc, at=now)
         if created:
             messages.success(
                 request,

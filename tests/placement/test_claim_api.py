@@ -1,11 +1,17 @@
 """The claim and referral API: POST /api/v1/places/<id>/claim/, GET /api/v1/me/referrals/,
 POST /api/v1/me/referrals/<number>/decline/ (issue 5)."""
 
+import datetime as dt
+import logging
+
 import pytest
 import time_machine
+from django.utils import translation
+from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import AuditEntry
 from placement.models import Place, Referral
 from placement.services import place_release
 from placement.services.claims import place_claim
@@ -159,3 +165,111 @@ def test_another_parents_referral_is_404_and_the_other_representative_may_not_de
     assert anonymous.status_code == 401
     referral.refresh_from_db()
     assert referral.status == Referral.Status.LIVE
+
+
+# --- Claim attempts per parent (issue 7: claim spam) -------------------------------------------------------
+
+JUST_AFTER = IN_GENERAL + dt.timedelta(seconds=10)  # IN_GENERAL is a whole minute: this window ends in 50 s
+
+
+@pytest.fixture
+def limit(settings):
+    settings.CLAIM_ATTEMPTS_PER_MINUTE = 3
+    return 3
+
+
+def rate_limit_audits() -> int:
+    return AuditEntry.objects.filter(action="claim.rate_limited").count()
+
+
+def test_past_the_limit_a_claim_is_a_429_with_retry_after_and_nothing_is_written(free, limit):
+    place, parent, application = free
+    client = api(parent)
+    with at(JUST_AFTER):
+        for _ in range(limit):  # any attempt counts, a bot's garbage as well
+            assert client.post(claim_url(999999), {"application": application.number}).status_code == 404
+        refused = client.post(claim_url(place.pk), {"application": application.number}, format="json")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "50"
+    assert refused.json()["reason"] == "rate_limited"
+    with translation.override("ru"):  # the request's language (the catalogs give the words)
+        expected = gettext("Too many attempts to take a place. Try again in %(seconds)s s.") % {"seconds": 50}
+    assert refused.json()["detail"] == expected
+    assert not Referral.objects.exists()
+    place.refresh_from_db()
+    application.refresh_from_db()
+    assert (place.state, application.status) == (Place.State.PRIORITY, "queued")
+
+
+def test_an_honest_parent_with_a_few_409s_then_a_free_place_is_never_limited(city, group):
+    places = place_release(group=group, count=6, at=RELEASED)
+    for minutes, taken in enumerate(places[:5]):
+        other_parent, other = applicant(city, minutes)
+        place_claim(place=taken, application=other, by=other_parent, at=IN_GENERAL)
+    parent, application = applicant(city, 10)
+    client = api(parent)
+    with at(JUST_AFTER):
+        statuses = [
+            client.post(claim_url(place.pk), {"application": application.number}, format="json").status_code
+            for place in places
+        ]
+    assert statuses == [409] * 5 + [201]
+    assert rate_limit_audits() == 0
+
+
+def test_the_limit_resets_with_the_next_minute_and_each_window_is_audited_once(free, limit):
+    place, parent, application = free
+    client = api(parent)
+    with at(JUST_AFTER):
+        statuses = [client.post(claim_url(999999), {"application": "x"}).status_code for _ in range(limit + 20)]
+    assert statuses == [404] * limit + [429] * 20
+    assert rate_limit_audits() == 1
+    entry = AuditEntry.objects.get(action="claim.rate_limited")
+    assert (entry.actor_id, entry.details["limit"]) == (parent.pk, limit)
+    with at(IN_GENERAL + dt.timedelta(minutes=1)):
+        taken = client.post(claim_url(place.pk), {"application": application.number}, format="json")
+        statuses = [client.post(claim_url(999999), {"application": "x"}).status_code for _ in range(limit + 5)]
+    assert taken.status_code == 201
+    assert statuses == [404] * (limit - 1) + [429] * 6
+    assert rate_limit_audits() == 2
+
+
+def test_one_parent_at_the_limit_does_not_limit_another(free, city, limit):
+    place, parent, _application = free
+    client = api(parent)
+    with at(JUST_AFTER):
+        for _ in range(limit + 1):
+            client.post(claim_url(999999), {"application": "x"})
+        other_parent, other = applicant(city, 0)
+        response = api(other_parent).post(claim_url(place.pk), {"application": other.number}, format="json")
+    assert response.status_code == 201
+
+
+def test_an_unreachable_cache_lets_the_claim_through_with_a_warning(free, limit, monkeypatch, caplog):
+    def unreachable(key, timeout):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("placement.services.claims._attempts_incr", unreachable)
+    monkeypatch.setattr("placement.services.claims._cache_warned_at", 0.0)
+    place, parent, application = free
+    client = api(parent)
+    with at(JUST_AFTER), caplog.at_level(logging.WARNING, logger="placement.services.claims"):
+        statuses = [client.post(claim_url(999999), {"application": "x"}).status_code for _ in range(limit + 2)]
+        response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
+    assert statuses == [404] * (limit + 2)
+    assert response.status_code == 201
+    warnings = [r for r in caplog.records if r.name == "placement.services.claims"]
+    assert len(warnings) == 1 and "cache is unreachable" in warnings[0].getMessage()
+
+
+def test_a_dead_redis_neither_limits_nor_breaks_claims(free, limit, settings):
+    # Nothing listens on port 1: every cache operation is refused at once (indigo.cache degrades it).
+    settings.CACHES = {"default": {"BACKEND": "indigo.cache.TolerantRedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    place, parent, application = free
+    client = api(parent)
+    with at(JUST_AFTER):
+        statuses = [client.post(claim_url(999999), {"application": "x"}).status_code for _ in range(limit + 2)]
+        response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
+    assert statuses == [404] * (limit + 2)
+    assert response.status_code == 201
+    assert rate_limit_audits() == 0

@@ -10,6 +10,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.models import CabinetBlock
 from placement.models import Application, Place, Referral
@@ -422,3 +423,28 @@ def test_an_out_of_range_place_id_is_a_404_not_a_500(city, group):
         assert client.get(url("place-claim", pk=huge, query=f"application={application.number}")).status_code == 404
         assert client.post(url("place-claim", pk=huge), {"application": application.number}).status_code == 404
         assert client.post(f"/api/v1/places/{huge}/claim/", {"application": application.number}).status_code == 404
+
+
+def test_past_the_claim_limit_the_confirmation_answers_429_in_the_parents_language_and_takes_nothing(
+    city, group, settings
+):
+    settings.CLAIM_ATTEMPTS_PER_MINUTE = 1
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 3)
+    client = logged_in(parent)
+    confirm = url("place-claim", "kk", pk=place.pk, query=f"application={application.number}")
+    with at(IN_GENERAL + dt.timedelta(seconds=10)):
+        first = client.post(url("place-claim", "kk", pk=999999), {"application": application.number})
+        limited = client.post(confirm, {"application": application.number})
+        shown = client.get(confirm)  # looking is not an attempt
+    assert first.status_code == 404
+    assert (limited.status_code, limited["Retry-After"]) == (429, "50")
+    body = limited.content.decode()
+    assert 'data-reason="rate_limited"' in body
+    with translation.override("kk"):
+        expected = gettext("Too many attempts to take a place. Try again in %(seconds)s s.") % {"seconds": 50}
+    assert expected in body
+    assert shown.status_code == 200
+    assert not Referral.objects.exists()
+    place.refresh_from_db()
+    assert place.state == Place.State.PRIORITY

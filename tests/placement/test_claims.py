@@ -373,3 +373,51 @@ def test_200_parents_racing_for_20_general_places_get_exactly_20_referrals(postg
     assert Referral.objects.values("child").distinct().count() == 20
     assert Place.objects.filter(state=Place.State.TAKEN).count() == 20
     assert PlaceEvent.objects.filter(kind=PlaceEvent.Kind.TAKEN).count() == 20
+
+
+# --- A place that changed between the first look and the lock -----------------------------------------------
+
+
+def test_a_place_taken_after_it_was_read_is_gone_under_the_lock(city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    parent, application = applicant(city, 5)
+    stale = Place.objects.select_related("group").get(pk=place.pk)  # read as free, then someone is faster
+    winner, won = applicant(city, 0)
+    place_claim(place=place, application=won, by=winner, at=IN_GENERAL)
+    with pytest.raises(PlaceGone) as gone:
+        place_claim(place=stale, application=application, by=parent, at=IN_GENERAL)
+    assert gone.value.code == "taken"
+    application.refresh_from_db()
+    assert application.status == Application.Status.QUEUED
+    assert Referral.objects.filter(application=application).count() == 0
+
+
+def test_a_place_taken_returned_and_free_again_is_judged_again_on_its_new_release(city, group):
+    [place] = place_release(group=group, count=1, at=RELEASED)
+    head_parent, head = applicant(city, 0)
+    parent, application = applicant(city, 5)
+    stale = Place.objects.select_related("group").get(pk=place.pk)  # read in general access
+    referral, _ = place_claim(place=place, application=head, by=head_parent, at=IN_GENERAL)
+    referral_decline(referral=referral, by=head_parent, at=IN_GENERAL)  # back in priority as a new release
+    later = IN_GENERAL + dt.timedelta(minutes=5)
+    with pytest.raises(ClaimRefused) as refused:  # the head of the queue is ahead of this parent again
+        place_claim(place=stale, application=application, by=parent, at=later)
+    assert refused.value.code == "not_head_of_queue"
+    head.refresh_from_db()
+    assert head.status == Application.Status.QUEUED
+    referral, created = place_claim(place=stale, application=head, by=head_parent, at=later)
+    assert created and referral.place_id == place.pk
+    assert place.events.filter(kind=PlaceEvent.Kind.TAKEN).order_by("-pk").first().access == "priority"
+
+
+def test_a_claim_for_a_child_referred_meanwhile_through_another_place_is_refused(city, group):
+    first, second = place_release(group=group, count=2, at=RELEASED)
+    parent, application = applicant(city, 0)
+    stale = Application.objects.get(pk=application.pk)  # read as queued
+    place_claim(place=first, application=application, by=parent, at=IN_GENERAL)
+    with pytest.raises(ClaimRefused) as refused:
+        place_claim(place=second, application=stale, by=parent, at=IN_GENERAL)
+    assert refused.value.code == "has_live_referral"
+    second.refresh_from_db()
+    assert second.state == Place.State.PRIORITY  # untouched: the 18:00 run moves it, not the clock
+    assert Referral.objects.filter(application=application).count() == 1
