@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PlacementConfig(AppConfig):
     name = "placement"
     verbose_name = _("Placement")
+
+    def ready(self):
+        from . import registry_cache  # noqa: F401  (connects the catalog signals that renew the registry's tokens)

@@ -8,7 +8,7 @@ has come, in priority access until `priority_until` and in general access from t
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -30,7 +30,7 @@ class RegistryFilters:
     language: str | None = None
     group_type: str | None = None
     access: str | None = None
-    kindergarten: Kindergarten | None = None
+    kindergarten_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,23 +70,41 @@ def city_default() -> City | None:
     return city_list().first()
 
 
-def _registry_base(*, filters: RegistryFilters, at: dt.datetime, with_access: bool = True) -> QuerySet[Place]:
-    places = Place.objects.open_at(at)
+def _registry_matching(*, filters: RegistryFilters) -> QuerySet[Place]:
+    """The live places (open or scheduled) matching every filter but access, which depends on the clock."""
+    places = Place.objects.live()
     if filters.city is not None:
         places = places.filter(city=filters.city)
-    if filters.kindergarten is not None:
-        places = places.filter(kindergarten=filters.kindergarten)
+    if filters.kindergarten_id is not None:
+        places = places.filter(kindergarten_id=filters.kindergarten_id)
     if filters.birth_year is not None:
         places = places.filter(group__birth_year=filters.birth_year)
     if filters.language:
         places = places.filter(group__language=filters.language)
     if filters.group_type:
         places = places.filter(group__group_type=filters.group_type)
+    return places
+
+
+def _registry_base(*, filters: RegistryFilters, at: dt.datetime, with_access: bool = True) -> QuerySet[Place]:
+    places = _registry_matching(filters=filters).filter(entered_priority_at__lte=at)
     if with_access and filters.access == Access.PRIORITY:
         places = places.filter(priority_until__gt=at)
     elif with_access and filters.access == Access.GENERAL:
         places = places.filter(priority_until__lte=at)
     return places
+
+
+def registry_next_change(*, filters: RegistryFilters, at: dt.datetime) -> dt.datetime | None:
+    """The next moment after `at` at which the registry's answer for `filters` changes with no place event: a
+    scheduled place opens at `entered_priority_at`, a place in priority access goes general at `priority_until`
+    (the 18:00 run records the move later). None when no matching place will change by itself."""
+    moments = _registry_matching(filters=filters).aggregate(
+        opens=Min("entered_priority_at", filter=Q(entered_priority_at__gt=at)),
+        goes_general=Min("priority_until", filter=Q(priority_until__gt=at)),
+    )
+    found = [moment for moment in moments.values() if moment is not None]
+    return min(found) if found else None
 
 
 def registry_places(*, filters: RegistryFilters, at: dt.datetime | None = None) -> QuerySet[Place]:

@@ -1,5 +1,6 @@
 """Public API: the free-places registry and the release protocols (no login; Accept-Language picks the names)."""
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
@@ -14,10 +15,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from .. import selectors
+from .. import registry_cache, selectors
 from ..models import Access, City, GroupType, Kindergarten, Language, Place, PlaceEvent, Protocol
+from .errors import PAGE_NOT_FOUND
 
 OPEN_ACCESSES = [Access.PRIORITY.value, Access.GENERAL.value]
 
@@ -59,7 +62,15 @@ class RegistryQuerySerializer(serializers.Serializer):
         return attrs
 
     def filters(self) -> selectors.RegistryFilters:
-        return selectors.RegistryFilters(**self.validated_data)
+        data = dict(self.validated_data)
+        kindergarten = data.pop("kindergarten", None)
+        return selectors.RegistryFilters(**data, kindergarten_id=kindergarten.pk if kindergarten else None)
+
+
+class CityErrorSerializer(serializers.Serializer):
+    """For the schema: a 400 naming the city parameter, with its messages in the request's language."""
+
+    city = serializers.ListField(child=serializers.CharField())
 
 
 class ProtocolListQuerySerializer(serializers.Serializer):
@@ -67,6 +78,17 @@ class ProtocolListQuerySerializer(serializers.Serializer):
 
     def validate_city(self, value: str) -> City:
         return _city_by_slug(value)
+
+
+class RegistryFilterErrorSerializer(serializers.Serializer):
+    """For the schema: a 400 names each filter that was refused, with its messages in the request's language."""
+
+    city = serializers.ListField(child=serializers.CharField(), required=False)
+    birth_year = serializers.ListField(child=serializers.CharField(), required=False)
+    language = serializers.ListField(child=serializers.CharField(), required=False)
+    group_type = serializers.ListField(child=serializers.CharField(), required=False)
+    access = serializers.ListField(child=serializers.CharField(), required=False)
+    kindergarten = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 REGISTRY_PARAMETERS = [
@@ -83,6 +105,34 @@ def _validated(serializer_class, request) -> serializers.Serializer:
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer
+
+
+def _registry_cached(request, *, kind: str, at, compute) -> HttpResponse:
+    """The registry's JSON for this request, from the cache while no place event of the city (and no clock move of
+    its places) has changed it; else `compute()` -> (data, valid_until, city), stored. An invalid request raises
+    before anything is stored, so only answers of valid requests are kept.
+
+    The key is the raw query (the answer is a function of it), the language of the names and the host the
+    pagination links name.
+    """
+    slug = request.query_params.get("city")
+    scope = registry_cache.city_scope(slug)
+    parts = (
+        get_language(),
+        request.scheme,
+        request.get_host(),
+        tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists())),
+    )
+    lookup = registry_cache.Lookup(scope=scope, at=at, wanted=[(kind, parts)])
+    body = lookup.get(kind, parts)
+    if body is None:
+        data, valid_until, city = compute()
+        body = JSONRenderer().render(data)
+        if (city.pk if city else registry_cache.ALL_CITIES) == scope:
+            lookup.put(kind, parts, body, valid_until=valid_until)
+        elif slug is not None:
+            registry_cache.city_scope_forget(slug)  # the slug now names another city
+    return HttpResponse(body, content_type="application/json")
 
 
 # --- Registry --------------------------------------------------------------------------------------------
@@ -120,15 +170,31 @@ class RegistryPlaceSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(general_at) if general_at else None
 
 
+REGISTRY_ERRORS = {
+    400: OpenApiResponse(
+        response=RegistryFilterErrorSerializer,
+        description="A filter value that does not parse or names nothing (e.g. an unknown city or kindergarten).",
+    ),
+}
+
+
 class RegistryPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
 
-@extend_schema_view(get=extend_schema(parameters=REGISTRY_PARAMETERS, operation_id="registry_list", tags=["registry"]))
+@extend_schema_view(
+    get=extend_schema(
+        parameters=REGISTRY_PARAMETERS,
+        operation_id="registry_list",
+        tags=["registry"],
+        responses={200: RegistryPlaceSerializer(many=True), **REGISTRY_ERRORS, 404: PAGE_NOT_FOUND},
+    )
+)
 class RegistryView(ListAPIView):
-    """The free places open now (priority or general access), filtered, in pages."""
+    """The free places open now (priority or general access), filtered, in pages (cached until the city's next
+    place event or clock move, see `placement.registry_cache`)."""
 
     serializer_class = RegistryPlaceSerializer
     pagination_class = RegistryPagination
@@ -144,6 +210,15 @@ class RegistryView(ListAPIView):
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "at": getattr(self, "at", None) or timezone.now()}
+
+    def list(self, request, *args, **kwargs):
+        return _registry_cached(request, kind="api-list", at=self.at, compute=self._compute)
+
+    def _compute(self):
+        filters = _validated(RegistryQuerySerializer, self.request).filters()
+        page = self.paginate_queryset(selectors.registry_places(filters=filters, at=self.at))
+        data = self.get_paginated_response(self.get_serializer(page, many=True).data).data
+        return data, selectors.registry_next_change(filters=filters, at=self.at), filters.city
 
 
 class KindergartenCountSerializer(serializers.Serializer):
@@ -172,11 +247,22 @@ class RegistrySummaryView(GenericAPIView):
     serializer_class = RegistrySummarySerializer
     pagination_class = None
 
-    @extend_schema(parameters=REGISTRY_PARAMETERS, operation_id="registry_summary", tags=["registry"])
+    @extend_schema(
+        parameters=REGISTRY_PARAMETERS,
+        operation_id="registry_summary",
+        tags=["registry"],
+        responses={200: RegistrySummarySerializer, **REGISTRY_ERRORS},
+    )
     def get(self, request):
-        filters = _validated(RegistryQuerySerializer, request).filters()
-        summary = selectors.registry_summary(filters=filters, at=timezone.now())
-        return Response(RegistrySummarySerializer(summary).data)
+        at = timezone.now()
+
+        def compute():
+            filters = _validated(RegistryQuerySerializer, request).filters()
+            summary = selectors.registry_summary(filters=filters, at=at)
+            valid_until = selectors.registry_next_change(filters=filters, at=at)
+            return RegistrySummarySerializer(summary).data, valid_until, filters.city
+
+        return _registry_cached(request, kind="api-summary", at=at, compute=compute)
 
 
 # --- Release protocols -----------------------------------------------------------------------------------
@@ -234,6 +320,11 @@ class ProtocolDocumentSerializer(serializers.Serializer):
         parameters=[OpenApiParameter("city", OpenApiTypes.STR, required=True, description="City slug.")],
         operation_id="protocols_list",
         tags=["protocols"],
+        responses={
+            200: ProtocolDaySerializer(many=True),
+            400: OpenApiResponse(response=CityErrorSerializer, description="No city, or no city of that slug."),
+            404: PAGE_NOT_FOUND,
+        },
     )
 )
 class ProtocolListView(ListAPIView):

@@ -18,6 +18,7 @@ from schedules.calendar import PROTOCOL_MOMENT, astana, at_astana
 
 from ..locks import city_lock, row_lock_clause
 from ..models import Access, City, Place, PlaceEvent, Protocol
+from ..registry_cache import registry_changed
 from .claims import applications_release_held, referrals_expire
 from .protocols import protocol_publish
 
@@ -78,6 +79,8 @@ def _move(
     with connection.cursor() as cursor:
         cursor.execute(sql, [kind, day, recorded_at, access, city.pk, *from_states, cutoff])
         recorded = cursor.rowcount
+    if recorded:
+        registry_changed(city_ids=[city.pk])
     moved = Place.objects.filter(city=city, state__in=from_states, **{f"{due_field}__lte": cutoff}).update(**updates)
     if moved != recorded:  # the locked rows cannot change in between; a mismatch is a bug, so roll back
         raise RuntimeError(f"18:00 run: recorded {recorded} events but moved {moved} places")

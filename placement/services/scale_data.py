@@ -23,6 +23,7 @@ from schedules.calendar import WORK_STARTS, add_working_days, astana, at_astana,
 from schedules.calendar import protocol_day as protocol_day_of
 
 from ..models import City
+from ..registry_cache import registry_changed
 
 COHORTS = tuple(range(2019, 2025))
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # as application numbers (placement.models.queue)
@@ -392,6 +393,8 @@ def scale_data_generate(
         "places and their events",
         lambda: scale_places_release(group_ids=[g for g in group_ids if g], count=places, moments=moments, seed=seed),
     )
+    # The places and events were written in raw SQL: tell the registry's cache, as place_release does.
+    registry_changed(city_ids=[c.pk for c in summary.cities], city_list=True)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -1,18 +1,25 @@
 """Public pages: the free-places registry and the release protocol (no login)."""
 
+from dataclasses import dataclass
+from html import escape
 from urllib.parse import quote
 
 from django import forms
 from django.core.paginator import Paginator
+from django.forms.utils import flatatt
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from .. import exports, selectors
-from ..models import City, GroupType, Kindergarten, Language
+from schedules.calendar import astana
+
+from .. import exports, registry_cache, selectors
+from ..models import City, GroupType, Language
 from ..selectors_claims import claimable_applications, registry_claim_options
 from .cabinet import is_cabinet_holder, parent_login_url
 
@@ -26,55 +33,94 @@ def _any(label):
     return [("", label)]
 
 
+class PlainSelect(forms.Select):
+    """A <select> built by joining strings. The kindergarten filter has one option per kindergarten of the city
+    (hundreds), and Django's Select renders each option through a template of its own (most of the page's time)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+        options = "".join(
+            f'<option value="{escape(str(option))}"{" selected" if str(option) in chosen else ""}>'
+            f"{escape(str(label))}</option>"
+            for option, label in self.choices
+        )
+        final_attrs = {"name": name, **self.build_attrs(self.attrs, attrs)}
+        return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")  # noqa: S308 - every part is escaped
+
+
+class OptionsSelect(forms.Select):
+    """A <select> whose options come rendered (cached with the registry, see `registry_filter_choices`): the
+    kindergarten filter has one option per kindergarten of the city, hundreds of them."""
+
+    options_html = ""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = "" if value in (None, "") else escape(str(value))
+        options = self.options_html.replace(f'<option value="{chosen}">', f'<option value="{chosen}" selected>', 1)
+        final_attrs = {"name": name, **self.build_attrs(self.attrs, attrs)}
+        return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")  # noqa: S308 - escaped when rendered
+
+
 class RegistryFilterForm(forms.Form):
-    """The registry's GET filters. Values that do not parse are reported and left out of the search."""
+    """The registry's GET filters. Values that do not parse are reported and left out of the search.
+
+    The choices come from `registry_filter_choices` (cached with the registry), so validating needs no query."""
 
     city = forms.ChoiceField(
-        label=_("City"), required=False, error_messages={"invalid_choice": _("There is no such city.")}
+        label=_("City"),
+        required=False,
+        widget=PlainSelect,
+        error_messages={"invalid_choice": _("There is no such city.")},
     )
     birth_year = forms.TypedChoiceField(
         label=_("Birth year (age)"),
         required=False,
         coerce=int,
         empty_value=None,
+        widget=PlainSelect,
         error_messages={"invalid_choice": _("Choose a birth year from the list.")},
     )
     language = forms.ChoiceField(
         label=_("Language of instruction"),
         required=False,
         choices=_any(_("Any language")) + list(Language.choices),
+        widget=PlainSelect,
         error_messages={"invalid_choice": _("Choose a language from the list.")},
     )
     group_type = forms.ChoiceField(
         label=_("Group type"),
         required=False,
         choices=_any(_("Any type")) + list(GroupType.choices),
+        widget=PlainSelect,
         error_messages={"invalid_choice": _("Choose a group type from the list.")},
     )
     access = forms.ChoiceField(
         label=_("Access"),
         required=False,
         choices=_any(_("Any access")) + ACCESS_CHOICES,
+        widget=PlainSelect,
         error_messages={"invalid_choice": _("Choose priority or general access.")},
     )
-    kindergarten = forms.ModelChoiceField(
+    kindergarten = forms.IntegerField(
         label=_("Kindergarten"),
         required=False,
-        queryset=Kindergarten.objects.none(),
-        empty_label=_("All kindergartens"),
-        error_messages={"invalid_choice": _("There is no such kindergarten in this city.")},
+        widget=OptionsSelect,
+        error_messages={"invalid": _("There is no such kindergarten in this city.")},
     )
 
-    def __init__(self, *args, cities, city, birth_years, kindergartens, **kwargs):
+    def __init__(self, *args, cities, city, choices: "RegistryFilterChoices", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["city"].choices = [(c.slug, c.name) for c in cities]
-        self.fields["birth_year"].choices = _any(_("Any year")) + [
-            (year, gettext("%(year)s (age %(age)s)") % {"year": year, "age": age} if age else str(year))
-            for year, age in birth_years
-        ]
-        self.fields["kindergarten"].queryset = kindergartens
-        self.fields["kindergarten"].label_from_instance = lambda k: f"{k.code} · {k.name}"
+        self.fields["birth_year"].choices = _any(_("Any year")) + choices.birth_years
+        self.fields["kindergarten"].widget.options_html = choices.kindergarten_options
+        self.kindergarten_ids = choices.kindergarten_ids
         self.city = city
+
+    def clean_kindergarten(self) -> int | None:
+        kindergarten = self.cleaned_data.get("kindergarten")
+        if kindergarten is not None and kindergarten not in self.kindergarten_ids:
+            raise forms.ValidationError(self.fields["kindergarten"].error_messages["invalid"], code="invalid_choice")
+        return kindergarten
 
     def filters(self) -> selectors.RegistryFilters:
         """The valid part of the request: each field that did not parse is left out (its error is shown)."""
@@ -83,7 +129,33 @@ class RegistryFilterForm(forms.Form):
             if name in self.errors:
                 continue
             data[name] = self.cleaned_data.get(name) or None
+        data["kindergarten_id"] = data.pop("kindergarten", None)
         return selectors.RegistryFilters(city=self.city, **data)
+
+
+@dataclass(frozen=True)
+class RegistryFilterChoices:
+    """The city's cohorts and kindergartens as the filter offers them, in the active language."""
+
+    birth_years: list[tuple[int, str]]
+    kindergarten_ids: frozenset[int]
+    kindergarten_options: str  # the <option>s, "all kindergartens" first, none selected
+
+
+def registry_filter_choices(*, city: City | None, at) -> RegistryFilterChoices:
+    kindergartens = list(selectors.registry_kindergartens(city=city))
+    everything = escape(str(_("All kindergartens")))  # outside the f-string, where makemessages finds it
+    options = [f'<option value="">{everything}</option>'] + [
+        f'<option value="{k.pk}">{escape(f"{k.code} · {k.name}")}</option>' for k in kindergartens
+    ]
+    return RegistryFilterChoices(
+        birth_years=[
+            (year, gettext("%(year)s (age %(age)s)") % {"year": year, "age": age} if age else str(year))
+            for year, age in selectors.registry_birth_years(city=city, at=at)
+        ],
+        kindergarten_ids=frozenset(k.pk for k in kindergartens),
+        kindergarten_options="".join(options),
+    )
 
 
 def _chosen_city(slug: str | None, cities: list[City]) -> tuple[City | None, bool]:
@@ -102,47 +174,83 @@ def _query_without_page(request) -> str:
 
 
 class RegistryView(View):
-    """The free places open now, filtered; an invalid filter answers 400 with its error and is ignored."""
+    """The free places open now, filtered; an invalid filter answers 400 with its error and is ignored.
+
+    The page's content (filters, counts, places, pagination) is cached per city, language, kind of reader and
+    full path (`placement.registry_cache`), and so are the city list and the filter's choices; the content of a
+    parent who may take places carries buttons of their own and is never cached.
+    """
 
     template_name = "placement/registry.html"
+    content_template_name = "placement/_registry_content.html"
 
     def get(self, request):
         now = timezone.now()
-        cities = list(selectors.city_list())
+        cities, cities_token = self.cities(at=now)
         city, unknown_city = _chosen_city(request.GET.get("city"), cities)
+        claim = self.claimant_context(request)
+        shared = not claim["claim_applications"]
+        language = get_language()
+        reader = "claimant" if claim["claimant"] else "user" if request.user.is_authenticated else "anonymous"
+        content_parts = (language, reader, request.get_full_path(), cities_token, astana(now).year)
+        choices_parts = (language, astana(now).year)
+        wanted = [("page-choices", choices_parts)] + ([("page", content_parts)] if shared else [])
+        lookup = registry_cache.Lookup(scope=city.pk if city else None, at=now, wanted=wanted)
+        stored = lookup.get("page", content_parts) if shared else None
+        if stored is None:
+            status, content, valid_until = self.content(
+                request, lookup=lookup, choices_parts=choices_parts, city=city, cities=cities,
+                unknown_city=unknown_city, at=now, context=claim,
+            )  # fmt: skip
+            if shared:
+                lookup.put("page", content_parts, (status, content), valid_until=valid_until)
+        else:
+            status, content = stored
+        # Rendered by the template engine, escaped there.
+        return render(request, self.template_name, {"content": mark_safe(content)}, status=status)  # noqa: S308
+
+    def content(self, request, *, lookup, choices_parts, city, cities, unknown_city, at, context: dict):
+        """(status, the content rendered, the moment it stops being true)."""
+        choices = lookup.get("page-choices", choices_parts)
+        if choices is None:
+            choices = registry_filter_choices(city=city, at=at)
+            lookup.put("page-choices", choices_parts, choices, valid_until=None)
         data = request.GET.copy()
         if city is not None:
             data["city"] = city.slug
-        form = RegistryFilterForm(
-            data,
-            cities=cities,
-            city=city,
-            birth_years=selectors.registry_birth_years(city=city, at=now),
-            kindergartens=selectors.registry_kindergartens(city=city),
-        )
+        form = RegistryFilterForm(data, cities=cities, city=city, choices=choices)
         form.is_valid()
         if unknown_city:
             form.add_error("city", RegistryFilterForm.base_fields["city"].error_messages["invalid_choice"])
-        filters = form.filters()
-        context = {"form": form, "city": city, "cities": cities, "now": now}
-        context.update(self.claimant_context(request))
+        context = {**context, "form": form, "city": city, "cities": cities, "now": at}
+        valid_until = None
         if city is not None:
-            paginator = Paginator(selectors.registry_places(filters=filters, at=now), REGISTRY_PAGE_SIZE)
+            filters = form.filters()
+            paginator = Paginator(selectors.registry_places(filters=filters, at=at), REGISTRY_PAGE_SIZE)
             page = paginator.get_page(request.GET.get("page"))
             places = list(page.object_list)
+            applications = context["claim_applications"]
             options = {}
-            if context["claim_applications"]:
-                options = registry_claim_options(
-                    parent=request.user, places=places, at=now, applications=context["claim_applications"]
-                )
+            if applications:
+                options = registry_claim_options(parent=request.user, places=places, at=at, applications=applications)
             context.update(
                 page=page,
-                places=[(place, place.access_at(now), options.get(place.pk, [])) for place in places],
-                summary=selectors.registry_summary(filters=filters, at=now),
+                places=[(place, place.access_at(at), options.get(place.pk, [])) for place in places],
+                summary=selectors.registry_summary(filters=filters, at=at),
                 query=_query_without_page(request),
             )
-        status = 400 if form.errors else 200
-        return render(request, self.template_name, context, status=status)
+            valid_until = selectors.registry_next_change(filters=filters, at=at)
+        content = render_to_string(self.content_template_name, context, request=request)
+        return (400 if form.errors else 200), content, valid_until
+
+    def cities(self, *, at) -> tuple[list[City], str | None]:
+        """The cities of the city filter, from the cache until a city is edited; and the list's token."""
+        lookup = registry_cache.Lookup(scope=registry_cache.CITY_LIST, at=at, wanted=[("cities", ())])
+        cities = lookup.get("cities", ())
+        if cities is None:
+            cities = list(selectors.city_list())
+            lookup.put("cities", (), cities, valid_until=None)
+        return cities, lookup.token
 
     def claimant_context(self, request) -> dict:
         """A logged-in parent gets, on each place, a "take" button or the reason per active application; anyone
