@@ -7,8 +7,14 @@ Creates (or empties) the named PostgreSQL database, migrates it, generates the a
 cohorts 2019-2024 or one cohort with --one-cohort), then times, for the same random sample of applications:
 - the floor: a primary-key lookup of the application (`Application.objects.get(pk=...)`);
 - `queue_position(application)` (three index range counts);
-- `queue_head(city, cohort, n=100)`.
-It prints p50/p95/p99 in milliseconds and the ratio to the floor. Nothing here asserts: tests assert behaviour.
+- `queue_head(city, cohort, n=100)`;
+- the cabinet's list for --parents parents holding --per-parent of those applications each (their children,
+  with confirmed representations, spread over the cohorts): the selector `applications_with_positions` (the
+  parent's applications with every position, one query), `GET /api/v1/me/applications/` (token) and the cabinet
+  page `GET /ru/cabinet/` (session), both in-process through Django's test client (the whole stack but the HTTP
+  server), beside their own floor: the same list's rows without positions (`parent_applications`).
+It prints p50/p95/p99 in milliseconds, the ratio to the floor, and the queries of one request of each (the same
+whatever the number of applications: tests/placement/test_cabinet_queries.py). Nothing here asserts.
 """
 
 import argparse
@@ -20,7 +26,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "indigo.settings")
 
 
 def ensure_database(url: str) -> None:
@@ -88,11 +93,83 @@ def timed(function, items) -> list[float]:
     return out
 
 
+def cabinet_parents(*, count: int, per_parent: int, seed: int = 7) -> list:
+    """`count` parents, each made the filer and confirmed representative of `per_parent` random applications'
+    children (queued and withdrawn alike, any cohort), as a family with several children would be."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection
+
+    from accounts.models import Representation, User
+    from placement.models import Application
+
+    unusable = make_password(None)
+    parents = User.objects.bulk_create(
+        User(username=f"bench-cabinet-{n}", password=unusable, role="parent", phone=f"+7700{n:07d}")
+        for n in range(count)
+    )
+    ids = list(Application.objects.values_list("pk", "child_id"))
+    picked = random.Random(seed).sample(ids, count * per_parent)
+    representations = []
+    with connection.cursor() as cursor:
+        for n, parent in enumerate(parents):
+            mine = picked[n * per_parent : (n + 1) * per_parent]
+            cursor.execute(
+                "UPDATE placement_application SET parent_id = %s WHERE id = ANY(%s)", [parent.pk, [a for a, _ in mine]]
+            )
+            representations += [
+                Representation(parent=parent, child_id=child, kind="parent", document="bench", status="confirmed")
+                for _, child in mine
+            ]
+    Representation.objects.bulk_create(representations)
+    return parents
+
+
+def cabinet_timings(parents) -> dict[str, tuple[list[float], int]]:
+    """Each read of each parent's list, timed (ms), with the queries of the last one."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from placement.selectors_queue import applications_with_positions
+    from placement.views.cabinet import parent_applications
+
+    reads = {
+        "floor: the list's rows": lambda parent, _api, _page: list(parent_applications(parent=parent)),
+        "applications_with_positions": lambda parent, _api, _page: applications_with_positions(
+            parent_applications(parent=parent)
+        ),
+        "GET /api/v1/me/applications/": lambda _parent, api, _page: api.get("/api/v1/me/applications/"),
+        "GET /ru/cabinet/ (page)": lambda _parent, _api, page: page.get("/ru/cabinet/"),
+    }
+    clients = []
+    for parent in parents:
+        page = Client()
+        page.force_login(parent)  # first: a parent's login ends their other sessions and deletes their token
+        api = APIClient(HTTP_ACCEPT_LANGUAGE="ru")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=parent)[0].key}")
+        clients.append((parent, api, page))
+    out = {}
+    for name, read in reads.items():
+        for each in clients[:5]:  # warm up
+            read(*each)
+        samples = timed(lambda each, read=read: read(*each), clients)
+        with CaptureQueriesContext(connection) as captured:
+            response = read(*clients[0])
+        if hasattr(response, "status_code") and response.status_code != 200:
+            sys.exit(f"{name}: HTTP {response.status_code}")
+        out[name] = (samples, len(captured))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--applications", type=int, default=300_000)
     parser.add_argument("--sample", type=int, default=500)
     parser.add_argument("--one-cohort", action="store_true", help="all applications in one cohort (worst case)")
+    parser.add_argument("--parents", type=int, default=200, help="parents whose cabinet list is timed")
+    parser.add_argument("--per-parent", type=int, default=8, help="applications (children) of each of them")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -100,9 +177,9 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to a PostgreSQL database for the benchmark (it is emptied).")
     ensure_database(url)
 
-    import django
+    from bench.common import django_setup
 
-    django.setup()
+    django_setup(url)  # bench.settings with DEBUG=0: DEBUG would keep every query in memory
     from django.core.management import call_command
     from django.db import connection
 
@@ -111,7 +188,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE placement_application, accounts_child, accounts_user CASCADE")
+        cursor.execute(
+            "TRUNCATE placement_application, accounts_child, accounts_user, accounts_representation CASCADE"
+        )
     city, _ = City.objects.get_or_create(slug="bench", defaults={"name": "Bench", "name_ru": "Bench"})
     cohorts = 1 if args.one_cohort else 6
     started = time.perf_counter()
@@ -120,6 +199,8 @@ def main() -> None:
         parent_id = cursor.fetchone()[0]
         cursor.execute(CHILDREN, {"first_year": 2019, "cohorts": cohorts, "count": args.applications})
         cursor.execute(APPLICATIONS, {"parent": parent_id, "city": city.pk})
+    parents = cabinet_parents(count=args.parents, per_parent=args.per_parent)
+    with connection.cursor() as cursor:
         # As autovacuum would: the visibility map lets the counts be index-only scans.
         cursor.execute("VACUUM ANALYZE placement_application")
     print(
@@ -146,6 +227,14 @@ def main() -> None:
     ):
         p50, p95, p99 = percentiles(samples)
         print(f"{name:28} {p50:8.2f} {p95:8.2f} {p99:8.2f} {p50 / base:12.1f}")
+
+    cabinet = cabinet_timings(parents)
+    print(f"\nthe cabinet's list: {len(parents)} parents with {args.per_parent} applications each")
+    print(f"{'':32} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'x floor p50':>12} {'queries':>8}")
+    base = percentiles(cabinet["floor: the list's rows"][0])[0]
+    for name, (samples, queries) in cabinet.items():
+        p50, p95, p99 = percentiles(samples)
+        print(f"{name:32} {p50:8.2f} {p95:8.2f} {p99:8.2f} {p50 / base:12.1f} {queries:8}")
     connection.close()
 
 

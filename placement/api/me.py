@@ -25,7 +25,7 @@ from accounts.validators import validate_iin
 
 from ..models import Application, City, GroupType, Referral
 from ..selectors_claims import parent_referral, parent_referrals
-from ..selectors_queue import queue_position
+from ..selectors_queue import applications_with_positions, queue_position
 from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
 from ..services.claims import ClaimRefused, ReferralNotLive, referral_decline
 from ..views.cabinet import (
@@ -145,6 +145,9 @@ class ApplicationSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="null unless queued."))
     def get_position(self, application) -> int | None:
+        # A list comes with its positions counted in its own query (applications_with_positions).
+        if hasattr(application, "position"):
+            return application.position
         return queue_position(application)
 
 
@@ -228,7 +231,7 @@ class MyApplicationsView(MeBaseView):
         responses={200: ApplicationSerializer(many=True), **UNAUTHORISED},
     )
     def get(self, request):
-        applications = parent_applications(parent=request.user)
+        applications = applications_with_positions(parent_applications(parent=request.user))
         return Response(ApplicationSerializer(applications, many=True).data)
 
     @extend_schema(

@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db.models import JSONField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from schedules.calendar import astana
@@ -17,11 +19,27 @@ from schedules.calendar import astana
 from ..models import City, Kindergarten, PlaceEvent, Protocol
 
 
+def canonical_json(value) -> str:
+    """The canonical JSON of the protocols: sorted keys, no spaces, UTF-8 text (not \\u-escaped)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _document_digest(*, city_slug: str, day: dt.date, previous_sha256: str, entries_json: str) -> str:
+    # The canonical JSON of {"city", "day", "entries", "previous_sha256"} with the entries' canonical text spliced
+    # in: a dict's canonical JSON is its sorted "key":value pairs joined by commas, so this is exactly
+    # canonical_json(document) without encoding the entries a second time.
+    canonical = (
+        f'{{"city":{canonical_json(city_slug)},"day":{canonical_json(day.isoformat())},'
+        f'"entries":{entries_json},"previous_sha256":{canonical_json(previous_sha256)}}}'
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def protocol_digest(*, city_slug: str, day: dt.date, previous_sha256: str, entries: list[dict]) -> str:
     """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the day's protocol and its link."""
-    document = {"city": city_slug, "day": day.isoformat(), "previous_sha256": previous_sha256, "entries": entries}
-    canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return _document_digest(
+        city_slug=city_slug, day=day, previous_sha256=previous_sha256, entries_json=canonical_json(entries)
+    )
 
 
 def _kindergarten_names(city: City) -> dict[int, dict]:
@@ -35,61 +53,96 @@ def _kindergarten_names(city: City) -> dict[int, dict]:
     }
 
 
-def protocol_entries(*, city: City, day: dt.date) -> list[dict]:
-    """The chronology of every place event of the protocol day, without personal data."""
-    kindergartens = _kindergarten_names(city)
-    events = (
+# The entry's values other than the place, in the order of the entry's sorted keys, and then the place.
+_ENTRY_COLUMNS = (
+    "access",
+    "at",
+    "birth_year",
+    "kind",
+    "group_type",
+    "kindergarten_id",
+    "language",
+    "reason",
+    "recorded_at",
+    "place_id",
+)
+
+
+def _memo(encode):
+    """`encode` memoised per distinct value."""
+    memo: dict = {}
+
+    def encoded(value):
+        text = memo.get(value)
+        if text is None:
+            text = memo[value] = encode(value)
+        return text
+
+    return encoded
+
+
+def protocol_entries_json(*, city: City, day: dt.date) -> tuple[str, int]:
+    """The canonical JSON of the chronology of every place event of the protocol day, without personal data, and
+    the number of entries.
+
+    Each entry is {access, at, birth_year, event, group_type, kindergarten: {id, code, name: {ru, kk, en}},
+    language, place, reason, recorded_at}, times in Astana time (ISO 8601 with the offset, from the pinned tzdata
+    as everywhere else). The text is written directly in canonical form (keys in sorted order, values encoded by
+    `json` itself), and everything but the place is encoded once per distinct combination: a day's events share
+    few (a release's places, the run's moves of one group), so the day's 100,000 events cost a dict lookup and a
+    concatenation each, not a dict, two time conversions and a sorted encoding.
+    `canonical_json(protocol.entries)` gives back exactly this text (tests/placement/test_daily_run.py).
+    """
+    kindergartens = {pk: canonical_json(k) for pk, k in _kindergarten_names(city).items()}
+    moment = _memo(lambda at: canonical_json(astana(at).isoformat()))
+    text = _memo(canonical_json)
+
+    def around_place(values: tuple) -> tuple[str, str]:
+        # The entry's text before and after the place id: "place" sorts between "language" and "reason".
+        access, at, birth_year, kind, group_type, kindergarten_id, language, reason, recorded_at = values
+        before = (
+            f'{{"access":{text(access)},"at":{moment(at)},"birth_year":{int(birth_year)},"event":{text(kind)},'
+            f'"group_type":{text(group_type)},"kindergarten":{kindergartens[kindergarten_id]},'
+            f'"language":{text(language)},"place":'
+        )
+        return before, f',"reason":{text(reason)},"recorded_at":{moment(recorded_at)}}}'
+
+    rendered = _memo(around_place)
+    rows = (
         PlaceEvent.objects.filter(city=city, protocol_day=day)
         .order_by("at", "pk")
-        .values_list(
-            "at",
-            "recorded_at",
-            "kind",
-            "place_id",
-            "kindergarten_id",
-            "birth_year",
-            "language",
-            "group_type",
-            "access",
-            "reason",
-        )
-    )
-    keys = (
-        "at",
-        "recorded_at",
-        "event",
-        "place",
-        "kindergarten",
-        "birth_year",
-        "language",
-        "group_type",
-        "access",
-        "reason",
+        .values_list(*_ENTRY_COLUMNS)
+        .iterator(chunk_size=5000)
     )
     entries = []
-    for row in events.iterator(chunk_size=5000):
-        entry = dict(zip(keys, row, strict=True))
-        entry["at"] = astana(entry["at"]).isoformat()
-        entry["recorded_at"] = astana(entry["recorded_at"]).isoformat()
-        entry["kindergarten"] = kindergartens[entry["kindergarten"]]
-        entries.append(entry)
-    return entries
+    for row in rows:
+        before, after = rendered(row[:-1])
+        entries.append(f"{before}{int(row[-1])}{after}")
+    return "[" + ",".join(entries) + "]", len(entries)
 
 
 def protocol_publish(*, city: City, day: dt.date, at: dt.datetime | None = None) -> Protocol:
-    """Publish the protocol of `day`, chained to the city's previous published day. Call inside the city lock."""
+    """Publish the protocol of `day`, chained to the city's previous published day. Call inside the city lock.
+
+    The entries are encoded once: the same canonical text is hashed and stored (the database parses it into its
+    JSON column), never encoded again by the field. The returned protocol's `entries` load on first access.
+    """
     previous = Protocol.objects.filter(city=city, day__lt=day).order_by("-day").values_list("sha256", flat=True)
     previous_sha256 = previous.first() or Protocol.GENESIS
-    entries = protocol_entries(city=city, day=day)
-    return Protocol.objects.create(
+    entries_json, count = protocol_entries_json(city=city, day=day)
+    protocol = Protocol.objects.create(
         city=city,
         day=day,
         published_at=at or timezone.now(),
-        entries=entries,
-        entry_count=len(entries),
+        entries=Cast(Value(entries_json), output_field=JSONField()),
+        entry_count=count,
         previous_sha256=previous_sha256,
-        sha256=protocol_digest(city_slug=city.slug, day=day, previous_sha256=previous_sha256, entries=entries),
+        sha256=_document_digest(
+            city_slug=city.slug, day=day, previous_sha256=previous_sha256, entries_json=entries_json
+        ),
     )
+    del protocol.entries  # deferred: the expression is not the value; read back from the database when asked
+    return protocol
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ addresses carry ids and application numbers, never an IIN or a name. Each POST c
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -20,12 +20,12 @@ from django.views import View
 
 from accounts.models import Child, Representation
 from accounts.services.people import child_register
-from accounts.services.sessions import logins_recent
+from accounts.services.sessions import logins_recent, request_ip
 
 from ..forms import ApplicationForm, ChildForm
 from ..models import Application
 from ..selectors_claims import parent_contracts, parent_referrals, priority_standings
-from ..selectors_queue import queue_position
+from ..selectors_queue import applications_with_positions, queue_position
 from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
 
 RECENT_LOGINS = 10
@@ -54,10 +54,6 @@ def is_cabinet_holder(user) -> bool:
         and not user.is_superuser
         and not user.is_staff
     )
-
-
-def request_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def parent_login_url() -> str:
@@ -92,14 +88,20 @@ def parent_child(*, parent, child_id) -> Child | None:
 def parent_applications(*, parent) -> QuerySet[Application]:
     """The applications a parent sees: the ones they filed, and the others of children they are the confirmed
     representative of (the other parent's). A representation still pending or rejected shows no one else's."""
-    confirmed_children = Representation.objects.filter(parent=parent, status=Representation.Status.CONFIRMED).values(
-        "child_id"
-    )
-    rejected_children = Representation.objects.filter(parent=parent, status=Representation.Status.REJECTED).values(
-        "child_id"
+    representations = Representation.objects.filter(parent=parent)
+    confirmed_children = representations.filter(status=Representation.Status.CONFIRMED).values("child_id")
+    rejected_children = representations.filter(status=Representation.Status.REJECTED).values("child_id")
+    # A union of two index lookups (by parent; by the represented children), not an OR of both: PostgreSQL
+    # cannot use an index for `parent = X OR child IN (subquery)` and would read the whole table (12 ms at
+    # 30,000 applications, 0.7 ms this way), and its row estimate would price the positions' counts out of scale.
+    visible = (
+        Application.objects.filter(parent=parent)
+        .order_by()
+        .values("pk")
+        .union(Application.objects.filter(child_id__in=confirmed_children).order_by().values("pk"), all=True)
     )
     return (
-        Application.objects.filter(Q(parent=parent) | Q(child_id__in=confirmed_children))
+        Application.objects.filter(pk__in=visible)
         .exclude(child_id__in=rejected_children)
         .select_related("city", "child")
         .order_by("-applied_at", "-pk")
@@ -121,14 +123,6 @@ def parent_application(*, parent, number: str) -> Application | None:
     if not number:
         return None
     return parent_applications(parent=parent).filter(number=number).first()
-
-
-def with_positions(applications) -> list[Application]:
-    """Each application with `.position` (None unless queued): three index counts each, a parent has few."""
-    applications = list(applications)
-    for application in applications:
-        application.position = queue_position(application)
-    return applications
 
 
 # --- Views -----------------------------------------------------------------------------------------------
@@ -160,7 +154,7 @@ class CabinetHomeView(CabinetView):
         parent = request.user
         now = timezone.now()
         representations = list(parent_representations(parent=parent))
-        applications = with_positions(parent_applications(parent=parent))
+        applications = applications_with_positions(parent_applications(parent=parent))
         standings = priority_standings(applications, at=now, positions={a.pk: a.position for a in applications})
         for application in applications:
             application.standing = standings.get(application.pk)

@@ -253,3 +253,57 @@ def test_the_database_refuses_to_rewrite_protocols_and_the_chronology(postgres, 
     assert Protocol.objects.count() == 1
     assert PlaceEvent.objects.count() == 1
     assert AuditEntry.objects.filter(action="test.record").count() == 1
+
+
+def test_protocol_text_is_encoded_once_and_equals_the_canonical_json_of_each_event_the_obvious_way(group, city):
+    """The run writes each entry's canonical JSON directly (times and texts encoded once per distinct value); it
+    must be exactly what encoding the events one by one gives, whatever the names, reasons and UTC offsets."""
+    import hashlib
+    import json
+
+    from placement.services.protocols import canonical_json, protocol_entries_json
+
+    kindergarten = group.kindergarten
+    kindergarten.name_ru = 'Детский сад "Ақ\\жол"\t№5'
+    kindergarten.name_kk = "«Ақбота» балабақшасы \u2028 😀"
+    kindergarten.name_en = None
+    kindergarten.save()
+    # 29.02.2024 was still UTC+6 in Almaty (tzdata 2024a), with microseconds; the rest share their times.
+    [first, *others] = place_release(group=group, count=3, at=astana(2024, 2, 29, 10, 0, 0, 123456))
+    place_withdraw(place=first, reason='Ремонт: "крыша"\n\\ \x01 ok', at=astana(2024, 2, 29, 15, 0))
+    place_withdraw(place=others[0], reason="Ремонт", at=astana(2024, 2, 29, 15, 0))
+    [protocol] = run_daily(at=astana(2024, 2, 29, 18, 0))
+
+    events = PlaceEvent.objects.filter(city=city, protocol_day=dt.date(2024, 2, 29)).order_by("at", "pk")
+    expected = [
+        {
+            "at": e.at.astimezone(ASTANA).isoformat(),
+            "recorded_at": e.recorded_at.astimezone(ASTANA).isoformat(),
+            "event": e.kind,
+            "place": e.place_id,
+            "kindergarten": {
+                "id": kindergarten.pk,
+                "code": kindergarten.code,
+                "name": {"ru": kindergarten.name_ru, "kk": kindergarten.name_kk, "en": ""},
+            },
+            "birth_year": e.birth_year,
+            "language": e.language,
+            "group_type": e.group_type,
+            "access": e.access,
+            "reason": e.reason,
+        }
+        for e in events
+    ]
+    assert len(expected) == 5 and expected[0]["at"] == "2024-02-29T10:00:00.123456+06:00"
+    text, count = protocol_entries_json(city=city, day=dt.date(2024, 2, 29))
+    canonical = json.dumps(expected, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert (text, count) == (canonical, 5)
+    stored = Protocol.objects.get(pk=protocol.pk)
+    assert stored.entries == expected == protocol.entries
+    assert canonical_json(stored.entries) == text
+    document = {"city": city.slug, "day": "2024-02-29", "previous_sha256": "0" * 64, "entries": expected}
+    digest = hashlib.sha256(
+        json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
+    assert stored.sha256 == protocol.sha256 == digest
+    assert protocols_verify() == []
