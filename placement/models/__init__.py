@@ -1,5 +1,5 @@
 from .kindergartens import City, Group, GroupType, Kindergarten, Language
-from .places import Access, Place, PlaceEvent
+from .places import Access, Place, PlaceEvent, ReleaseSubmission
 from .protocols import Protocol
 from .queue import Application
 from .referrals import Contract, Referral
@@ -17,4 +17,5 @@ __all__ = [
     "PlaceEvent",
     "Protocol",
     "Referral",
+    "ReleaseSubmission",
 ]

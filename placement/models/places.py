@@ -148,3 +148,22 @@ class PlaceEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} #{self.place_id}"
+
+
+class ReleaseSubmission(models.Model):
+    """One row per submitted release form: a second POST of the same form (a double click, a resubmitted page)
+    finds its token taken and releases nothing. Kept in the database, in the release's own transaction, so the
+    guard holds when the cache is down."""
+
+    token = models.CharField(_("form token"), max_length=64, primary_key=True)
+    kindergarten = models.ForeignKey(
+        Kindergarten, on_delete=models.CASCADE, related_name="+", verbose_name=_("kindergarten")
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("release submission")
+        verbose_name_plural = _("release submissions")
+
+    def __str__(self):
+        return self.token

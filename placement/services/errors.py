@@ -20,3 +20,8 @@ class PlaceNotWithdrawable(PlacementError):
 class NotYourKindergarten(PlacementError):
     code = "not_your_kindergarten"
     message = _("You can only act on places of your own kindergarten.")
+
+
+class ReleaseAlreadySubmitted(PlacementError):
+    code = "already_submitted"
+    message = _("This release was already submitted; nothing more was released.")

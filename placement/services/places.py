@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from schedules.calendar import priority_ends_at
 from schedules.selectors import scheduled_start_for
 
-from ..models import Access, Group, Place, PlaceEvent
-from .errors import NotYourKindergarten, PlaceNotWithdrawable
+from ..models import Access, Group, Place, PlaceEvent, ReleaseSubmission
+from ..registry_cache import registry_changed
+from .errors import NotYourKindergarten, PlaceNotWithdrawable, ReleaseAlreadySubmitted
 from .events import place_event_build
 
 MAX_RELEASE = 200
@@ -29,8 +30,13 @@ def _ensure_acts_on(*, by, kindergarten_id: int) -> None:
     raise PermissionDenied(_("Only kindergarten staff and department admins may do this."))
 
 
-def place_release(*, group: Group, count: int, by=None, at: dt.datetime | None = None) -> list[Place]:
+def place_release(
+    *, group: Group, count: int, by=None, at: dt.datetime | None = None, submission: str | None = None
+) -> list[Place]:
     """Release `count` free places into `group`.
+
+    `submission` is the release form's one-time token: a second release with the same token raises
+    `ReleaseAlreadySubmitted` and releases nothing (the token is stored in the same transaction).
 
     DOMAIN.md, Places 1-2: a place enters priority access when released, for the city's number of working days
     counted from its entry; during a summer campaign a place of a cohort with a window waits, `scheduled`, until
@@ -60,12 +66,19 @@ def place_release(*, group: Group, count: int, by=None, at: dt.datetime | None =
         "priority_until": priority_ends_at(enters_at, city.priority_working_days),
     }
     with transaction.atomic():
+        if submission is not None:
+            _submission, first = ReleaseSubmission.objects.get_or_create(
+                token=submission, defaults={"kindergarten": kindergarten, "submitted_at": at}
+            )
+            if not first:
+                raise ReleaseAlreadySubmitted()
         places = Place.objects.bulk_create([Place(**place_fields) for _ in range(count)])
         kind = PlaceEvent.Kind.SCHEDULED if scheduled_start else PlaceEvent.Kind.RELEASED
         access = Access.SCHEDULED if scheduled_start else Access.PRIORITY
         PlaceEvent.objects.bulk_create(
             [place_event_build(place=place, kind=kind, at=at, by=by, access=access) for place in places]
         )
+        registry_changed(city_ids=[city.pk])
     return places
 
 
@@ -96,4 +109,5 @@ def place_withdraw(*, place: Place, by=None, reason: str, at: dt.datetime | None
         place_event_build(
             place=place, kind=PlaceEvent.Kind.WITHDRAWN, at=at, by=by, reason=reason, access=access_before
         ).save()
+        registry_changed(city_ids=[place.city_id])
     return place

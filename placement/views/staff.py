@@ -12,7 +12,6 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, Q, QuerySet, Value, When
@@ -30,13 +29,10 @@ from accounts.services.sessions import request_ip
 from ..models import Access, Contract, Group, Kindergarten, Place, PlaceEvent, Referral
 from ..services import PlaceNotWithdrawable, place_release, place_withdraw
 from ..services.claims import ReferralNotLive, referral_enrol
-from ..services.errors import NotYourKindergarten
+from ..services.errors import NotYourKindergarten, ReleaseAlreadySubmitted
 from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH
 
 PAGE_SIZE = 50
-# A release form may be submitted once: a second POST of the same form (a double click, a resubmitted page)
-# is recognised by its token and changes nothing.
-RELEASE_TOKEN_TTL = 24 * 3600
 
 
 # --- Who acts on which kindergarten (shared with the staff API) ------------------------------------------
@@ -149,7 +145,9 @@ class ReleaseForm(forms.Form):
         initial=1,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    token = forms.CharField(widget=forms.HiddenInput)
+    # A release form may be submitted once: a second POST of the same form (a double click, a resubmitted page)
+    # is recognised by its token (placement.ReleaseSubmission) and changes nothing.
+    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, kindergarten: Kindergarten, **kwargs):
         super().__init__(*args, **kwargs)
@@ -244,14 +242,12 @@ class StaffReleaseView(StaffHomeView):
         group, count = form.cleaned_data["group"], form.cleaned_data["count"]
         if group.kindergarten_id != self.kindergarten.pk:
             raise NotYourKindergarten()
-        token_key = f"placement:staff:release-token:{form.cleaned_data['token']}"
-        if not cache.add(token_key, 1, RELEASE_TOKEN_TTL):
-            messages.info(request, _("This release was already submitted; nothing more was released."))
-            return HttpResponseRedirect(self.url("staff-home"))
         try:
-            place_release(group=group, count=count, by=request.user)
+            place_release(group=group, count=count, by=request.user, submission=form.cleaned_data["token"])
+        except ReleaseAlreadySubmitted as exc:
+            messages.info(request, exc.message)
+            return HttpResponseRedirect(self.url("staff-home"))
         except ValidationError as exc:
-            cache.delete(token_key)
             form.add_error(None, exc)
             return self.render_home(request, form, status=400)
         messages.success(

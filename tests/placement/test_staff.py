@@ -180,6 +180,26 @@ def test_a_release_posted_twice_with_the_same_form_releases_once(client, clock, 
     assert Place.objects.count() == 2
 
 
+def test_the_double_submit_guard_holds_without_a_cache(client, clock, group, staff, settings):
+    """The form's token is a database row written with the release, so a down cache changes nothing."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    client.force_login(staff)
+    body = {"group": group.pk, "count": 2, "token": "same-form"}
+    client.post(url("staff-release"), body, follow=True)
+    second = client.post(url("staff-release"), body, follow=True)
+    assert Place.objects.count() == 2
+    [message] = second.context["messages"]
+    assert message.level_tag == "info"
+
+
+def test_a_refused_release_does_not_use_up_its_form(client, clock, group, staff):
+    client.force_login(staff)
+    refused = client.post(url("staff-release"), {"group": group.pk, "count": 0, "token": "retry-me"})
+    assert refused.status_code == 400
+    client.post(url("staff-release"), {"group": group.pk, "count": 1, "token": "retry-me"})
+    assert Place.objects.count() == 1
+
+
 def test_each_rendered_release_form_gets_a_fresh_token(client, clock, staff):
     client.force_login(staff)
     first = client.get(url("staff-home")).context["form"]["token"].value()
