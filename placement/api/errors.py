@@ -8,6 +8,7 @@ errors of serializers, 404) keep DRF's shape.
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,6 +27,10 @@ class ErrorSerializer(serializers.Serializer):
 
     reason = serializers.CharField(help_text="A machine-readable code, e.g. not_withdrawable, not_your_kindergarten.")
     detail = serializers.JSONField(help_text="A message for people, in the request's language.")
+
+
+# Page-number pagination answers 404 for a page beyond the last one (every paginated list documents it).
+PAGE_NOT_FOUND = OpenApiResponse(response=ErrorSerializer, description="A page number beyond the last page.")
 
 
 def _refusal(reason: str, detail, status_code: int) -> Response:

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from accounts.models import Child
 from accounts.services.sessions import request_ip
 
-from ..models import Contract, Group, Place, PlaceEvent, Referral
+from ..models import Access, Contract, Group, Place, PlaceEvent, Referral
 from ..services import place_release, place_withdraw
 from ..services.claims import referral_enrol
 from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH
@@ -30,7 +30,7 @@ from ..views.staff import (
     kindergarten_live_referrals,
     staff_kindergarten,
 )
-from .errors import ErrorSerializer
+from .errors import PAGE_NOT_FOUND, ErrorSerializer
 
 
 class IsKindergartenStaffOrAdmin(BasePermission):
@@ -88,7 +88,9 @@ class WithdrawRequestSerializer(serializers.Serializer):
 
 
 class PlaceEventSerializer(serializers.ModelSerializer):
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # The 18:00 run's moves have no author; claim and enrolment events carry no access.
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    access = serializers.ChoiceField(choices=Access.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = PlaceEvent
@@ -195,7 +197,7 @@ class StaffPlacesView(StaffApiView):
         tags=["staff"],
         summary="Live places of one's kindergarten",
         parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: PlaceSerializer(many=True), **REFUSALS},
+        responses={200: PlaceSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
     )
     def get(self, request):
         at = timezone.now()
@@ -258,7 +260,7 @@ class StaffEventsView(StaffApiView):
         tags=["staff"],
         summary="The history of one's kindergarten's places, newest first",
         parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: PlaceEventSerializer(many=True), **REFUSALS},
+        responses={200: PlaceEventSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
     )
     def get(self, request):
         events = self.paginate_queryset(kindergarten_events(kindergarten=self.scope()))
@@ -272,7 +274,7 @@ class StaffReferralsView(StaffApiView):
         tags=["staff"],
         summary="Valid referrals to one's kindergarten, the nearest deadline first",
         parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: StaffReferralSerializer(many=True), **REFUSALS},
+        responses={200: StaffReferralSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
     )
     def get(self, request):
         referrals = kindergarten_live_referrals(kindergarten=self.scope(), at=timezone.now())
@@ -313,7 +315,7 @@ class StaffContractsView(StaffApiView):
         tags=["staff"],
         summary="Children enrolled in one's kindergarten (active and terminated contracts), newest first",
         parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: ContractSerializer(many=True), **REFUSALS},
+        responses={200: ContractSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
     )
     def get(self, request):
         contracts = self.paginate_queryset(kindergarten_contracts(kindergarten=self.scope()))
