@@ -22,15 +22,6 @@ def _queued(*, city_id: int, birth_year: int):
     return Application.objects.filter(city_id=city_id, birth_year=birth_year, status=Application.Status.QUEUED)
 
 
-def _earlier_count(queue, application: Application) -> int:
-    """How many of `queue` come before the application: earlier time, or the same time and registered earlier.
-    Two counts, each one range of the index (an OR of both would make PostgreSQL filter the whole category)."""
-    return (
-        queue.filter(applied_at__lt=application.applied_at).count()
-        + queue.filter(applied_at=application.applied_at, pk__lt=application.pk).count()
-    )
-
-
 def interleaved_position(
     *, category: int, rank: int, extraordinary: int, priority: int, general: int, ratio: int
 ) -> int:
@@ -45,24 +36,43 @@ def interleaved_position(
 
 
 def queue_position(application: Application) -> int | None:
-    """The application's 1-based position in its city and cohort queue; None when it is not queued."""
+    """The application's 1-based position in its city and cohort queue; None when it is not queued.
+
+    Two queries of counts over the partial index of queued applications. The first ranks the application in its
+    category (two index ranges: an OR of both would make PostgreSQL filter the whole category) and counts the
+    extraordinary category. The second counts the category it interleaves with only as far as the interleave can
+    use it (the `min(...)` of interleaved_position), so a priority application never counts the whole general
+    category.
+    """
     if application.status != Application.Status.QUEUED:
         return None
     queue = _queued(city_id=application.city_id, birth_year=application.birth_year)
-    category = application.queue_category
-    rank = _earlier_count(queue.filter(queue_category=category), application) + 1
-    sizes = {E: 0, P: 0, G: 0}
+    category, ratio = application.queue_category, application.city.queue_general_per_priority
+    own = queue.filter(queue_category=category)
+    earlier_time, earlier_id, extraordinary = (
+        Application.objects.filter(pk=application.pk)
+        .annotate(
+            earlier_time=_count(own.filter(applied_at__lt=application.applied_at)),
+            earlier_id=_count(own.filter(applied_at=application.applied_at, pk__lt=application.pk)),
+            extraordinary=_count(queue.filter(queue_category=E)),
+        )
+        .values_list("earlier_time", "earlier_id", "extraordinary")
+        .get()
+    )
+    rank = earlier_time + earlier_id + 1
+    sizes = {E: extraordinary, P: 0, G: 0}
     if category != E:
-        sizes[E] = queue.filter(queue_category=E).count()
         other = G if category == P else P
-        sizes[other] = queue.filter(queue_category=other).count()
+        needed = (rank - 1) * ratio if category == P else -(-rank // ratio)
+        if needed > 0:  # COUNT over a LIMIT: stops where more could not move the application
+            sizes[other] = queue.filter(queue_category=other).values("pk")[:needed].count()
     return interleaved_position(
         category=category,
         rank=rank,
         extraordinary=sizes[E],
         priority=sizes[P],
         general=sizes[G],
-        ratio=application.city.queue_general_per_priority,
+        ratio=ratio,
     )
 
 
