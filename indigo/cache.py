@@ -14,9 +14,11 @@ What degrades while Redis is down, and why that is acceptable:
   attempts per parent) starts again. No security limit of the portal lives only in the cache: the OTP and login
   limits count database rows (accounts/services/otp.py) and sessions live in the database.
 - An invalidation (``delete``, a version ``set``) made during the outage is lost. So that no entry written
-  before the outage is served after it, the first operation after the outage deletes every entry of this
-  cache (its key prefix only: the Celery broker's keys in the same Redis database are left alone) before it
-  reads anything.
+  before the outage is served after it, the first operation after an outage in which a write was lost deletes
+  every entry of this cache (its key prefix only: the Celery broker's keys in the same Redis database are left
+  alone) before it reads anything. An outage that lost only reads (a timeout at peak load) drops nothing, so a
+  hiccup never sends the whole load to the database. Another process's lost write is bounded by the entries'
+  own expiry (the registry's ``SAFETY_TIMEOUT``).
 
 The process logs one warning when Redis becomes unreachable (then at most one a minute while it stays down)
 and one line when it answers again.
@@ -107,14 +109,16 @@ class TolerantRedisCache(RedisCache):
         """False while this process holds Redis for down (for a caller that must fail closed without it)."""
         return self._outage.down_since is None or time.monotonic() >= self._outage.retry_at
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, *, lost_write: bool) -> None:
         outage, now = self._outage, time.monotonic()
         with outage.lock:
             first = outage.down_since is None
             if first:
                 outage.down_since = now
             outage.retry_at = now + self.down_recheck_seconds
-            outage.stale = True
+            # Only a lost write or invalidation can leave an entry stale; a failed read (a timeout at peak load)
+            # must not make the recovery drop every entry and send the whole load to the database.
+            outage.stale = outage.stale or lost_write
             warn = first or now - outage.warned_at >= WARNING_INTERVAL_SECONDS
             if warn:
                 outage.warned_at = now
@@ -137,21 +141,17 @@ class TolerantRedisCache(RedisCache):
         with outage.lock:
             if not outage.stale:
                 return True
+            failure, dropped = None, 0
             try:
                 dropped = self._drop_all_entries()
             except UNREACHABLE as exc:
                 failure = exc
             else:
-                down_for = time.monotonic() - outage.down_since if outage.down_since is not None else 0.0
-                outage.down_since, outage.stale = None, False
-                logger.info(
-                    "cache reachable again at %s after %.1f s; dropped %d entries that may have gone stale",
-                    _where(self._servers),
-                    down_for,
-                    dropped,
-                )
-                return True
-        self._failed(failure)
+                outage.stale = False
+        if failure is None:
+            self._recovered(dropped=dropped)
+            return True
+        self._failed(failure, lost_write=True)
         return False
 
     def _drop_all_entries(self) -> int:
@@ -168,22 +168,43 @@ class TolerantRedisCache(RedisCache):
             dropped += client.unlink(*batch)
         return dropped
 
-    def attempt(self, operation, fallback):
-        """`operation()`, or `fallback` while Redis is down (for callers that talk to the Redis client directly)."""
+    def attempt(self, operation, fallback, *, write: bool = False):
+        """`operation()`, or `fallback` while Redis is down (for callers that talk to the Redis client directly).
+        `write`: the operation stores or invalidates an entry, so losing it may leave another entry stale."""
         if not self._ready():
+            if write:
+                with self._outage.lock:
+                    self._outage.stale = True
             return fallback
         try:
-            return operation()
+            result = operation()
         except UNREACHABLE as exc:
-            self._failed(exc)
+            self._failed(exc, lost_write=write)
             return fallback
+        if self._outage.down_since is not None:  # answered again after failures that lost no write
+            self._recovered(dropped=0)
+        return result
+
+    def _recovered(self, *, dropped: int) -> None:
+        outage = self._outage
+        with outage.lock:
+            if outage.down_since is None:
+                return
+            down_for = time.monotonic() - outage.down_since
+            outage.down_since = None
+        logger.info(
+            "cache reachable again at %s after %.1f s; dropped %d entries that may have gone stale",
+            _where(self._servers),
+            down_for,
+            dropped,
+        )
 
     def ping(self) -> None:
         """Ask Redis itself, whatever the outage state (for /readyz); raises when it does not answer."""
         try:
             self._cache.get_client(None, write=True).ping()
         except UNREACHABLE as exc:
-            self._failed(exc)
+            self._failed(exc, lost_write=False)
             raise
         with self._outage.lock:
             self._outage.retry_at = 0.0  # answered: the next operation may use it (after dropping stale entries)
@@ -191,19 +212,19 @@ class TolerantRedisCache(RedisCache):
     # --- Django's cache API ---------------------------------------------------------------------------------
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(lambda: RedisCache.add(self, key, value, timeout, version), True)
+        return self.attempt(lambda: RedisCache.add(self, key, value, timeout, version), True, write=True)
 
     def get(self, key, default=None, version=None):
         return self.attempt(lambda: RedisCache.get(self, key, default, version), default)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(lambda: RedisCache.set(self, key, value, timeout, version), None)
+        return self.attempt(lambda: RedisCache.set(self, key, value, timeout, version), None, write=True)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(lambda: RedisCache.touch(self, key, timeout, version), False)
+        return self.attempt(lambda: RedisCache.touch(self, key, timeout, version), False, write=True)
 
     def delete(self, key, version=None):
-        return self.attempt(lambda: RedisCache.delete(self, key, version), False)
+        return self.attempt(lambda: RedisCache.delete(self, key, version), False, write=True)
 
     def get_many(self, keys, version=None):
         return self.attempt(lambda: RedisCache.get_many(self, keys, version), {})
@@ -213,17 +234,17 @@ class TolerantRedisCache(RedisCache):
 
     def incr(self, key, delta=1, version=None):
         missing = object()
-        value = self.attempt(lambda: RedisCache.incr(self, key, delta, version), missing)
+        value = self.attempt(lambda: RedisCache.incr(self, key, delta, version), missing, write=True)
         if value is missing:
             raise ValueError(f"Key '{key}' not found (the cache is unreachable).")
         return value
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(lambda: RedisCache.set_many(self, data, timeout, version), list(data))
+        return self.attempt(lambda: RedisCache.set_many(self, data, timeout, version), list(data), write=True)
 
     def delete_many(self, keys, version=None):
-        return self.attempt(lambda: RedisCache.delete_many(self, keys, version), None)
+        return self.attempt(lambda: RedisCache.delete_many(self, keys, version), None, write=True)
 
     def clear(self):
         """Drop this cache's entries only: Django's RedisCache would FLUSHDB, and with it the broker's queues."""
-        return self.attempt(lambda: self._drop_all_entries() >= 0, False)
+        return self.attempt(lambda: self._drop_all_entries() >= 0, False, write=True)

@@ -303,10 +303,12 @@ OTP_REQUESTS_PER_IP_PER_HOUR = env.int("OTP_REQUESTS_PER_IP_PER_HOUR", default=3
 # counted against the client address it appends to X-Forwarded-For (accounts.services.sessions.request_ip);
 # without them REMOTE_ADDR is the client, and behind a proxy every parent would share one per-IP limit.
 INDIGO_TRUSTED_PROXIES = env.list("INDIGO_TRUSTED_PROXIES", default=[])
-# Password logins (staff, admins, the Django admin): this many failures for one username, or from one IP address,
+# Password logins (staff, admins, the Django admin): this many failures for one username from one address, for one
+# username from all addresses together (USERNAME), or from one address for any username (IP),
 # within the window lock it for LOGIN_LOCKOUT_SECONDS after the last failure (accounts.services.lockout).
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_IP_FAILURES = env.int("LOGIN_LOCKOUT_IP_FAILURES", default=20)
+LOGIN_LOCKOUT_USERNAME_FAILURES = env.int("LOGIN_LOCKOUT_USERNAME_FAILURES", default=50)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=900)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 # Claim attempts per parent and minute (a fixed window in the cache; 0 turns the limit off). An honest parent

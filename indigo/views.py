@@ -12,10 +12,26 @@ from django.views.generic import TemplateView
 
 logger = logging.getLogger("indigo.unavailable")
 
-# The database refused or lost the connection (a restart, a failover, too many clients) or gave up on a lock:
-# the request may succeed in a moment. Django wraps the driver's errors in these two classes.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+# The database refused or lost the connection (a restart, a failover, too many clients): the request may succeed
+# in a moment. Django wraps the driver's errors in OperationalError/InterfaceError; an OperationalError with an
+# SQLSTATE outside these (a deadlock, a statement timeout, a missing table) is a bug or a load problem, and stays
+# a 500 with its traceback. Connection failures carry no SQLSTATE, or class 08, or the shutdown codes.
+CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 RETRY_AFTER_SECONDS = 5
+
+
+def _is_connection_failure(exception: BaseException) -> bool:
+    if isinstance(exception, InterfaceError):
+        return True
+    if not isinstance(exception, OperationalError):
+        return False
+    driver = exception.__cause__
+    sqlstate = getattr(driver, "sqlstate", None) or getattr(driver, "pgcode", None)
+    if sqlstate is None:
+        # PostgreSQL sends an SQLSTATE with every error it reports; none means the connection itself failed. On
+        # SQLite (the embedded default) only a locked database is transient.
+        return getattr(driver, "sqlite_errorname", None) in (None, "SQLITE_BUSY")
+    return sqlstate.startswith(CONNECTION_SQLSTATES)
 
 
 class HomeView(TemplateView):
@@ -34,7 +50,7 @@ def database_unavailable(exception: BaseException | None) -> BaseException | Non
     used right now; else None."""
     seen = 0
     while exception is not None and seen < 5:
-        if isinstance(exception, DATABASE_UNAVAILABLE):
+        if _is_connection_failure(exception):
             return exception
         exception, seen = exception.__cause__ or exception.__context__, seen + 1
     return None

@@ -24,6 +24,7 @@ The cache is an optimisation: when it cannot be read or written the registry is 
 import datetime as dt
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from .models import City, Group, Kindergarten
 
@@ -85,7 +86,19 @@ def _catalog_changed(sender, instance, **kwargs) -> None:
         from schedules.models import SummerSchedule
 
         city_ids = list(SummerSchedule.objects.filter(pk=instance.schedule_id).values_list("city_id", flat=True))
-    registry_changed(city_ids=city_ids)
+    # A kindergarten or group moved to another city leaves the city it was in too.
+    registry_changed(city_ids=[*city_ids, *getattr(instance, "_registry_cities_before", ())])
+
+
+def _catalog_before_save(sender, instance, **kwargs) -> None:
+    """The city a kindergarten or group is in before the save, for `_catalog_changed`."""
+    if instance.pk is None:
+        return
+    if isinstance(instance, Kindergarten):
+        before = Kindergarten.objects.filter(pk=instance.pk).values_list("city_id", flat=True)
+    else:
+        before = Group.objects.filter(pk=instance.pk).values_list("kindergarten__city_id", flat=True)
+    instance._registry_cities_before = list(before)
 
 
 def _catalog_connect() -> None:
@@ -94,6 +107,8 @@ def _catalog_connect() -> None:
     for model in (City, Kindergarten, Group, CohortWindow):
         post_save.connect(_catalog_changed, sender=model, dispatch_uid=f"registry-cache-{model.__name__}")
         post_delete.connect(_catalog_changed, sender=model, dispatch_uid=f"registry-cache-delete-{model.__name__}")
+    for model in (Kindergarten, Group):
+        pre_save.connect(_catalog_before_save, sender=model, dispatch_uid=f"registry-cache-before-{model.__name__}")
 
 
 _catalog_connect()
@@ -104,6 +119,36 @@ _catalog_connect()
 # A city's slug to its id, per process: it only says which token to check. An answer is stored only when the
 # request's validation found that same city, and a city edit renews its token, so a stale pair serves nothing.
 _city_ids: dict[str, int] = {}
+
+
+# What a cached answer may be keyed by: the registry's own parameters, each in its one canonical spelling. Any
+# other parameter, or another spelling of a value (a leading zero, a letter), is not cached: the answer is computed
+# (and refused if invalid), so that no one can fill the cache with variants of the same request.
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
+_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
+_WORD = re.compile(r"[a-z_]{1,16}")
+QUERY_PATTERNS = {
+    "city": _SLUG,
+    "birth_year": _NUMBER,
+    "language": _WORD,
+    "group_type": _WORD,
+    "access": _WORD,
+    "kindergarten": _NUMBER,
+    "page": _NUMBER,
+    "page_size": _NUMBER,
+}
+
+
+def query_parts(query) -> tuple | None:
+    """The request's query as part of a cache key, or None when the request must not be cached."""
+    parts = []
+    for name in sorted(query.keys()):
+        values = query.getlist(name)
+        pattern = QUERY_PATTERNS.get(name)
+        if pattern is None or len(values) != 1 or not pattern.fullmatch(values[0]):
+            return None
+        parts.append((name, values[0]))
+    return tuple(parts)
 
 
 def city_scope(slug: str | None) -> int | str | None:

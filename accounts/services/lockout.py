@@ -1,8 +1,10 @@
 """Password logins are locked out after repeated failures (issue 7; DOMAIN.md, People and security).
 
 Rules, for every password login (the staff/admin login page and the Django admin's login):
-- LOGIN_LOCKOUT_FAILURES failed passwords for one username within LOGIN_LOCKOUT_WINDOW_SECONDS lock that username
-  until LOGIN_LOCKOUT_SECONDS after the last of them; a successful login of that username starts the count afresh;
+- LOGIN_LOCKOUT_FAILURES failed passwords for one username from one IP address within LOGIN_LOCKOUT_WINDOW_SECONDS
+  lock that username at that address until LOGIN_LOCKOUT_SECONDS after the last of them, and
+  LOGIN_LOCKOUT_USERNAME_FAILURES failures from all addresses together lock it everywhere (guessing spread over
+  many addresses); a successful login of that username, or `manage.py login_unlock`, starts the count afresh;
 - LOGIN_LOCKOUT_IP_FAILURES failures from one IP address within the window lock that address the same way
   (one address trying many usernames); it is higher than the username limit because a kindergarten's or the
   department's office shares one address, so one person's typos never lock out their colleagues;
@@ -27,6 +29,7 @@ from ..models import AuditEntry, LoginRecord
 from .audit import audit_record
 
 FAILED = "login.password_failed"
+UNLOCKED = "login.unlocked"
 USERNAME_LENGTH = 150  # what accounts.signals keeps of the username typed
 
 
@@ -77,15 +80,24 @@ def lockout_find(*, username: str, ip: str | None, at: dt.datetime | None = None
         .values_list("at", flat=True)
         .first()
     )
-    locks = []
-    until = _lock_until(
-        AuditEntry.objects.filter(details__username=username),
-        limit=settings.LOGIN_LOCKOUT_FAILURES,
-        at=at,
-        since=last_login,
+    unlocked = (
+        AuditEntry.objects.filter(action=UNLOCKED, details__username=username, at__lte=at)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
     )
-    if until is not None:
-        locks.append(LoginLockedOut(until=until, scope="username"))
+    since = max((moment for moment in (last_login, unlocked) if moment is not None), default=None)
+    locks = []
+    # From one address, a few failures lock the username there; from everywhere together, many more are needed,
+    # so that a stranger cannot keep a colleague locked out by typing their username five times.
+    failures = AuditEntry.objects.filter(details__username=username)
+    for scoped, limit in (
+        (failures.filter(ip=ip) if ip else failures.filter(ip__isnull=True), settings.LOGIN_LOCKOUT_FAILURES),
+        (failures, settings.LOGIN_LOCKOUT_USERNAME_FAILURES),
+    ):
+        until = _lock_until(scoped, limit=limit, at=at, since=since)
+        if until is not None:
+            locks.append(LoginLockedOut(until=until, scope="username"))
     if ip:
         until = _lock_until(AuditEntry.objects.filter(ip=ip), limit=settings.LOGIN_LOCKOUT_IP_FAILURES, at=at)
         if until is not None:
@@ -122,3 +134,9 @@ def login_lockout_start(*, username: str, ip: str | None, user_agent: str = "", 
     lock = lockout_find(username=username, ip=ip, at=at)
     if lock is not None:
         raise _refuse(lock, action="login.locked", username=username, ip=ip, user_agent=user_agent, at=at)
+
+
+def login_unlock(*, username: str, by=None, at: dt.datetime | None = None) -> None:
+    """End every lock of `username` now (audited `login.unlocked`): earlier failures no longer count for it."""
+    at = at or timezone.now()
+    audit_record(actor=by, action=UNLOCKED, at=at, username=(username or "")[:USERNAME_LENGTH])

@@ -115,14 +115,13 @@ def _registry_cached(request, *, kind: str, at, compute) -> HttpResponse:
     The key is the raw query (the answer is a function of it), the language of the names and the host the
     pagination links name.
     """
+    query = registry_cache.query_parts(request.query_params)
+    if query is None:  # not in the canonical spelling: computed every time, never stored
+        data, _valid_until, _city = compute()
+        return HttpResponse(JSONRenderer().render(data), content_type="application/json")
     slug = request.query_params.get("city")
     scope = registry_cache.city_scope(slug)
-    parts = (
-        get_language(),
-        request.scheme,
-        request.get_host(),
-        tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists())),
-    )
+    parts = (get_language(), request.scheme, request.get_host(), query)
     lookup = registry_cache.Lookup(scope=scope, at=at, wanted=[(kind, parts)])
     body = lookup.get(kind, parts)
     if body is None:

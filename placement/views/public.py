@@ -189,10 +189,12 @@ class RegistryView(View):
         cities, cities_token = self.cities(at=now)
         city, unknown_city = _chosen_city(request.GET.get("city"), cities)
         claim = self.claimant_context(request)
-        shared = not claim["claim_applications"]
+        query = registry_cache.query_parts(request.GET)
+        # A parent's own "take" buttons, and a request not in the canonical spelling, are never stored.
+        shared = not claim["claim_applications"] and query is not None
         language = get_language()
         reader = "claimant" if claim["claimant"] else "user" if request.user.is_authenticated else "anonymous"
-        content_parts = (language, reader, request.get_full_path(), cities_token, astana(now).year)
+        content_parts = (language, reader, request.path, query, cities_token, astana(now).year)
         choices_parts = (language, astana(now).year)
         wanted = [("page-choices", choices_parts)] + ([("page", content_parts)] if shared else [])
         lookup = registry_cache.Lookup(scope=city.pk if city else None, at=now, wanted=wanted)
@@ -202,7 +204,7 @@ class RegistryView(View):
                 request, lookup=lookup, choices_parts=choices_parts, city=city, cities=cities,
                 unknown_city=unknown_city, at=now, context=claim,
             )  # fmt: skip
-            if shared:
+            if shared and status == 200:
                 lookup.put("page", content_parts, (status, content), valid_until=valid_until)
         else:
             status, content = stored

@@ -178,7 +178,7 @@ def test_the_count_lives_in_the_database_not_the_cache(clock, settings):
     for _ in range(5):
         attempt("staff-001", WRONG)
     assert attempt("staff-001", PASSWORD).status_code == 429
-    assert lockout_find(username="staff-001", ip=None).until == NOW + dt.timedelta(minutes=15)
+    assert lockout_find(username="staff-001", ip=OFFICE).until == NOW + dt.timedelta(minutes=15)
 
 
 def test_the_locked_message_is_in_the_language_of_the_page(clock):
@@ -190,3 +190,36 @@ def test_the_locked_message_is_in_the_language_of_the_page(clock):
     assert "Слишком много неудачных попыток входа. Попробуйте снова после 10:15." in text_of(response)
     response = attempt("staff-001", PASSWORD, url="/kk/accounts/login/")
     assert "Сәтсіз кіру әрекеттері тым көп. 10:15 кейін қайталап көріңіз." in text_of(response)
+
+
+def test_a_stranger_typing_a_username_locks_it_only_at_the_strangers_address(clock):
+    StaffFactory(username="staff-001")
+    for minute in range(5):
+        clock.move_to(NOW + dt.timedelta(minutes=minute))
+        attempt("staff-001", WRONG, ip="203.0.113.66")
+    assert attempt("staff-001", PASSWORD, ip="203.0.113.66").status_code == 429
+    assert logged_in(attempt("staff-001", PASSWORD, ip=OFFICE))
+
+
+def test_guessing_spread_over_many_addresses_locks_the_username_everywhere(clock, settings):
+    settings.LOGIN_LOCKOUT_USERNAME_FAILURES = 8
+    StaffFactory(username="staff-001")
+    for n in range(8):
+        clock.move_to(NOW + dt.timedelta(seconds=10 * n))
+        attempt("staff-001", WRONG, ip=f"203.0.113.{n + 1}")
+    response = attempt("staff-001", PASSWORD, ip=OFFICE)
+    assert response.status_code == 429
+
+
+def test_an_admin_can_end_a_lock_at_once_and_it_is_audited(clock):
+    from django.core.management import call_command
+
+    StaffFactory(username="staff-001")
+    for _ in range(5):
+        attempt("staff-001", WRONG)
+    assert attempt("staff-001", PASSWORD).status_code == 429
+    clock.move_to(NOW + dt.timedelta(minutes=1))
+    call_command("login_unlock", "staff-001")
+    assert AuditEntry.objects.filter(action="login.unlocked", details__username="staff-001").count() == 1
+    clock.move_to(NOW + dt.timedelta(minutes=2))
+    assert logged_in(attempt("staff-001", PASSWORD))

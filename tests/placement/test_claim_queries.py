@@ -48,7 +48,7 @@ def busy_city(city, group, parent, *, extra: int) -> None:
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_an_api_claim_answers_201_in_nine_queries_whatever_the_city_holds(extra, city, group):
+def test_an_api_claim_answers_201_in_ten_queries_whatever_the_city_holds(extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)

@@ -500,3 +500,50 @@ def test_every_path_that_writes_a_place_event_renews_the_citys_token(city, group
     fourth, fourth_application = applicant(city, 3)
     step("claim", lambda: place_claim(place=places[4], application=fourth_application, by=fourth, at=now))
     step("cabinet block", lambda: cabinet_block(user=fourth, by=AdminFactory(), reason="Проверка", at=now))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"city": "temirtau", "junk": "1"},  # a parameter the registry does not have
+        {"city": "temirtau", "birth_year": "02021"},  # another spelling of a cohort
+        {"city": "temirtau", "page_size": "abc"},  # a value the pagination ignores
+    ],
+)
+@pytest.mark.parametrize("path", [API, "/ru/registry/"])
+def test_requests_not_in_the_canonical_spelling_are_answered_but_never_stored(
+    client, group, django_assert_max_num_queries, params, path
+):
+    """Otherwise anyone could fill the cache (and the Redis of the task queue) with variants of one request."""
+    with at(IN_PRIORITY):
+        place_release(group=group, count=2, at=RELEASED)
+        client.get(path, params)
+        with django_assert_max_num_queries(50) as context:
+            again = client.get(path, params)
+    assert again.status_code in (200, 400)
+    assert len(context.captured_queries) > 0, "a request outside the canonical spelling was served from the cache"
+
+
+def test_a_refused_page_is_never_stored(client, group, django_assert_max_num_queries):
+    with at(IN_PRIORITY):
+        place_release(group=group, count=1, at=RELEASED)
+        first = client.get("/ru/registry/", {"city": "temirtau", "access": "closed"})  # canonical, but refused
+        with django_assert_max_num_queries(50) as context:
+            client.get("/ru/registry/", {"city": "temirtau", "access": "closed"})
+    assert first.status_code == 400
+    assert len(context.captured_queries) > 0
+
+
+def test_a_kindergarten_moved_to_another_city_leaves_the_old_citys_cache_too(
+    city, kindergarten, django_capture_on_commit_callbacks
+):
+    other = CityFactory(slug="karaganda")
+
+    def token(scope) -> str:
+        return registry_cache.Lookup(scope=scope, at=IN_PRIORITY, wanted=[]).token
+
+    before = token(city.pk)
+    kindergarten.city = other
+    with django_capture_on_commit_callbacks(execute=True):
+        kindergarten.save()
+    assert token(city.pk) != before, "the old city's registry still lists the kindergarten"

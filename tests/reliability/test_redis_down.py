@@ -165,7 +165,8 @@ def test_pages_registry_and_claims_work_while_redis_is_down_and_the_cache_return
         assert registry_place_ids(api) == {places[1].pk}  # from the database: the taken place is gone at once
 
         ready = client.get("/readyz")
-        assert ready.status_code == 503
+        assert ready.status_code == 200  # the instance serves from the database: it stays in rotation
+        assert ready.json()["status"] == "degraded"
         checks = ready.json()["checks"]
         assert checks["database"] == "ok"
         assert checks["cache"].startswith("down") and checks["broker"].startswith("down")
