@@ -6,6 +6,7 @@ from django.dispatch import receiver
 
 from .models import LoginRecord
 from .services.audit import audit_record
+from .services.lockout import FAILED, USERNAME_LENGTH
 from .services.sessions import login_record, request_ip, request_user_agent
 
 
@@ -31,8 +32,8 @@ def login_failed_audited(sender, credentials, request=None, **kwargs):
     # Django has already replaced the password in `credentials`; only the name typed is kept.
     audit_record(
         actor=None,
-        action="login.password_failed",
+        action=FAILED,
         ip=request_ip(request) if request is not None else None,
-        username=str(credentials.get("username", ""))[:150],
+        username=str(credentials.get("username", ""))[:USERNAME_LENGTH],
         device=request_user_agent(request) if request is not None else "",
     )

@@ -21,7 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from .models import CabinetBlock
-from .services.blocks import block_active, block_end, cabinet_block, cabinet_block_effects, cabinet_unblock
+from .services.blocks import (
+    CabinetAlreadyBlocked,
+    block_active,
+    block_end,
+    cabinet_block,
+    cabinet_block_effects,
+    cabinet_unblock,
+)
 from .services.sessions import request_ip
 from .sms import mask_phone
 from .validators import is_valid_iin, normalize_phone
@@ -173,19 +180,17 @@ class BlockNewView(BlockAdminView):
         form = BlockForm(request.POST)
         if not form.is_valid():
             return self.preview(request, parent, form, status=400)
-        active = block_active(user=parent)
-        if active is not None:
-            # A second click on "Block" (or a second admin) must not stack blocks.
-            messages.info(request, _("This cabinet is already blocked."))
-            return redirect("accounts:blocks")
         try:
             block = cabinet_block(
                 user=parent, by=request.user, reason=form.cleaned_data["reason"], ip=request_ip(request)
             )
+        except CabinetAlreadyBlocked:
+            # A second click on "Block" (or a second admin) must not stack blocks.
+            messages.info(request, _("This cabinet is already blocked."))
+            return redirect("accounts:blocks")
         except ValidationError as exc:
             form.add_error(None, exc)  # a field error ({"reason": ...}) lands on its field
             return self.preview(request, parent, form, status=400)
-        effects = block_effects_done(block)
         messages.success(
             request,
             _(
@@ -195,7 +200,8 @@ class BlockNewView(BlockAdminView):
             % {
                 "name": person_label(parent),
                 "until": timezone.localtime(block.ends_at).strftime("%d.%m.%Y %H:%M"),
-                **effects,
+                "referrals": block.referrals_cancelled,
+                "contracts": block.contracts_terminated,
             },
         )
         return redirect("accounts:blocks")
@@ -214,20 +220,6 @@ class BlockNewView(BlockAdminView):
             "ends_at": block_end(now),
         }
         return render(request, "accounts/blocks/new.html", context, status=status)
-
-
-def block_effects_done(block: CabinetBlock) -> dict:
-    """What the block did: the referrals it cancelled and the contracts it terminated carry its moment."""
-    from placement.models import Contract, Referral
-
-    return {
-        "referrals": Referral.objects.filter(
-            parent=block.user_id, status=Referral.Status.CANCELLED, closed_at=block.starts_at
-        ).count(),
-        "contracts": Contract.objects.filter(
-            parent=block.user_id, status=Contract.Status.TERMINATED, terminated_at=block.starts_at
-        ).count(),
-    }
 
 
 class BlockLiftView(BlockAdminView):

@@ -22,7 +22,7 @@ from accounts.models import Representation
 from accounts.services.blocks import block_active
 
 from .models import Application, Contract, Place, Referral
-from .selectors_queue import _queued, interleaved_position, queue_position
+from .selectors_queue import applications_with_positions
 from .services.claims import ClaimFacts, ClaimRefused, blocks_active, claim_refusal_judge
 
 
@@ -78,53 +78,16 @@ def priority_heads(*, cohorts, at: dt.datetime) -> dict[tuple[int, int], int]:
 def priority_standings(
     applications, *, at: dt.datetime, positions: dict[int, int | None] | None = None
 ) -> dict[int, PriorityStanding]:
-    """Each queued application's standing by pk: its position (`positions`, else one aggregate per cohort) and
+    """Each queued application's standing by pk: its position (`positions`, else all of them in one query) and
     its cohort's head."""
     queued = [a for a in applications if a.status == Application.Status.QUEUED]
     heads = priority_heads(cohorts={(a.city_id, a.birth_year) for a in queued}, at=at)
-    if positions is None:
-        positions = queue_positions(queued)
+    if positions is None and queued:
+        rows = Application.objects.filter(pk__in=[a.pk for a in queued]).select_related("city")
+        positions = {a.pk: a.position for a in applications_with_positions(rows)}
     return {
-        a.pk: PriorityStanding(
-            position=positions[a.pk] if a.pk in positions else queue_position(a),
-            head=heads[(a.city_id, a.birth_year)],
-        )
-        for a in queued
+        a.pk: PriorityStanding(position=positions[a.pk], head=heads[(a.city_id, a.birth_year)]) for a in queued
     }
-
-
-def _earlier(application: Application) -> Q:
-    return Q(applied_at__lt=application.applied_at) | Q(applied_at=application.applied_at, pk__lt=application.pk)
-
-
-def queue_positions(applications) -> dict[int, int | None]:
-    """queue_position for several applications, one query per cohort instead of three or four per application:
-    the category sizes and each application's rank inside its category as filtered counts of one aggregate over
-    the cohort's queued applications (the same partial index)."""
-    positions: dict[int, int | None] = {a.pk: None for a in applications}
-    cohorts: dict[tuple[int, int], list[Application]] = {}
-    for application in applications:
-        if application.status == Application.Status.QUEUED:
-            cohorts.setdefault((application.city_id, application.birth_year), []).append(application)
-    for (city_id, birth_year), members in cohorts.items():
-        counts = {
-            f"size_{category}": Count("pk", filter=Q(queue_category=category)) for category in Application.Category
-        }
-        for application in members:
-            counts[f"rank_{application.pk}"] = Count(
-                "pk", filter=Q(queue_category=application.queue_category) & _earlier(application)
-            )
-        row = _queued(city_id=city_id, birth_year=birth_year).aggregate(**counts)
-        for application in members:
-            positions[application.pk] = interleaved_position(
-                category=application.queue_category,
-                rank=row[f"rank_{application.pk}"] + 1,
-                extraordinary=row[f"size_{Application.Category.EXTRAORDINARY}"],
-                priority=row[f"size_{Application.Category.PRIORITY}"],
-                general=row[f"size_{Application.Category.GENERAL}"],
-                ratio=application.city.queue_general_per_priority,
-            )
-    return positions
 
 
 def claimable_applications(*, parent) -> QuerySet[Application]:

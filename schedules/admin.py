@@ -136,7 +136,7 @@ class WindowDatesColumns:
         if obj is None or obj.pk is None:
             return None
         if isinstance(obj, KindergartenShift):
-            return window_dates(window=obj.window, kindergarten_id=obj.kindergarten_id)
+            return window_dates(window=obj.window, shift=obj)
         return window_dates(window=obj)
 
     @admin.display(description=_("priority access ends (18:00)"))

@@ -28,10 +28,15 @@ class WindowDates:
 
 
 def window_dates(
-    *, window: CohortWindow, kindergarten_id: int | None = None, working_days: int | None = None
+    *,
+    window: CohortWindow,
+    kindergarten_id: int | None = None,
+    working_days: int | None = None,
+    shift: KindergartenShift | None = None,
 ) -> WindowDates:
-    shift = None
-    if kindergarten_id is not None:
+    """The dates of a cohort's window, shifted for a kindergarten: `shift` when the caller has it loaded, else
+    looked up by `kindergarten_id`."""
+    if shift is None and kindergarten_id is not None:
         shift = KindergartenShift.objects.filter(window=window, kindergarten_id=kindergarten_id).first()
     start = shift.shifted_start if shift else window.priority_start
     days = working_days or window.schedule.city.priority_working_days

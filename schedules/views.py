@@ -49,7 +49,7 @@ def schedule_overview(*, city_slug: str, year: int) -> ScheduleOverview | None:
         schedule=schedule,
         windows=[WindowRow(window=window, dates=window_dates(window=window)) for window in windows],
         shifts=[
-            ShiftRow(shift=shift, dates=window_dates(window=shift.window, kindergarten_id=shift.kindergarten_id))
+            ShiftRow(shift=shift, dates=window_dates(window=shift.window, shift=shift))
             for shift in sorted(shifts, key=lambda s: (s.window.priority_start, -s.window.age, s.kindergarten.code))
         ],
     )

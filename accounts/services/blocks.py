@@ -58,7 +58,13 @@ def cabinet_block_effects(*, user):
     )
 
 
+class CabinetAlreadyBlocked(Exception):
+    """The parent's cabinet is blocked already (a second click, a second admin): nothing was done."""
+
+
 def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: str | None = None) -> CabinetBlock:
+    """Block the parent's cabinet for six months. The returned block carries what it did:
+    `referrals_cancelled` and `contracts_terminated`. Raises CabinetAlreadyBlocked when a block is in force."""
     from placement.models import Contract, Referral
     from placement.services.claims import referral_close
 
@@ -74,6 +80,8 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
     with transaction.atomic():
         # The same lock a claim takes first: a claim in flight finishes before the block looks for referrals.
         type(user).objects.select_for_update(of=("self",), no_key=True).filter(pk=user.pk).first()
+        if block_active(user=user, at=at) is not None:  # checked under the lock: two clicks never stack blocks
+            raise CabinetAlreadyBlocked()
         block = CabinetBlock.objects.create(
             user=user, starts_at=at, ends_at=block_end(at), reason=reason, created_by=by
         )
@@ -98,6 +106,7 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
             referrals_cancelled=cancelled,
             contracts_terminated=terminated,
         )
+    block.referrals_cancelled, block.contracts_terminated = cancelled, terminated
     return block
 
 
@@ -110,9 +119,10 @@ def cabinet_unblock(
     if not reason:
         raise ValidationError({"reason": _("Give the reason for lifting the block.")}, code="reason_required")
     with transaction.atomic():
-        CabinetBlock.objects.filter(pk=block.pk, lifted_at__isnull=True).update(
+        lifted = CabinetBlock.objects.filter(pk=block.pk, lifted_at__isnull=True).update(
             lifted_at=at, lifted_by=by, lift_reason=reason
         )
-        audit_record(actor=by, action="cabinet.unblock", target=block, ip=ip, at=at, reason=reason)
+        if lifted:  # lifted already (a second click): nothing changed, nothing to audit
+            audit_record(actor=by, action="cabinet.unblock", target=block, ip=ip, at=at, reason=reason)
     block.refresh_from_db()
     return block

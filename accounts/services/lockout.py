@@ -30,7 +30,7 @@ from .audit import audit_record
 
 FAILED = "login.password_failed"
 UNLOCKED = "login.unlocked"
-USERNAME_LENGTH = 150  # what accounts.signals keeps of the username typed
+USERNAME_LENGTH = 150  # what is kept of the username typed (accounts.signals records the failures)
 
 
 class LoginLockedOut(Exception):

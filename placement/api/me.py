@@ -34,7 +34,6 @@ from ..views.cabinet import (
     parent_applications,
     parent_child,
     parent_representations,
-    refusal_message,
     request_ip,
 )
 from .public import KindergartenRefSerializer
@@ -265,7 +264,7 @@ class MyApplicationsView(MeBaseView):
                 ip=request_ip(request),
             )
         except AlreadyInQueue as exc:
-            return refusal(exc.code, refusal_message(exc), status.HTTP_409_CONFLICT)
+            return refusal(exc.code, str(exc.message), status.HTTP_409_CONFLICT)
         except DjangoPermissionDenied:
             return refusal("not_your_child", gettext("No such child among yours."), status.HTTP_403_FORBIDDEN)
         except DjangoValidationError as exc:
@@ -295,7 +294,7 @@ class MyApplicationWithdrawView(MeBaseView):
         try:
             application = application_withdraw(application=application, by=request.user, ip=request_ip(request))
         except NotWithdrawable as exc:
-            return refusal(exc.code, refusal_message(exc), status.HTTP_409_CONFLICT)
+            return refusal(exc.code, str(exc.message), status.HTTP_409_CONFLICT)
         except DjangoPermissionDenied as exc:
             raise NotFound(gettext("No such application among yours.")) from exc
         return Response(ApplicationSerializer(application).data)

@@ -25,7 +25,7 @@ class NotWithdrawable(PlacementError):
     message = gettext_lazy("Only an application that is in the queue can be withdrawn.")
 
 
-def _category(*, privilege: str, privilege_status: str) -> int:
+def queue_category_for(*, privilege: str, privilege_status: str) -> int:
     """An unconfirmed privilege ranks as general (DOMAIN.md, Queue)."""
     if privilege_status != Application.PrivilegeStatus.CONFIRMED:
         return Application.Category.GENERAL
@@ -88,7 +88,7 @@ def application_create(
                 privilege_status=privilege_status,
                 applied_at=at,
                 status_changed_at=at,
-                queue_category=_category(privilege=privilege, privilege_status=privilege_status),
+                queue_category=queue_category_for(privilege=privilege, privilege_status=privilege_status),
             )
             audit_record(actor=parent, action="application.create", target=application, ip=ip, at=at)
     except IntegrityError as exc:
@@ -143,7 +143,7 @@ def application_privilege_decide(
         Application.objects.filter(pk=application.pk).update(
             privilege_status=status,
             privilege_reason=reason,
-            queue_category=_category(privilege=application.privilege, privilege_status=status),
+            queue_category=queue_category_for(privilege=application.privilege, privilege_status=status),
         )
         audit_record(
             actor=by, action="application.privilege_" + status, target=application, ip=ip, at=at, reason=reason

@@ -35,6 +35,7 @@ from schedules.calendar import ASTANA
 
 from ..models import Application, City, GroupType
 from ..models.queue import application_number_new
+from .applications import queue_category_for
 from .imports import FIRST_DATA_ROW, ImportProblem, ImportRejected
 
 COLUMNS = (
@@ -85,11 +86,6 @@ IMPORTED_REASON = "imported"
 NUMBER_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 CHUNK = 900  # values per IN (...) lookup: below SQLite's oldest variable limit
 BATCH = 2000  # rows per INSERT
-CATEGORY = {
-    Application.Privilege.NONE: Application.Category.GENERAL,
-    Application.Privilege.EXTRAORDINARY: Application.Category.EXTRAORDINARY,
-    Application.Privilege.PRIORITY: Application.Category.PRIORITY,
-}
 
 
 @dataclass
@@ -251,7 +247,7 @@ def _row_values(number: int, row: Mapping[str, str], *, city_slug: str, at: dt.d
     _choice(values, "language", Application.Language.values, "", problem)
     _choice(values, "group_type", GroupType.values, GroupType.GENERAL, problem)
     _choice(values, "privilege", Application.Privilege.values, Application.Privilege.NONE, problem)
-    claimed = values["privilege"] in CATEGORY and values["privilege"] != Application.Privilege.NONE
+    claimed = values["privilege"] in Application.Privilege.values and values["privilege"] != Application.Privilege.NONE
     if claimed and not values["privilege_document"]:
         problem("privilege_document", _("Name the document that proves the privilege."))
 
@@ -534,6 +530,7 @@ def _write(rows: list[_Row], existing: _Existing, *, at: dt.datetime, source: st
         taken_numbers.add(number)
         privilege = values["privilege"]
         privileged = privilege != Application.Privilege.NONE
+        privilege_status = Application.PrivilegeStatus.CONFIRMED if privileged else Application.PrivilegeStatus.NONE
         new_applications.append(
             Application(
                 number=number,
@@ -545,11 +542,9 @@ def _write(rows: list[_Row], existing: _Existing, *, at: dt.datetime, source: st
                 group_type=values["group_type"],
                 privilege=privilege,
                 privilege_document=values["privilege_document"] if privileged else "",
-                privilege_status=(
-                    Application.PrivilegeStatus.CONFIRMED if privileged else Application.PrivilegeStatus.NONE
-                ),
+                privilege_status=privilege_status,
                 privilege_reason=IMPORTED_REASON if privileged else "",
-                queue_category=CATEGORY[privilege],
+                queue_category=queue_category_for(privilege=privilege, privilege_status=privilege_status),
                 applied_at=values["applied_at"],
                 status=Application.Status.QUEUED,
                 status_changed_at=values["applied_at"],

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,18 +30,6 @@ from ..services.applications import AlreadyInQueue, NotWithdrawable, application
 
 RECENT_LOGINS = 10
 
-# The services' refusals, translated when shown: their class-level messages are evaluated once, at import, in
-# whatever language was active then, so the page names the message by the refusal's code.
-REFUSAL_MESSAGES = {
-    AlreadyInQueue.code: _("This child already has an active application in this city."),
-    NotWithdrawable.code: _("Only an application that is in the queue can be withdrawn."),
-}
-
-
-def refusal_message(exc) -> str:
-    return str(REFUSAL_MESSAGES.get(exc.code, exc.message))
-
-
 # --- Who holds a cabinet (shared with the `me` API) ------------------------------------------------------
 
 
@@ -57,11 +45,8 @@ def is_cabinet_holder(user) -> bool:
 
 
 def parent_login_url() -> str:
-    """The parents' SMS login, or the password login while the SMS one does not exist."""
-    try:
-        return reverse("accounts:otp-login")
-    except NoReverseMatch:
-        return reverse("accounts:login")
+    """The parents' SMS login."""
+    return reverse("accounts:otp-login")
 
 
 # --- Reads for the pages and the API ---------------------------------------------------------------------
@@ -234,7 +219,7 @@ class ApplyView(CabinetView):
                 ip=request_ip(request),
             )
         except AlreadyInQueue as exc:
-            form.add_error(None, refusal_message(exc))
+            form.add_error(None, str(exc.message))
             return self.render_form(request, form, children=children, status=409)
         except PermissionDenied as exc:
             raise Http404(gettext("No such child among yours.")) from exc
@@ -273,7 +258,7 @@ class WithdrawView(CabinetView):
         try:
             application_withdraw(application=application, by=request.user, ip=request_ip(request))
         except NotWithdrawable as exc:
-            messages.error(request, refusal_message(exc))
+            messages.error(request, str(exc.message))
             return self.home()
         except PermissionDenied as exc:
             raise Http404(gettext("No such application among yours.")) from exc

@@ -403,15 +403,16 @@ def test_the_logged_in_registry_and_the_confirmation_leave_no_english(language, 
 
 
 def test_batched_queue_positions_equal_queue_position_across_categories(city):
-    from placement.selectors_claims import queue_positions
-    from placement.selectors_queue import queue_position
+    from placement.models import Application
+    from placement.selectors_queue import applications_with_positions, queue_position
 
     applications = []
     for minutes in range(12):
         privilege = ("none", "priority", "none", "extraordinary")[minutes % 4]
         applications.append(applicant(city, minutes % 5, privilege=privilege)[1])
     applications.append(applicant(city, 3, birth_date=dt.date(2020, 2, 2))[1])
-    positions = queue_positions(applications)
+    rows = Application.objects.filter(pk__in=[a.pk for a in applications]).select_related("city")
+    positions = {a.pk: a.position for a in applications_with_positions(rows)}
     assert positions == {a.pk: queue_position(a) for a in applications}
 
 

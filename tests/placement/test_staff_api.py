@@ -38,14 +38,6 @@ def withdraw_url(place) -> str:
     return f"/api/v1/staff/places/{place.pk}/withdraw/"
 
 
-@pytest.fixture(autouse=True)
-def _exception_handler(settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "EXCEPTION_HANDLER": "placement.api.errors.exception_handler",
-    }
-
-
 @pytest.fixture
 def clock():
     with time_machine.travel(IN_PRIORITY, tick=False) as traveller:

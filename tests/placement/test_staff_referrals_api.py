@@ -44,14 +44,6 @@ def enrol_url(number: str) -> str:
     return f"/api/v1/staff/referrals/{number}/enrol/"
 
 
-@pytest.fixture(autouse=True)
-def _exception_handler(settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "EXCEPTION_HANDLER": "placement.api.errors.exception_handler",
-    }
-
-
 @pytest.fixture
 def clock():
     with time_machine.travel(WITHIN_VALIDITY, tick=False) as traveller:

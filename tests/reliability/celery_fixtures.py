@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,12 +19,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import BASE_DIR, database_url_for_subprocess, require, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.reliability.conftest import free_port
 
 
 @dataclass
