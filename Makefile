@@ -52,6 +52,7 @@ demo: migrate
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Re-pin the constraints file after changing pyproject.toml

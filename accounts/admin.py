@@ -13,20 +13,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from indigo.errors import DomainError
 from schedules.calendar import ASTANA
 
-from .models import AuditEntry, Child, LoginRecord, OtpChallenge, Representation, User
+from .models import AuditEntry, CabinetBlock, Child, LoginRecord, OtpChallenge, Representation, User
+from .permissions import admin_site_access
 from .services.notifications import representation_decision_notify
 from .services.people import representation_decide
 from .services.sessions import request_ip
+from .sms import mask_phone
 
 REASON_MAX_LENGTH = 500
 
@@ -42,8 +46,7 @@ def astana_time(value) -> str:
 
 
 def is_department_admin(request) -> bool:
-    user = request.user
-    return bool(user.is_active and user.is_staff and (user.is_superuser or user.is_department_admin))
+    return admin_site_access(request.user)
 
 
 class DepartmentAdminAccess:
@@ -118,7 +121,7 @@ def decide_each(modeladmin, request, objects, *, decide, notify, confirm: bool, 
     for obj in objects:
         try:
             decided = decide(obj, by=request.user, confirm=confirm, reason=reason, ip=request_ip(request))
-        except (PermissionDenied, ValidationError) as exc:
+        except (DomainError, ValidationError) as exc:
             message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
             modeladmin.message_user(request, f"{obj}: {message}", messages.ERROR)
             continue
@@ -317,8 +320,6 @@ class OtpChallengeAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=_("phone"))
     def phone_masked(self, obj: OtpChallenge) -> str:
-        from .sms import mask_phone
-
         return mask_phone(obj.phone)
 
     @admin.display(description=_("created at"), ordering="created_at")
@@ -361,7 +362,65 @@ class AuditEntryAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.details, ensure_ascii=False, indent=2, sort_keys=True))
 
 
-from .admin_blocks import CabinetBlockAdmin  # noqa: E402  (kept in its own module with the block pages)
-from .models import CabinetBlock  # noqa: E402
+# --- Cabinet blocks: read-only here ---------------------------------------------------------------------------
+# Blocks are made and lifted only on the blocks pages (placement:blocks), which show the effects first and go
+# through placement.services.blocks (the one place that cancels referrals, terminates contracts and audits).
 
-admin.site.register(CabinetBlock, CabinetBlockAdmin)
+
+class BlockStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+    STATES = {"active": _("Active"), "lifted": _("Lifted"), "ended": _("Ended")}
+
+    def lookups(self, request, model_admin):
+        return list(self.STATES.items())
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.active_at(now)
+        if self.value() == "lifted":
+            return queryset.filter(lifted_at__isnull=False)
+        if self.value() == "ended":
+            return queryset.filter(lifted_at__isnull=True, ends_at__lte=now)
+        return queryset
+
+
+@admin.register(CabinetBlock)
+class CabinetBlockAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("parent", "phone", "starts", "ends", "reason", "state", "lifted", "created_by")
+    list_filter = (BlockStateFilter, "starts_at")
+    search_fields = ("=user__phone", "=user__iin")
+    search_help_text = _("The parent's phone (+7XXXXXXXXXX) or IIN, exactly.")
+    list_select_related = ("user", "created_by", "lifted_by")
+    date_hierarchy = "starts_at"
+    fields = ("user", "starts_at", "ends_at", "reason", "created_by", "lifted_at", "lifted_by", "lift_reason")
+    readonly_fields = fields
+
+    @admin.display(description=_("parent"), ordering="user__last_name")
+    def parent(self, obj: CabinetBlock) -> str:
+        return obj.user.get_full_name() or obj.user.get_username()
+
+    @admin.display(description=_("phone"))
+    def phone(self, obj: CabinetBlock) -> str:
+        return mask_phone(obj.user.phone)
+
+    @admin.display(description=_("blocked from"), ordering="starts_at")
+    def starts(self, obj: CabinetBlock) -> str:
+        return astana_time(obj.starts_at)
+
+    @admin.display(description=_("blocked until"), ordering="ends_at")
+    def ends(self, obj: CabinetBlock) -> str:
+        return astana_time(obj.ends_at)
+
+    @admin.display(description=_("state"))
+    def state(self, obj: CabinetBlock) -> str:
+        return BlockStateFilter.STATES[obj.state_at(timezone.now())]
+
+    @admin.display(description=_("lifted at"), ordering="lifted_at")
+    def lifted(self, obj: CabinetBlock):
+        if obj.lifted_at is not None:
+            return f"{astana_time(obj.lifted_at)}: {obj.lift_reason}"
+        if obj.state_at(timezone.now()) == "active":
+            return format_html('<a href="{}">{}</a>', reverse("placement:block-lift", args=[obj.pk]), _("Lift…"))
+        return "—"

@@ -1,42 +1,23 @@
 """Auth API: a parent asks for an SMS code and exchanges it for a DRF token (issue 4).
 
-Refusals are `{"reason": <code>, "detail": <message in the request's language>}`. The limits are the database
+Refusals are the services' errors, shaped by `indigo.api` as `{"reason": <code>, "detail": <message in the
+request's language>}`. The limits are the database
 ones of the SMS login (per phone and per IP); a refused request answers 429 with Retry-After.
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .services.otp import (
-    LoginRefused,
-    OtpError,
-    OtpExpired,
-    OtpInvalidCode,
-    OtpRateLimited,
-    OtpSmsFailed,
-    OtpTooManyAttempts,
-    PasswordLoginRequired,
-    otp_request,
-    otp_verify,
-)
-from .services.sessions import api_token_issue, request_ip, request_user_agent
+from indigo.api import refused
 
-STATUS_BY_ERROR = {
-    OtpRateLimited.code: status.HTTP_429_TOO_MANY_REQUESTS,
-    OtpInvalidCode.code: status.HTTP_401_UNAUTHORIZED,
-    OtpExpired.code: status.HTTP_401_UNAUTHORIZED,
-    OtpTooManyAttempts.code: status.HTTP_401_UNAUTHORIZED,
-    PasswordLoginRequired.code: status.HTTP_403_FORBIDDEN,
-    LoginRefused.code: status.HTTP_403_FORBIDDEN,
-    OtpSmsFailed.code: status.HTTP_503_SERVICE_UNAVAILABLE,
-}
+from .services.otp import OtpInvalidCode, OtpInvalidPhone, otp_request, otp_verify
+from .services.sessions import api_token_issue, request_ip, request_user_agent
 
 
 class OtpRequestSerializer(serializers.Serializer):
@@ -59,30 +40,14 @@ class TokenSerializer(serializers.Serializer):
     user = inline_serializer("AuthUser", fields={"id": serializers.IntegerField(), "role": serializers.CharField()})
 
 
-class AuthRefusalSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        help_text="invalid_phone, rate_limited, invalid_code, expired, too_many_attempts, password_required, "
-        "login_refused or sms_failed; for the logout, not_authenticated or authentication_failed."
-    )
-    detail = serializers.CharField(help_text="A message for people, in the request's language.")
+class OtpBadRequest(OtpInvalidCode):
+    """A verification whose fields do not even parse (400, not 401: no code was checked)."""
 
+    status = 400
 
-def _refusal(reason: str, detail, status_code: int, headers: dict | None = None) -> Response:
-    return Response({"reason": reason, "detail": str(detail)}, status=status_code, headers=headers)
-
-
-def _otp_refusal(exc: OtpError) -> Response:
-    status_code = STATUS_BY_ERROR.get(exc.code, status.HTTP_400_BAD_REQUEST)
-    headers = {}
-    if isinstance(exc, OtpRateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
-    if status_code == status.HTTP_401_UNAUTHORIZED:
-        headers["WWW-Authenticate"] = 'Token realm="api"'
-    return _refusal(exc.code, exc.message, status_code, headers)
-
-
-def _invalid_phone(exc: ValidationError) -> Response:
-    return _refusal("invalid_phone", exc.messages[0], status.HTTP_400_BAD_REQUEST)
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class OtpRequestView(APIView):
@@ -98,22 +63,17 @@ class OtpRequestView(APIView):
         request=OtpRequestSerializer,
         responses={
             202: OtpSentSerializer,
-            400: OpenApiResponse(AuthRefusalSerializer, description="invalid_phone"),
-            429: OpenApiResponse(AuthRefusalSerializer, description="rate_limited; see the Retry-After header"),
-            503: OpenApiResponse(AuthRefusalSerializer, description="sms_failed"),
+            400: refused("invalid_phone"),
+            429: refused("rate_limited; see the Retry-After header"),
+            503: refused("sms_failed"),
         },
         tags=["auth"],
     )
     def post(self, request):
         serializer = OtpRequestSerializer(data=request.data)
         if not serializer.is_valid():
-            return _refusal("invalid_phone", _("Enter a phone number as +7 and 10 digits."), 400)
-        try:
-            otp_request(phone=serializer.validated_data["phone"], ip=request_ip(request))
-        except ValidationError as exc:
-            return _invalid_phone(exc)
-        except OtpError as exc:
-            return _otp_refusal(exc)
+            raise OtpInvalidPhone()
+        otp_request(phone=serializer.validated_data["phone"], ip=request_ip(request))
         return Response(
             {"detail": _("The code has been sent by SMS."), "expires_in": settings.OTP_TTL_SECONDS},
             status=status.HTTP_202_ACCEPTED,
@@ -132,28 +92,23 @@ class OtpVerifyView(APIView):
         request=OtpVerifySerializer,
         responses={
             200: TokenSerializer,
-            400: OpenApiResponse(AuthRefusalSerializer, description="invalid_phone"),
-            401: OpenApiResponse(AuthRefusalSerializer, description="invalid_code, expired or too_many_attempts"),
-            403: OpenApiResponse(AuthRefusalSerializer, description="password_required or login_refused"),
+            400: refused("invalid_phone, or invalid_code when the fields do not parse"),
+            401: refused("invalid_code, expired or too_many_attempts"),
+            403: refused("password_required or login_refused"),
         },
         tags=["auth"],
     )
     def post(self, request):
         serializer = OtpVerifySerializer(data=request.data)
         if not serializer.is_valid():
-            return _refusal("invalid_code", OtpInvalidCode.message, 400)
+            raise OtpBadRequest()
         ip, user_agent = request_ip(request), request_user_agent(request)
-        try:
-            user = otp_verify(
-                phone=serializer.validated_data["phone"],
-                code=serializer.validated_data["code"],
-                ip=ip,
-                user_agent=user_agent,
-            )
-        except ValidationError as exc:
-            return _invalid_phone(exc)
-        except OtpError as exc:
-            return _otp_refusal(exc)
+        user = otp_verify(
+            phone=serializer.validated_data["phone"],
+            code=serializer.validated_data["code"],
+            ip=ip,
+            user_agent=user_agent,
+        )
         token = api_token_issue(user=user, ip=ip, user_agent=user_agent)
         return Response({"token": token, "user": {"id": user.pk, "role": user.role}})
 
@@ -168,9 +123,7 @@ class LogoutView(APIView):
         request=None,
         responses={
             204: None,
-            401: OpenApiResponse(
-                AuthRefusalSerializer, description="not_authenticated or authentication_failed (no valid token)"
-            ),
+            401: refused("not_authenticated or authentication_failed (no valid token)"),
         },
         tags=["auth"],
     )

@@ -207,6 +207,12 @@ class AuditEntry(AppendOnlyModel):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
 
 
+class CabinetBlockQuerySet(models.QuerySet):
+    def active_at(self, at):
+        """Blocks in force at `at`: begun, not ended, not lifted (the one home of that rule)."""
+        return self.filter(lifted_at__isnull=True, starts_at__lte=at, ends_at__gt=at)
+
+
 class CabinetBlock(models.Model):
     """A department admin's block of a parent's cabinet, 6 months by the rules (DOMAIN.md, People and security):
     handing cabinet access to third parties is forbidden. Active while `starts_at <= now < ends_at` and not lifted."""
@@ -231,6 +237,8 @@ class CabinetBlock(models.Model):
     )
     lift_reason = models.CharField(_("reason for lifting"), max_length=500, blank=True)
 
+    objects = CabinetBlockQuerySet.as_manager()
+
     class Meta:
         ordering = ["-starts_at"]
         verbose_name = _("cabinet block")
@@ -242,3 +250,9 @@ class CabinetBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.starts_at:%d.%m.%Y}-{self.ends_at:%d.%m.%Y}"
+
+    def state_at(self, at) -> str:
+        """active, lifted or ended (a block is never shown before it starts: it starts when it is made)."""
+        if self.lifted_at is not None:
+            return "lifted"
+        return "active" if self.starts_at <= at < self.ends_at else "ended"

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 
@@ -13,5 +13,4 @@ urlpatterns = [
     path("sms/", views.OtpPhoneView.as_view(), name="otp-login"),
     path("sms/code/", views.OtpCodeView.as_view(), name="otp-code"),
     path("logins/", views.LoginListView.as_view(), name="logins"),
-    path("blocks/", include("accounts.urls_blocks")),
 ]

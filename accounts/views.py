@@ -21,15 +21,10 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from .models import LoginRecord
+from .selectors import logins_recent
 from .services.lockout import LoginLockedOut, login_lockout_check, login_lockout_start
-from .services.otp import OtpError, OtpRateLimited, otp_request, otp_verify
-from .services.sessions import (
-    login_refusal,
-    logins_recent,
-    request_ip,
-    request_user_agent,
-    session_start,
-)
+from .services.otp import OtpError, OtpInvalidPhone, otp_request, otp_verify
+from .services.sessions import login_refusal, request_ip, request_user_agent, session_start
 
 SESSION_PHONE = "accounts.otp_phone"
 SESSION_NEXT = "accounts.otp_next"
@@ -101,7 +96,7 @@ def locked_out_status(response, form):
     lock = getattr(form, "locked_out", None)
     if lock is not None:
         response.status_code = 429
-        response["Retry-After"] = str(lock.retry_after())
+        response["Retry-After"] = str(lock.retry_after)
     return response
 
 
@@ -163,11 +158,11 @@ class OtpPhoneView(View):
         if form.is_valid():
             try:
                 sent = otp_request(phone=form.cleaned_data["phone"], ip=request_ip(request))
-            except ValidationError as exc:
-                form.add_error("phone", exc.messages[0])
+            except OtpInvalidPhone as exc:
+                form.add_error("phone", exc.message)
             except OtpError as exc:
                 form.add_error(None, exc.message)
-                status = 429 if isinstance(exc, OtpRateLimited) else 503
+                status = exc.status
             else:
                 request.session[SESSION_PHONE] = sent.phone
                 return redirect("accounts:otp-code")
@@ -210,9 +205,6 @@ class OtpCodeView(View):
                 ip=request_ip(request),
                 user_agent=request_user_agent(request),
             )
-        except ValidationError as exc:
-            form.add_error(None, exc.messages[0])
-            return self.render_code(request, form)
         except OtpError as exc:
             form.add_error(None, exc.message)
             return self.render_code(request, form)
@@ -224,11 +216,10 @@ class OtpCodeView(View):
     def resend(self, request):
         try:
             otp_request(phone=self.phone, ip=request_ip(request))
-        except ValidationError as exc:
-            return self.render_code(request, CodeForm(), error=exc.messages[0])
+        except OtpInvalidPhone as exc:
+            return self.render_code(request, CodeForm(), error=exc.message)
         except OtpError as exc:
-            status = 429 if isinstance(exc, OtpRateLimited) else 503
-            return self.render_code(request, CodeForm(), status=status, error=exc.message)
+            return self.render_code(request, CodeForm(), status=exc.status, error=exc.message)
         messages.success(request, _("A new code has been sent. The earlier code no longer works."))
         return redirect("accounts:otp-code")
 

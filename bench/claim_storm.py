@@ -242,8 +242,7 @@ CLAIM_SQL = {
 
 def storm_floor(url: str, scenario: Scenario, *, threads: int, seed: int) -> StormResult:
     """The claims as raw SQL transactions, `threads` at a time, each on its own psycopg2 connection."""
-    from placement.models.referrals import referral_number_new
-    from placement.services.claims import referral_valid_until
+    from placement.models.referrals import referral_number_new, referral_valid_until
     from schedules.calendar import protocol_day
 
     now = dt.datetime.now(dt.UTC)

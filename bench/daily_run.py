@@ -134,7 +134,7 @@ def child_run_daily(at_iso: str, profile: bool = False) -> None:
     django_setup(os.environ["DATABASE_URL"])
     from django.db import connection
 
-    from placement.services import run_daily
+    from placement.services.daily import run_daily
 
     queries = 0
     seconds_by_statement: dict[str, list] = {}
@@ -210,7 +210,7 @@ def main() -> None:
     from django.utils import timezone
 
     from placement.models import City, Group
-    from placement.services import run_daily
+    from placement.services.daily import run_daily
     from placement.services.scale_data import scale_data_generate, scale_places_release
     from schedules.calendar import PROTOCOL_MOMENT, at_astana
 

@@ -132,8 +132,8 @@ def cabinet_timings(parents) -> dict[str, tuple[list[float], int]]:
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from placement.selectors_queue import applications_with_positions
-    from placement.views.cabinet import parent_applications
+    from placement.selectors.parents import parent_applications
+    from placement.selectors.queue import applications_with_positions
 
     reads = {
         "floor: the list's rows": lambda parent, _api, _page: list(parent_applications(parent=parent)),
@@ -184,7 +184,7 @@ def main() -> None:
     from django.db import connection
 
     from placement.models import Application, City
-    from placement.selectors_queue import queue_head, queue_position
+    from placement.selectors.queue import queue_head, queue_position
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A page view's refusal (indigo.errors.DomainError) becomes its translated page (indigo.pages).
+    "indigo.pages.DomainErrorMiddleware",
     # Last, so that a view's lost database connection becomes a clean 503 before anything else sees it.
     "indigo.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -235,7 +237,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "EXCEPTION_HANDLER": "placement.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "indigo.api.exception_handler",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

@@ -32,5 +32,6 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
+handler403 = "indigo.pages.forbidden"
 handler404 = "indigo.views.not_found"
 handler500 = "indigo.views.server_error"

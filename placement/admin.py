@@ -11,7 +11,8 @@ from accounts.admin import DepartmentAdminAccess, ReadOnlyMixin, astana_time, de
 from accounts.services.notifications import privilege_decision_notify
 
 from .models import Application, City, Group, Kindergarten, Place, PlaceEvent, Protocol
-from .selectors_queue import queue_position
+from .models.queue import application_number_normalize
+from .selectors.queue import queue_position
 from .services.applications import application_privilege_decide
 
 
@@ -165,14 +166,12 @@ class ApplicationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """Exact matches only, on the indexed columns: an application number or a child's IIN, nothing fuzzy."""
-        term = "".join(search_term.split()).upper()
+        term = "".join(search_term.split())
         if not term:
             return queryset, False
         if len(term) == 12 and term.isdigit():
             return queryset.filter(child__iin=term), False
-        if len(term) == 12 and term.isalnum():
-            term = f"{term[:4]}-{term[4:8]}-{term[8:]}"
-        return queryset.filter(number=term), False
+        return queryset.filter(number=application_number_normalize(term) or term.upper()), False
 
     @admin.display(description=_("applied at"), ordering="applied_at")
     def applied(self, obj: Application) -> str:

@@ -18,7 +18,7 @@ from schedules.calendar import ASTANA
 from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
 
 from .models import City, Group, GroupType, Kindergarten, Language, Place
-from .services import place_release, place_withdraw
+from .services.places import place_release, place_withdraw
 
 # Demo-only passwords, printed by seed_demo (for the README); never use them anywhere but a local first run.
 DEMO_ADMIN_USERNAME = "admin"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from schedules.calendar import astana
 
 from .models import Protocol
-from .selectors import ProtocolRow, protocol_rows
+from .selectors.protocols import ProtocolRow, protocol_rows
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

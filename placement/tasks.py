@@ -1,20 +1,21 @@
 from celery import shared_task
 
+from schedules.calendar import moment_parse
+
 from .models import City
-from .services import run_daily as run_daily_service
+from .services.daily import run_daily as run_daily_service
 
 
 # Acknowledged only when done, and given back to the queue when the worker dies mid-run (settings: the Redis
 # visibility timeout): delivery is at least once, and the run is idempotent per city and day (services/daily.py).
 @shared_task(name="placement.tasks.run_daily", acks_late=True, reject_on_worker_lost=True)
 def run_daily(at: str | None = None, city: str | None = None) -> dict:
-    """The 18:00 run (beat). `at` (ISO text) and `city` (slug) exist for a run by hand; both default to now/all.
+    """The 18:00 run (beat). `at` (ISO text, `moment_parse`) and `city` (slug) exist for a run by hand; both
+    default to now/all; an `at` that does not parse fails the task (never "now").
 
     A late delivery without `at` catches up to the moment it runs; the moves keep the rules' times either way.
     """
-    from django.utils.dateparse import parse_datetime
-
-    moment = parse_datetime(at) if at else None
+    moment = moment_parse(at) if at else None
     only = City.objects.get(slug=city) if city else None
     published = run_daily_service(at=moment, city=only)
     return {"published": [f"{p.city.slug}/{p.day.isoformat()}" for p in published]}

@@ -17,5 +17,6 @@ urlpatterns = [
     path("staff/", include("placement.urls_staff")),
     path("cabinet/", include("placement.urls_cabinet")),
     path("queue/", QueueLookupView.as_view(), name="queue-lookup"),
+    path("blocks/", include("placement.urls_blocks")),
     path("", include("placement.urls_referrals")),
 ]

@@ -1,13 +1,15 @@
 """Public API: a city's summer schedule of one year, with the dates computed from the working-day calendar."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .views import schedule_overview
+from indigo.api import refused
+from indigo.errors import NotFound
+
+from .selectors import schedule_overview
 
 
 class ScheduleCitySerializer(serializers.Serializer):
@@ -62,7 +64,7 @@ class ScheduleDetailAPIView(APIView):
         ),
         responses={
             200: SummerScheduleSerializer,
-            404: OpenApiResponse(description="No schedule for this city and year."),
+            404: refused("No schedule for this city and year."),
         },
         tags=["schedules"],
     )

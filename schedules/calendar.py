@@ -141,6 +141,18 @@ def counted_days(entered_at: dt.datetime, count: int) -> list[dt.date]:
     return days
 
 
+def moment_parse(value: str) -> dt.datetime:
+    """A moment from ISO text, as the 18:00 run's `at` is given by hand or to the task: with an offset, or Astana
+    time without one ("2024-06-05T18:00+05:00", "2024-06-05 18:00", "2024-06-05" for its 00:00). Raises ValueError
+    for anything else: an unparsable moment is an error, never "now"."""
+    text = str(value or "").strip()
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO date-time: {value!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ASTANA)
+
+
 def at_astana(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=ASTANA)
 

@@ -3,8 +3,12 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Max
+
 from .calendar import PROTOCOL_MOMENT, astana, at_astana, counted_days
-from .models import CohortWindow, KindergartenShift
+from .models import CohortWindow, KindergartenShift, SummerSchedule
+
+YEAR_RANGE = (2000, 2100)
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,54 @@ def scheduled_start_for(*, city_id: int, kindergarten_id: int, birth_year: int, 
         return None
     starts_at = window_dates(window=window, kindergarten_id=kindergarten_id).priority_starts_at
     return starts_at if starts_at > at else None
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    window: CohortWindow
+    dates: WindowDates
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    shift: KindergartenShift
+    dates: WindowDates
+
+
+@dataclass(frozen=True)
+class ScheduleOverview:
+    schedule: SummerSchedule
+    windows: list[WindowRow]
+    shifts: list[ShiftRow]
+
+
+def schedule_overview(*, city_slug: str, year: int) -> ScheduleOverview | None:
+    """A city's schedule of one year with every window's dates and every kindergarten shift's dates, computed from
+    the working-day calendar (DOMAIN.md, Places 1-2); None when there is no such schedule."""
+    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        return None
+    schedule = SummerSchedule.objects.select_related("city").filter(city__slug=city_slug, year=year).first()
+    if schedule is None:
+        return None
+    windows = list(schedule.windows.select_related("schedule__city"))
+    shifts = KindergartenShift.objects.filter(window__schedule=schedule).select_related(
+        "kindergarten", "window__schedule__city"
+    )
+    return ScheduleOverview(
+        schedule=schedule,
+        windows=[WindowRow(window=window, dates=window_dates(window=window)) for window in windows],
+        shifts=[
+            ShiftRow(shift=shift, dates=window_dates(window=shift.window, shift=shift))
+            for shift in sorted(shifts, key=lambda s: (s.window.priority_start, -s.window.age, s.kindergarten.code))
+        ],
+    )
+
+
+def latest_schedules() -> list[SummerSchedule]:
+    """The latest schedule of each city, by city name."""
+    latest = SummerSchedule.objects.values("city_id").annotate(year=Max("year"))
+    wanted = {(row["city_id"], row["year"]) for row in latest}
+    schedules = SummerSchedule.objects.select_related("city").filter(
+        city_id__in={city_id for city_id, _ in wanted}, year__in={year for _, year in wanted}
+    )
+    return sorted((s for s in schedules if (s.city_id, s.year) in wanted), key=lambda s: s.city.name)

@@ -1,33 +1,35 @@
-"""Cabinet blocks (DOMAIN.md, People and security).
+"""Cabinet blocks, the accounts side (DOMAIN.md, People and security).
 
 Handing cabinet access to third parties is forbidden: a department admin may block a parent's cabinet for
-6 months. In one transaction the block ends the parent's sessions, cancels their live referrals (the places
-return to priority access), terminates their contracts and writes the audit record. The block lifts by itself
-at its end; an admin may lift it early, with a reason.
+6 months. This module records the block and ends the parent's sessions; what a block does to referrals and
+contracts is placement's, and `placement.services.blocks.cabinet_block` does both in one transaction. The block
+lifts by itself at its end; an admin may lift it early, with a reason.
 """
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
+
+from indigo.errors import DomainError
 
 from ..models import CabinetBlock
+from ..permissions import department_admin_require
+from ..selectors import block_active
 from .audit import audit_record
+from .sessions import sessions_end_others
 
 BLOCK_MONTHS = 6
+ADMINS_ONLY = _("Only department admins block and unblock cabinets.")
 
 
-def block_active(*, user, at: dt.datetime | None = None) -> CabinetBlock | None:
-    if user is None or not getattr(user, "pk", None):
-        return None
-    at = at or timezone.now()
-    return (
-        CabinetBlock.objects.filter(user=user, lifted_at__isnull=True, starts_at__lte=at, ends_at__gt=at)
-        .order_by("-ends_at")
-        .first()
-    )
+class CabinetAlreadyBlocked(DomainError):
+    """The parent's cabinet is blocked already (a second click, a second admin): nothing was done."""
+
+    code = "already_blocked"
+    message = _("This cabinet is already blocked.")
 
 
 def block_end(start: dt.datetime, months: int = BLOCK_MONTHS) -> dt.datetime:
@@ -43,70 +45,24 @@ def block_end(start: dt.datetime, months: int = BLOCK_MONTHS) -> dt.datetime:
             day -= 1
 
 
-def _ensure_admin(by) -> None:
-    if not (getattr(by, "is_department_admin", False) or getattr(by, "is_superuser", False)):
-        raise PermissionDenied(_("Only department admins block and unblock cabinets."))
-
-
-def cabinet_block_effects(*, user):
-    """What a block would do now: the live referrals it cancels and the contracts it terminates."""
-    from placement.models import Contract, Referral
-
-    return (
-        list(Referral.objects.filter(parent=user, status=Referral.Status.LIVE).select_related("kindergarten")),
-        list(Contract.objects.filter(parent=user, status=Contract.Status.ACTIVE).select_related("kindergarten")),
-    )
-
-
-class CabinetAlreadyBlocked(Exception):
-    """The parent's cabinet is blocked already (a second click, a second admin): nothing was done."""
-
-
-def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: str | None = None) -> CabinetBlock:
-    """Block the parent's cabinet for six months. The returned block carries what it did:
-    `referrals_cancelled` and `contracts_terminated`. Raises CabinetAlreadyBlocked when a block is in force."""
-    from placement.models import Contract, Referral
-    from placement.services.claims import referral_close
-
-    from .sessions import sessions_end_others
-
-    at = at or timezone.now()
-    _ensure_admin(by)
+def cabinet_block_validate(*, user, by, reason: str) -> str:
+    """Who may block whom, and why: returns the reason, stripped."""
+    department_admin_require(by, ADMINS_ONLY)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for the block.")}, code="reason_required")
     if not getattr(user, "is_parent", False):
         raise ValidationError(_("Only parents' cabinets are blocked."), code="not_a_parent")
-    with transaction.atomic():
-        # The same lock a claim takes first: a claim in flight finishes before the block looks for referrals.
-        type(user).objects.select_for_update(of=("self",), no_key=True).filter(pk=user.pk).first()
-        if block_active(user=user, at=at) is not None:  # checked under the lock: two clicks never stack blocks
-            raise CabinetAlreadyBlocked()
-        block = CabinetBlock.objects.create(
-            user=user, starts_at=at, ends_at=block_end(at), reason=reason, created_by=by
-        )
-        sessions_end_others(user=user)
-        cancelled = 0
-        for referral in Referral.objects.filter(parent=user, status=Referral.Status.LIVE).order_by("place_id"):
-            if referral_close(
-                referral=referral, status=Referral.Status.CANCELLED, at=at, by=by, reason=_("Cabinet blocked"), ip=ip
-            ):
-                cancelled += 1
-        terminated = Contract.objects.filter(parent=user, status=Contract.Status.ACTIVE).update(
-            status=Contract.Status.TERMINATED, terminated_at=at, termination_reason=_("Cabinet blocked")
-        )
-        audit_record(
-            actor=by,
-            action="cabinet.block",
-            target=block,
-            ip=ip,
-            at=at,
-            user=user.pk,
-            reason=reason,
-            referrals_cancelled=cancelled,
-            contracts_terminated=terminated,
-        )
-    block.referrals_cancelled, block.contracts_terminated = cancelled, terminated
+    return reason
+
+
+def cabinet_block_record(*, user, by, reason: str, at: dt.datetime) -> CabinetBlock:
+    """Record the block and end the parent's sessions. The caller holds the parent's row lock in its transaction
+    (so two clicks never stack blocks) and has validated the request (`cabinet_block_validate`)."""
+    if block_active(user=user, at=at) is not None:
+        raise CabinetAlreadyBlocked()
+    block = CabinetBlock.objects.create(user=user, starts_at=at, ends_at=block_end(at), reason=reason, created_by=by)
+    sessions_end_others(user=user)
     return block
 
 
@@ -114,7 +70,7 @@ def cabinet_unblock(
     *, block: CabinetBlock, by, reason: str, at: dt.datetime | None = None, ip: str | None = None
 ) -> CabinetBlock:
     at = at or timezone.now()
-    _ensure_admin(by)
+    department_admin_require(by, ADMINS_ONLY)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for lifting the block.")}, code="reason_required")

@@ -25,6 +25,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from indigo.errors import RateLimited
+
 from ..models import AuditEntry, LoginRecord
 from .audit import audit_record
 
@@ -33,22 +35,19 @@ UNLOCKED = "login.unlocked"
 USERNAME_LENGTH = 150  # what is kept of the username typed (accounts.signals records the failures)
 
 
-class LoginLockedOut(Exception):
-    """A password login refused because of earlier failures: `until` (aware), `scope` ("username" or "ip")."""
+class LoginLockedOut(RateLimited):
+    """A password login refused because of earlier failures at `at`: `until` (aware), `scope` ("username" or
+    "ip"); `retry_after` is the seconds from `at` until the lock ends."""
 
     code = "locked_out"
 
-    def __init__(self, *, until: dt.datetime, scope: str):
+    def __init__(self, *, until: dt.datetime, scope: str, at: dt.datetime):
         self.until = until
         self.scope = scope
-        self.message = _("Too many failed login attempts. Try again after %(time)s.") % {
+        message = _("Too many failed login attempts. Try again after %(time)s.") % {
             "time": timezone.localtime(until).strftime("%H:%M")
         }
-        super().__init__(self.message)
-
-    def retry_after(self, *, at: dt.datetime | None = None) -> int:
-        """Seconds until the lock ends, for a Retry-After header."""
-        return max(1, math.ceil((self.until - (at or timezone.now())).total_seconds()))
+        super().__init__(message, retry_after=max(1, math.ceil((until - at).total_seconds())))
 
 
 def _lock_until(failures, *, limit: int, at: dt.datetime, since=None) -> dt.datetime | None:
@@ -97,11 +96,11 @@ def lockout_find(*, username: str, ip: str | None, at: dt.datetime | None = None
     ):
         until = _lock_until(scoped, limit=limit, at=at, since=since)
         if until is not None:
-            locks.append(LoginLockedOut(until=until, scope="username"))
+            locks.append(LoginLockedOut(until=until, scope="username", at=at))
     if ip:
         until = _lock_until(AuditEntry.objects.filter(ip=ip), limit=settings.LOGIN_LOCKOUT_IP_FAILURES, at=at)
         if until is not None:
-            locks.append(LoginLockedOut(until=until, scope="ip"))
+            locks.append(LoginLockedOut(until=until, scope="ip", at=at))
     return max(locks, key=lambda lock: lock.until, default=None)
 
 

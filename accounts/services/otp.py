@@ -25,6 +25,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from indigo.errors import DomainError, RateLimited
+
 from ..models import OtpChallenge
 from ..sms import SmsDeliveryError, mask_phone, sms_send
 from ..validators import normalize_phone
@@ -36,38 +38,51 @@ CODE_DIGITS = 6
 SMS_TEXT = _("INDIGO: your login code is %(code)s. Do not tell it to anyone.")
 
 
-class OtpError(Exception):
-    """A refused request or verification: a machine-readable `code` and a translated `message`."""
+class OtpError(DomainError):
+    """A refused request or verification of an SMS code."""
 
     code = "otp_error"
     message = _("The code cannot be checked. Request a new one.")
-
-    def __init__(self, message=None):
-        self.message = message or self.message
-        super().__init__(self.message)
+    status = 400
 
 
-class OtpRateLimited(OtpError):
+class OtpInvalidPhone(OtpError):
+    code = "invalid_phone"
+    message = _("Enter a phone number as +7 and 10 digits.")
+
+
+class OtpRateLimited(OtpError, RateLimited):
     code = "rate_limited"
-    message = _("Too many code requests. Try again later.")
+    status = 429
 
     def __init__(self, retry_after: int):
         minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(_("Too many code requests. Try again in %(minutes)s min.") % {"minutes": minutes})
-        self.retry_after = retry_after
+        super().__init__(
+            _("Too many code requests. Try again in %(minutes)s min.") % {"minutes": minutes}, retry_after=retry_after
+        )
 
 
-class OtpInvalidCode(OtpError):
+class OtpUnauthorized(OtpError):
+    """A code that logs nobody in (HTTP 401, with the API's authentication scheme)."""
+
+    status = 401
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Token realm="api"'}
+
+
+class OtpInvalidCode(OtpUnauthorized):
     code = "invalid_code"
     message = _("The code is wrong. Check the SMS and try again.")
 
 
-class OtpExpired(OtpError):
+class OtpExpired(OtpUnauthorized):
     code = "expired"
     message = _("The code has expired or has already been used. Request a new one.")
 
 
-class OtpTooManyAttempts(OtpError):
+class OtpTooManyAttempts(OtpUnauthorized):
     code = "too_many_attempts"
     message = _("Too many wrong codes. Request a new one.")
 
@@ -75,16 +90,19 @@ class OtpTooManyAttempts(OtpError):
 class OtpSmsFailed(OtpError):
     code = "sms_failed"
     message = _("The SMS could not be sent. Try again in a few minutes.")
+    status = 503
 
 
 class LoginRefused(OtpError):
     code = "login_refused"
     message = _("You cannot log in to this account.")
+    status = 403
 
 
 class PasswordLoginRequired(OtpError):
     code = "password_required"
     message = _("Kindergarten staff and department admins log in with a password.")
+    status = 403
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,7 @@ def _phone(value: str) -> str:
     try:
         return normalize_phone(value)
     except ValidationError as exc:
-        raise ValidationError(exc.messages[0], code="invalid_phone") from exc
+        raise OtpInvalidPhone(exc.messages[0]) from exc
 
 
 def _code_hash(phone: str, code: str) -> str:
@@ -121,7 +139,7 @@ def _retry_after(challenges, *, at: dt.datetime, limit: int) -> int | None:
 def otp_request(*, phone: str, ip: str | None, at: dt.datetime | None = None) -> OtpRequested:
     """Send a new login code to the phone, superseding earlier ones; refused over the hourly limits.
 
-    Raises ValidationError (code invalid_phone), OtpRateLimited (with retry_after seconds) or OtpSmsFailed.
+    Raises OtpInvalidPhone, OtpRateLimited (with retry_after seconds) or OtpSmsFailed.
     """
     at = at or timezone.now()
     phone = _phone(phone)
@@ -189,7 +207,7 @@ def _parent_for(phone: str):
 def otp_verify(*, phone: str, code: str, ip: str | None, user_agent: str = "", at: dt.datetime | None = None):
     """Check a code against the phone's latest challenge and return the user it logs in (creating a parent).
 
-    Raises ValidationError (invalid_phone), OtpInvalidCode, OtpExpired, OtpTooManyAttempts, PasswordLoginRequired
+    Raises OtpInvalidPhone, OtpInvalidCode, OtpExpired, OtpTooManyAttempts, PasswordLoginRequired
     or LoginRefused. Wrong tries are counted atomically; a right code is consumed by a conditional update, so two
     concurrent verifications of one code cannot both succeed.
     """

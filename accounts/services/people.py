@@ -2,12 +2,13 @@
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Child, Representation
+from ..permissions import department_admin_require
 from ..validators import validate_iin
 from .audit import audit_record
 
@@ -80,8 +81,7 @@ def representation_decide(
     ip: str | None = None,
 ) -> Representation:
     at = at or timezone.now()
-    if not getattr(by, "is_department_admin", False) and not getattr(by, "is_superuser", False):
-        raise PermissionDenied(_("Only department admins confirm representations."))
+    department_admin_require(by, _("Only department admins confirm representations."))
     reason = (reason or "").strip()
     if not confirm and not reason:
         raise ValidationError({"reason": _("Give the reason for the rejection.")}, code="reason_required")

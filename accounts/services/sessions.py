@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from ..models import LoginRecord
+from ..selectors import block_active
 from .audit import audit_record
 
 USER_AGENT_LENGTH = 255
-RECENT_LOGINS = 20
 # The model backend is the only one configured; naming it lets views log in a user found by the SMS code.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -36,8 +36,6 @@ def login_refusal(user) -> str | None:
     """
     if not user.is_active:
         return _("This account is disabled.")
-    from .blocks import block_active
-
     block = block_active(user=user)
     if block is not None:
         return _("Your cabinet is blocked until %(until)s: %(reason)s") % {
@@ -142,43 +140,3 @@ def api_token_issue(*, user, ip: str | None, user_agent: str = "", at: dt.dateti
     login_record(user=user, method=LoginRecord.Method.OTP, ip=ip, user_agent=user_agent, at=at)
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user).key
-
-
-def logins_recent(*, user, n: int = RECENT_LOGINS) -> list[LoginRecord]:
-    """The user's latest logins, newest first, each with a short `device` (the cabinet's "recent logins")."""
-    records = list(LoginRecord.objects.filter(user=user).order_by("-at", "-pk")[:n])
-    for record in records:
-        record.device = device_label(record.user_agent)
-    return records
-
-
-# (needle in the User-Agent, name shown); the first match wins, so the more specific come first.
-_BROWSERS = (
-    ("YaBrowser/", "Yandex Browser"),
-    ("SamsungBrowser/", "Samsung Internet"),
-    ("Edg", "Edge"),
-    ("OPR/", "Opera"),
-    ("Firefox/", "Firefox"),
-    ("CriOS/", "Chrome"),
-    ("Chrome/", "Chrome"),
-    ("Safari/", "Safari"),
-)
-_SYSTEMS = (
-    ("Android", "Android"),
-    ("iPhone", "iPhone"),
-    ("iPad", "iPad"),
-    ("Windows", "Windows"),
-    ("CrOS", "ChromeOS"),
-    ("Mac OS X", "macOS"),
-    ("Linux", "Linux"),
-)
-
-
-def device_label(user_agent: str) -> str:
-    """ "Chrome, Android" from a User-Agent; an app or script is named by its first word; "" when unknown."""
-    user_agent = user_agent or ""
-    browser = next((name for needle, name in _BROWSERS if needle in user_agent), "")
-    system = next((name for needle, name in _SYSTEMS if needle in user_agent), "")
-    if browser or system:
-        return ", ".join(part for part in (browser, system) if part)
-    return user_agent.split(" ", 1)[0].split("/", 1)[0][:40]

@@ -15,23 +15,16 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.services.sessions import request_ip
+from indigo.api import INVALID_REQUEST, refused
 
-from ..selectors_claims import claim_application, claim_place
-from ..services.claims import (
-    GONE,
-    REFUSALS,
-    ClaimRateLimited,
-    ClaimRefused,
-    PlaceGone,
-    claim_attempt_register,
-    place_claim,
-)
-from ..views.cabinet import normalize_application_number
-from .me import UNAUTHORISED, MeBaseView, ReferralSerializer, RefusalSerializer, refusal
+from ..errors import ClaimRefused, NoSuchPlace, NotYourApplication, PlaceGone
+from ..models.queue import application_number_normalize
+from ..selectors.claims import claim_application, claim_place
+from ..services.claims import claim_attempt_register, place_claim
+from .me import UNAUTHORISED, MeBaseView, ReferralSerializer
 
 
 class ClaimRequestSerializer(serializers.Serializer):
@@ -41,7 +34,7 @@ class ClaimRequestSerializer(serializers.Serializer):
 
     def validate_application(self, value: str) -> str:
         # Only the form here; whether it exists is read with the application itself (one query, in the view).
-        number = normalize_application_number(value)
+        number = application_number_normalize(value)
         if not number:
             raise unknown_application()
         return number
@@ -51,8 +44,8 @@ def unknown_application() -> serializers.ValidationError:
     return serializers.ValidationError(gettext("There is no application with this number."))
 
 
-REASONS_403 = ", ".join([*REFUSALS, "not_your_application"])
-REASONS_409 = ", ".join(GONE)
+REASONS_403 = ", ".join([*ClaimRefused.MESSAGES, NotYourApplication.code])
+REASONS_409 = ", ".join(PlaceGone.MESSAGES)
 
 
 class PlaceClaimView(MeBaseView):
@@ -68,41 +61,29 @@ class PlaceClaimView(MeBaseView):
         responses={
             201: ReferralSerializer,
             200: OpenApiResponse(ReferralSerializer, description="The same claim repeated: the same referral."),
-            400: OpenApiResponse(description="Missing or unknown application number."),
-            403: OpenApiResponse(RefusalSerializer, description=f"reason: {REASONS_403}."),
-            404: OpenApiResponse(description="No such place."),
-            409: OpenApiResponse(RefusalSerializer, description=f"reason: {REASONS_409}."),
-            429: OpenApiResponse(
-                RefusalSerializer, description="reason: rate_limited; Retry-After gives the seconds to wait."
-            ),
+            400: INVALID_REQUEST,
+            403: refused(f"reason: {REASONS_403}."),
+            404: refused("No such place."),
+            409: refused(f"reason: {REASONS_409}."),
+            429: refused("reason: rate_limited; Retry-After gives the seconds to wait."),
             401: UNAUTHORISED[401],
         },
     )
     def post(self, request, pk: int):
         at = timezone.now()
         ip = request_ip(request)
-        try:
-            claim_attempt_register(by=request.user, at=at, ip=ip)
-        except ClaimRateLimited as exc:
-            response = refusal(exc.code, str(exc), exc.status)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+        claim_attempt_register(by=request.user, at=at, ip=ip)
         place = claim_place(pk)
         if place is None:
-            raise NotFound(gettext("There is no such place."))
+            raise NoSuchPlace()
         serializer = ClaimRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         found = claim_application(parent=request.user, number=serializer.validated_data["application"], at=at)
         if not found.exists:
             raise serializers.ValidationError({"application": [unknown_application().detail[0]]})
         if found.application is None:
-            return refusal(
-                "not_your_application", gettext("No such application among yours."), status.HTTP_403_FORBIDDEN
-            )
-        try:
-            referral, created = place_claim(place=place, application=found.application, by=request.user, at=at, ip=ip)
-        except (PlaceGone, ClaimRefused) as exc:
-            return refusal(exc.code, str(exc), exc.status)
+            raise NotYourApplication()
+        referral, created = place_claim(place=place, application=found.application, by=request.user, at=at, ip=ip)
         return Response(
             ReferralSerializer(referral).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

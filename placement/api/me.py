@@ -1,41 +1,38 @@
 """The parent's own API (`/api/v1/me/`): profile, children and representations, applications with queue positions.
 
-Token or session authentication; parents only (403 for staff and admins, 401 without credentials). The same reads
-and services as the cabinet pages (`placement.views.cabinet`).
+Token or session authentication; parents only (403 for staff and admins, 401 without credentials). The same selectors
+and services as the cabinet pages; refusals are the services' errors, shaped by `indigo.api`.
 
 Exposure: the parent's own phone numbers are returned in full (they log in with them); IINs, the parent's and the
 children's, are masked to the first four and last two digits ("8501******12") so that a leaked token or a shared
 screen does not give them away. A parent who needs the full IIN has the document it came from.
 """
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from accounts.models import Representation
 from accounts.services.people import child_register
+from accounts.services.sessions import request_ip
 from accounts.validators import validate_iin
+from indigo.api import INVALID_REQUEST, refused
 
+from ..errors import NoSuchApplication, NoSuchReferral, NotYourChild
 from ..models import Application, City, GroupType, Referral
-from ..selectors_claims import parent_referral, parent_referrals
-from ..selectors_queue import applications_with_positions, queue_position
-from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
-from ..services.claims import ClaimRefused, ReferralNotLive, referral_decline
-from ..views.cabinet import (
-    is_cabinet_holder,
+from ..permissions import IsCabinetHolder
+from ..selectors.parents import (
     parent_application,
     parent_applications,
     parent_child,
+    parent_referral,
+    parent_referrals,
     parent_representations,
-    request_ip,
 )
+from ..selectors.queue import applications_with_positions, queue_position
+from ..services.applications import application_create, application_withdraw
+from ..services.referrals import referral_decline
 from .public import KindergartenRefSerializer
 from .queue import CATEGORY_CODES
 
@@ -45,29 +42,6 @@ def mask_iin(iin: str | None) -> str | None:
     if not iin:
         return None
     return iin[:4] + "*" * (len(iin) - 6) + iin[-2:]
-
-
-class IsCabinetHolder(BasePermission):
-    message = _("The personal cabinet is for parents and legal representatives.")
-
-    def has_permission(self, request, view) -> bool:
-        return is_cabinet_holder(request.user)
-
-
-class RefusalSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="A machine-readable code, e.g. already_in_queue, not_your_child.")
-    detail = serializers.CharField(help_text="A message for people, in the request's language.")
-
-
-def refusal(reason: str, detail: str, status_code: int) -> Response:
-    return Response({"reason": reason, "detail": detail}, status=status_code)
-
-
-def field_errors(exc: DjangoValidationError) -> serializers.ValidationError:
-    """A service's ValidationError as DRF's 400 with errors per field (the shape of serializer errors)."""
-    if hasattr(exc, "error_dict"):
-        return serializers.ValidationError(exc.message_dict)
-    return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
 # --- Serializers -----------------------------------------------------------------------------------------
@@ -172,8 +146,8 @@ class MeBaseView(GenericAPIView):
 
 
 UNAUTHORISED = {
-    401: OpenApiResponse(description="No credentials."),
-    403: OpenApiResponse(description="Not a parent (staff and admins have no cabinet)."),
+    401: refused("No credentials."),
+    403: refused("Not a parent (staff and admins have no cabinet)."),
 }
 
 
@@ -205,17 +179,14 @@ class MyChildrenView(MeBaseView):
         request=ChildCreateSerializer,
         responses={
             201: RepresentationSerializer,
-            400: OpenApiResponse(description="Errors per field."),
+            400: INVALID_REQUEST,
             **UNAUTHORISED,
         },
     )
     def post(self, request):
         serializer = ChildCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            representation = child_register(parent=request.user, ip=request_ip(request), **serializer.validated_data)
-        except DjangoValidationError as exc:
-            raise field_errors(exc) from exc
+        representation = child_register(parent=request.user, ip=request_ip(request), **serializer.validated_data)
         return Response(RepresentationSerializer(representation).data, status=status.HTTP_201_CREATED)
 
 
@@ -239,9 +210,9 @@ class MyApplicationsView(MeBaseView):
         request=ApplicationCreateSerializer,
         responses={
             201: ApplicationSerializer,
-            400: OpenApiResponse(description="Errors per field."),
-            403: OpenApiResponse(RefusalSerializer, description="Not your child (reason not_your_child)."),
-            409: OpenApiResponse(RefusalSerializer, description="reason already_in_queue."),
+            400: INVALID_REQUEST,
+            403: refused("Not your child (reason not_your_child)."),
+            409: refused("reason already_in_queue."),
             401: UNAUTHORISED[401],
         },
     )
@@ -251,24 +222,17 @@ class MyApplicationsView(MeBaseView):
         data = serializer.validated_data
         child = parent_child(parent=request.user, child_id=data["child"])
         if child is None:
-            return refusal("not_your_child", gettext("No such child among yours."), status.HTTP_403_FORBIDDEN)
-        try:
-            application = application_create(
-                parent=request.user,
-                child=child,
-                city=data["city"],
-                language=data["language"],
-                group_type=data["group_type"],
-                privilege=data["privilege"],
-                privilege_document=data["privilege_document"],
-                ip=request_ip(request),
-            )
-        except AlreadyInQueue as exc:
-            return refusal(exc.code, str(exc.message), status.HTTP_409_CONFLICT)
-        except DjangoPermissionDenied:
-            return refusal("not_your_child", gettext("No such child among yours."), status.HTTP_403_FORBIDDEN)
-        except DjangoValidationError as exc:
-            raise field_errors(exc) from exc
+            raise NotYourChild()
+        application = application_create(
+            parent=request.user,
+            child=child,
+            city=data["city"],
+            language=data["language"],
+            group_type=data["group_type"],
+            privilege=data["privilege"],
+            privilege_document=data["privilege_document"],
+            ip=request_ip(request),
+        )
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
 
@@ -282,21 +246,16 @@ class MyApplicationWithdrawView(MeBaseView):
         parameters=[OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)],
         responses={
             200: ApplicationSerializer,
-            404: OpenApiResponse(description="No such application among yours."),
-            409: OpenApiResponse(RefusalSerializer, description="reason application_not_withdrawable."),
+            404: refused("No such application among yours."),
+            409: refused("reason application_not_withdrawable."),
             **UNAUTHORISED,
         },
     )
     def post(self, request, number: str):
         application = parent_application(parent=request.user, number=number)
         if application is None:
-            raise NotFound(gettext("No such application among yours."))
-        try:
-            application = application_withdraw(application=application, by=request.user, ip=request_ip(request))
-        except NotWithdrawable as exc:
-            return refusal(exc.code, str(exc.message), status.HTTP_409_CONFLICT)
-        except DjangoPermissionDenied as exc:
-            raise NotFound(gettext("No such application among yours.")) from exc
+            raise NoSuchApplication()
+        application = application_withdraw(application=application, by=request.user, ip=request_ip(request))
         return Response(ApplicationSerializer(application).data)
 
 
@@ -316,10 +275,6 @@ class ReferralSerializer(serializers.Serializer):
     valid_until = serializers.DateTimeField(help_text="18:00 Astana time of the 5th counted working day.")
     status = serializers.ChoiceField(choices=Referral.Status.choices)
     closed_at = serializers.DateTimeField(allow_null=True)
-
-
-def referral_for_output(pk: int) -> Referral:
-    return Referral.objects.select_related("kindergarten", "place__group", "application").get(pk=pk)
 
 
 class MyReferralsView(MeBaseView):
@@ -348,24 +303,15 @@ class MyReferralDeclineView(MeBaseView):
         parameters=[OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)],
         responses={
             200: ReferralSerializer,
-            403: OpenApiResponse(RefusalSerializer, description="reason not_referral_holder."),
-            404: OpenApiResponse(description="No such referral among yours."),
-            409: OpenApiResponse(RefusalSerializer, description="reason referral_not_live."),
+            403: refused("reason not_referral_holder."),
+            404: refused("No such referral among yours."),
+            409: refused("reason referral_not_live."),
             **UNAUTHORISED,
         },
     )
     def post(self, request, number: str):
         referral = parent_referral(parent=request.user, number=number)
         if referral is None:
-            raise NotFound(gettext("No such referral among yours."))
-        try:
-            referral_decline(referral=referral, by=request.user, ip=request_ip(request))
-        except ReferralNotLive:
-            return refusal(ReferralNotLive.code, gettext("This referral is no longer valid."), status.HTTP_409_CONFLICT)
-        except ClaimRefused:
-            return refusal(
-                "not_referral_holder",
-                gettext("Only the parent who holds the referral may decline it."),
-                status.HTTP_403_FORBIDDEN,
-            )
-        return Response(ReferralSerializer(referral_for_output(referral.pk)).data)
+            raise NoSuchReferral()
+        referral_decline(referral=referral, by=request.user, ip=request_ip(request))
+        return Response(ReferralSerializer(referral).data)

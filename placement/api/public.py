@@ -6,21 +6,21 @@ from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from .. import registry_cache, selectors
+from indigo.api import PAGE_NOT_FOUND, refused
+
+from .. import registry_cache
 from ..models import Access, City, GroupType, Kindergarten, Language, Place, PlaceEvent, Protocol
-from .errors import PAGE_NOT_FOUND
+from ..selectors import protocols, registry
 
 OPEN_ACCESSES = [Access.PRIORITY.value, Access.GENERAL.value]
 
@@ -61,16 +61,10 @@ class RegistryQuerySerializer(serializers.Serializer):
             attrs["kindergarten"] = kindergarten
         return attrs
 
-    def filters(self) -> selectors.RegistryFilters:
+    def filters(self) -> registry.RegistryFilters:
         data = dict(self.validated_data)
         kindergarten = data.pop("kindergarten", None)
-        return selectors.RegistryFilters(**data, kindergarten_id=kindergarten.pk if kindergarten else None)
-
-
-class CityErrorSerializer(serializers.Serializer):
-    """For the schema: a 400 naming the city parameter, with its messages in the request's language."""
-
-    city = serializers.ListField(child=serializers.CharField())
+        return registry.RegistryFilters(**data, kindergarten_id=kindergarten.pk if kindergarten else None)
 
 
 class ProtocolListQuerySerializer(serializers.Serializer):
@@ -78,17 +72,6 @@ class ProtocolListQuerySerializer(serializers.Serializer):
 
     def validate_city(self, value: str) -> City:
         return _city_by_slug(value)
-
-
-class RegistryFilterErrorSerializer(serializers.Serializer):
-    """For the schema: a 400 names each filter that was refused, with its messages in the request's language."""
-
-    city = serializers.ListField(child=serializers.CharField(), required=False)
-    birth_year = serializers.ListField(child=serializers.CharField(), required=False)
-    language = serializers.ListField(child=serializers.CharField(), required=False)
-    group_type = serializers.ListField(child=serializers.CharField(), required=False)
-    access = serializers.ListField(child=serializers.CharField(), required=False)
-    kindergarten = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 REGISTRY_PARAMETERS = [
@@ -165,14 +148,14 @@ class RegistryPlaceSerializer(serializers.ModelSerializer):
         )
     )
     def get_general_at(self, place):
-        general_at = selectors.place_general_at(place, at=self.context["at"])
+        general_at = registry.place_general_at(place, at=self.context["at"])
         return serializers.DateTimeField().to_representation(general_at) if general_at else None
 
 
 REGISTRY_ERRORS = {
-    400: OpenApiResponse(
-        response=RegistryFilterErrorSerializer,
-        description="A filter value that does not parse or names nothing (e.g. an unknown city or kindergarten).",
+    400: refused(
+        "reason: invalid; detail: each filter that does not parse or names nothing (e.g. an unknown city or "
+        "kindergarten), with its messages."
     ),
 }
 
@@ -205,7 +188,7 @@ class RegistryView(ListAPIView):
 
     def get_queryset(self):
         filters = _validated(RegistryQuerySerializer, self.request).filters()
-        return selectors.registry_places(filters=filters, at=self.at)
+        return registry.registry_places(filters=filters, at=self.at)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "at": getattr(self, "at", None) or timezone.now()}
@@ -215,9 +198,9 @@ class RegistryView(ListAPIView):
 
     def _compute(self):
         filters = _validated(RegistryQuerySerializer, self.request).filters()
-        page = self.paginate_queryset(selectors.registry_places(filters=filters, at=self.at))
+        page = self.paginate_queryset(registry.registry_places(filters=filters, at=self.at))
         data = self.get_paginated_response(self.get_serializer(page, many=True).data).data
-        return data, selectors.registry_next_change(filters=filters, at=self.at), filters.city
+        return data, registry.registry_next_change(filters=filters, at=self.at), filters.city
 
 
 class KindergartenCountSerializer(serializers.Serializer):
@@ -257,8 +240,8 @@ class RegistrySummaryView(GenericAPIView):
 
         def compute():
             filters = _validated(RegistryQuerySerializer, request).filters()
-            summary = selectors.registry_summary(filters=filters, at=at)
-            valid_until = selectors.registry_next_change(filters=filters, at=at)
+            summary = registry.registry_summary(filters=filters, at=at)
+            valid_until = registry.registry_next_change(filters=filters, at=at)
             return RegistrySummarySerializer(summary).data, valid_until, filters.city
 
         return _registry_cached(request, kind="api-summary", at=at, compute=compute)
@@ -294,7 +277,7 @@ class ProtocolEntrySerializer(serializers.Serializer):
         return {
             "id": kindergarten.get("id"),
             "code": kindergarten.get("code", ""),
-            "name": selectors.entry_name(kindergarten.get("name"), language=get_language()),
+            "name": protocols.entry_name(kindergarten.get("name"), language=get_language()),
         }
 
 
@@ -321,7 +304,7 @@ class ProtocolDocumentSerializer(serializers.Serializer):
         tags=["protocols"],
         responses={
             200: ProtocolDaySerializer(many=True),
-            400: OpenApiResponse(response=CityErrorSerializer, description="No city, or no city of that slug."),
+            400: refused("reason: invalid; detail: no city, or no city of that slug."),
             404: PAGE_NOT_FOUND,
         },
     )
@@ -333,34 +316,10 @@ class ProtocolListView(ListAPIView):
 
     def get_queryset(self):
         city = _validated(ProtocolListQuerySerializer, self.request).validated_data["city"]
-        return selectors.protocol_list(city=city)
+        return protocols.protocol_list(city=city)
 
 
-def _protocol_or_404(*, city: str, day: str) -> Protocol:
-    """The published protocol; a 404 that says what is missing otherwise (unknown city, bad date, not yet)."""
-    city_obj = City.objects.filter(slug=city).first()
-    if city_obj is None:
-        raise NotFound(gettext("There is no such city."))
-    parsed = selectors.protocol_day_parse(day)
-    if parsed is None:
-        raise NotFound(gettext("This is not a date: use the form YYYY-MM-DD, e.g. 2024-06-05."))
-    protocol = selectors.protocol_get(city=city_obj, day=parsed)
-    if protocol is None:
-        raise NotFound(
-            gettext(
-                "The protocol of %(day)s for %(city)s has not been published yet. "
-                "Each day's protocol is published at 18:00 Astana time."
-            )
-            % {"day": parsed.strftime("%d.%m.%Y"), "city": city_obj.name}
-        )
-    return protocol
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-NOT_FOUND = OpenApiResponse(response=DetailSerializer, description="Unknown city, not a date, or not published yet.")
+NOT_FOUND = refused("Unknown city, not a date, or not published yet.")
 
 
 class ProtocolDayView(GenericAPIView):
@@ -373,7 +332,7 @@ class ProtocolDayView(GenericAPIView):
         operation_id="protocols_day", tags=["protocols"], responses={200: ProtocolDetailSerializer, 404: NOT_FOUND}
     )
     def get(self, request, city: str, day: str):
-        return Response(ProtocolDetailSerializer(_protocol_or_404(city=city, day=day)).data)
+        return Response(ProtocolDetailSerializer(protocols.protocol_find(city_slug=city, day=day)).data)
 
 
 class ProtocolDocumentView(GenericAPIView):
@@ -388,4 +347,4 @@ class ProtocolDocumentView(GenericAPIView):
         responses={200: ProtocolDocumentSerializer, 404: NOT_FOUND},
     )
     def get(self, request, city: str, day: str):
-        return Response(selectors.protocol_document(protocol=_protocol_or_404(city=city, day=day)))
+        return Response(protocols.protocol_document(protocol=protocols.protocol_find(city_slug=city, day=day)))

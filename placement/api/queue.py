@@ -1,15 +1,16 @@
 """Public API: an application's queue position by its number (DOMAIN.md, Queue: no name, no IIN, no phone)."""
 
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from indigo.api import refused
+from indigo.errors import NotFound
+
 from ..models import Application
-from ..selectors_queue import queue_position
-from ..views.queue_lookup import public_application
+from ..selectors.queue import public_application, queue_position
 
 CATEGORY_CODES = {
     Application.Category.EXTRAORDINARY: "extraordinary",
@@ -58,7 +59,7 @@ class QueueLookupView(GenericAPIView):
         ],
         responses={
             200: PublicQueueEntrySerializer,
-            404: OpenApiResponse(description="No application with this number."),
+            404: refused("No application with this number."),
         },
     )
     def get(self, request, number: str):

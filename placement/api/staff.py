@@ -2,46 +2,33 @@
 the referrals to the kindergarten and enrolment (DOMAIN.md, Referral, enrolment, contract).
 
 Staff act on their own kindergarten; department admins on any (`?kindergarten=<id>` narrows their lists).
-The rules, including who may act on which place, are the services'; refusals are shaped by `placement.api.errors`.
+The rules, including who may act on which place, are the services' and `placement.permissions`'; refusals are shaped
+by `indigo.api`.
 """
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from accounts.models import Child
 from accounts.services.sessions import request_ip
+from indigo.api import INVALID_REQUEST, PAGE_NOT_FOUND, refused
 
 from ..models import Access, Contract, Group, Place, PlaceEvent, Referral
-from ..services import place_release, place_withdraw
-from ..services.claims import referral_enrol
-from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH
-from ..views.staff import (
-    is_department_admin,
+from ..models.referrals import referral_number_normalize
+from ..permissions import IsKindergartenStaffOrAdmin, kindergarten_act_require, staff_kindergarten
+from ..selectors.kindergartens import (
     kindergarten_contracts,
     kindergarten_events,
     kindergarten_live_places,
     kindergarten_live_referrals,
-    staff_kindergarten,
 )
-from .errors import PAGE_NOT_FOUND, ErrorSerializer
-
-
-class IsKindergartenStaffOrAdmin(BasePermission):
-    message = _("Only kindergarten staff and department admins may do this.")
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return bool((user.is_kindergarten_staff and user.kindergarten_id) or is_department_admin(user))
-
+from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH, place_release, place_withdraw
+from ..services.referrals import referral_enrol
 
 # --- Serializers -----------------------------------------------------------------------------------------
 
@@ -175,8 +162,8 @@ KINDERGARTEN_PARAMETER = OpenApiParameter(
     description="Department admins: the kindergarten to list (all when omitted). Staff: only their own.",
 )
 REFUSALS = {
-    401: OpenApiResponse(description="No credentials."),
-    403: OpenApiResponse(ErrorSerializer, description="Not staff, or another kindergarten (not_your_kindergarten)."),
+    401: refused("No credentials."),
+    403: refused("Not staff (permission_denied), or another kindergarten (not_your_kindergarten)."),
 }
 
 
@@ -210,7 +197,7 @@ class StaffPlacesView(StaffApiView):
         request=ReleaseRequestSerializer,
         responses={
             201: PlaceSerializer(many=True),
-            400: OpenApiResponse(description="Bad group or count (field errors)."),
+            400: INVALID_REQUEST,
             **REFUSALS,
         },
     )
@@ -234,18 +221,16 @@ class StaffPlaceWithdrawView(StaffApiView):
         request=WithdrawRequestSerializer,
         responses={
             200: PlaceSerializer,
-            400: OpenApiResponse(description="The reason is missing or too long."),
-            404: OpenApiResponse(description="No such place."),
-            409: OpenApiResponse(
-                ErrorSerializer, description="Taken, enrolled or withdrawn already (not_withdrawable)."
-            ),
+            400: INVALID_REQUEST,
+            404: refused("No such place."),
+            409: refused("Taken, enrolled or withdrawn already (not_withdrawable)."),
             **REFUSALS,
         },
     )
     def post(self, request, pk: int):
         place = get_object_or_404(Place.objects.select_related("group"), pk=pk)
         # Another kindergarten's staff are refused before their input is even read.
-        staff_kindergarten(user=request.user, kindergarten_id=place.kindergarten_id)
+        kindergarten_act_require(request.user, place.kindergarten_id)
         data = WithdrawRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         at = timezone.now()
@@ -291,19 +276,16 @@ class StaffReferralEnrolView(StaffApiView):
         request=None,
         responses={
             201: ContractSerializer,
-            404: OpenApiResponse(description="No referral with this number."),
-            409: OpenApiResponse(
-                ErrorSerializer,
-                description="The referral is no longer valid: expired, declined, cancelled or enrolled already "
-                "(referral_not_live).",
+            404: refused("No referral with this number."),
+            409: refused(
+                "The referral is no longer valid: expired, declined, cancelled or enrolled already (referral_not_live)."
             ),
             **REFUSALS,
         },
     )
     def post(self, request, number: str):
-        referral = get_object_or_404(Referral.objects.select_related("child"), number=number.strip().upper())
-        # Another kindergarten's staff are refused before anything is done (not_your_kindergarten, 403).
-        staff_kindergarten(user=request.user, kindergarten_id=referral.kindergarten_id)
+        referral = get_object_or_404(Referral.objects.select_related("child"), number=referral_number_normalize(number))
+        # Another kindergarten's staff are refused by the service before it changes anything (403).
         contract = referral_enrol(referral=referral, by=request.user, ip=request_ip(request))
         return Response(ContractSerializer(contract).data, status=status.HTTP_201_CREATED)
 

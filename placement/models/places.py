@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +17,29 @@ class Access(models.TextChoices):
     GENERAL = "general", _("General access")
 
 
+def access_condition(access: str, at, *, prefix: str = "") -> Q:
+    """Free places whose access at `at` is `access`, as a condition (`prefix` reaches places through a relation,
+    e.g. "places__"). The one home of "a place's access follows the clock" (DOMAIN.md, Places and their access):
+    scheduled until `entered_priority_at`, in priority until `priority_until`, in general access from then on,
+    whatever state the last 18:00 run wrote; `Place.access_at` is the same rule for a place in hand."""
+    live = Q(**{f"{prefix}state__in": Place.LIVE_STATES})
+    if access == Access.SCHEDULED:
+        return live & Q(**{f"{prefix}entered_priority_at__gt": at})
+    opened = live & Q(**{f"{prefix}entered_priority_at__lte": at})
+    if access == Access.PRIORITY:
+        return opened & Q(**{f"{prefix}priority_until__gt": at})
+    return opened & Q(**{f"{prefix}priority_until__lte": at})
+
+
+def access_expression(at) -> Case:
+    """A free place's access at `at` as a database value (access_condition's rule, for an annotation)."""
+    return Case(
+        When(entered_priority_at__gt=at, then=Value(Access.SCHEDULED.value)),
+        When(priority_until__gt=at, then=Value(Access.PRIORITY.value)),
+        default=Value(Access.GENERAL.value),
+    )
+
+
 class PlaceQuerySet(models.QuerySet):
     def live(self):
         """Places still free: scheduled, in priority or in general access (the state may lag the clock)."""
@@ -28,10 +51,14 @@ class PlaceQuerySet(models.QuerySet):
         return self.live().filter(entered_priority_at__lte=at)
 
     def in_priority_at(self, at):
-        return self.open_at(at).filter(priority_until__gt=at)
+        return self.filter(access_condition(Access.PRIORITY, at))
 
     def in_general_at(self, at):
-        return self.open_at(at).filter(priority_until__lte=at)
+        return self.filter(access_condition(Access.GENERAL, at))
+
+    def with_access(self, at):
+        """Free places, each with `access` at `at`."""
+        return self.live().annotate(access=access_expression(at))
 
 
 class Place(models.Model):

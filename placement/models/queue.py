@@ -17,6 +17,16 @@ def application_number_new() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+def application_number_normalize(value) -> str:
+    """XXXX-XXXX-XXXX from what people type: any case, with or without dashes and spaces; Crockford's
+    look-alikes (O for 0, I and L for 1) read as the digits they stand for. "" when it cannot be a number."""
+    raw = "".join(ch for ch in str(value or "").upper() if ch.isalnum())
+    raw = raw.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    if len(raw) != 12 or not raw.isascii():
+        return ""
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
 class Application(models.Model):
     """A child's place in a city's queue for one cohort (DOMAIN.md, Queue).
 

@@ -1,3 +1,4 @@
+import datetime as dt
 import secrets
 
 from django.conf import settings
@@ -6,14 +7,30 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from schedules.calendar import PROTOCOL_MOMENT, at_astana, counted_days
+
 from .kindergartens import Kindergarten
 from .places import Place
 from .queue import _NUMBER_ALPHABET, Application
+
+REFERRAL_WORKING_DAYS = 5
 
 
 def referral_number_new() -> str:
     raw = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(12))
     return f"R-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def referral_number_normalize(value) -> str:
+    """R-XXXX-XXXX-XXXX from what people type (any case, spaces around); "" when it cannot be a number."""
+    number = str(value or "").strip().upper()
+    return number if 0 < len(number) <= 20 else ""
+
+
+def referral_valid_until(issued_at: dt.datetime) -> dt.datetime:
+    """18:00 of the 5th counted working day (DOMAIN.md, Referral, enrolment, contract; the counted-day rule of
+    Places 2)."""
+    return at_astana(counted_days(issued_at, REFERRAL_WORKING_DAYS)[-1], PROTOCOL_MOMENT)
 
 
 class Referral(models.Model):

@@ -1,14 +1,3 @@
-from .daily import run_daily
-from .errors import PlacementError, PlaceNotWithdrawable
-from .places import place_release, place_withdraw
-from .protocols import protocol_digest, protocols_verify
-
-__all__ = [
-    "PlaceNotWithdrawable",
-    "PlacementError",
-    "place_release",
-    "place_withdraw",
-    "protocol_digest",
-    "protocols_verify",
-    "run_daily",
-]
+"""Every write of placement, by concept (STYLE.md: writes in services): `places` (release, withdraw, return),
+`claims` (take a place), `referrals` (decline, enrol, expire, terminate), `applications` (the queue), `blocks`
+(a cabinet block's effects), `daily` (the 18:00 run), `protocols` (publish and verify), `imports`."""

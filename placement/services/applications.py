@@ -2,27 +2,19 @@
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from accounts.models import Child, Representation
+from accounts.models import Child
+from accounts.permissions import department_admin_require
 from accounts.services.audit import audit_record
 
-from ..models import Application, City
-from .errors import PlacementError
-
-
-class AlreadyInQueue(PlacementError):
-    code = "already_in_queue"
-    message = gettext_lazy("This child already has an active application in this city.")
-
-
-class NotWithdrawable(PlacementError):
-    code = "application_not_withdrawable"
-    message = gettext_lazy("Only an application that is in the queue can be withdrawn.")
+from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NotYourChild
+from ..locks import application_lock
+from ..models import Application, City, GroupType
+from ..permissions import parent_holds_child
 
 
 def queue_category_for(*, privilege: str, privilege_status: str) -> int:
@@ -50,16 +42,10 @@ def application_create(
     """Put a child in a city's queue for its cohort (the birth year). The parent must represent the child
     (pending is enough to queue; claiming needs it confirmed). One active application per child and city."""
     at = at or timezone.now()
-    if (
-        not Representation.objects.filter(parent=parent, child=child)
-        .exclude(status=Representation.Status.REJECTED)
-        .exists()
-    ):
-        raise PermissionDenied(_("Only the child's legal representative may apply."))
+    if not parent_holds_child(parent=parent, child_id=child.pk):
+        raise NotYourChild()
     if language not in Application.Language.values:
         raise ValidationError({"language": _("Choose Kazakh, Russian or either.")}, code="invalid_language")
-    from ..models import GroupType
-
     if group_type not in GroupType.values:
         raise ValidationError({"group_type": _("Choose a group type from the list.")}, code="invalid_group_type")
     if privilege not in Application.Privilege.values:
@@ -103,18 +89,14 @@ def application_withdraw(
 ) -> Application:
     """The parent takes the application out of the queue (a conditional update: only a queued one)."""
     at = at or timezone.now()
-    if (
-        not Representation.objects.filter(parent=by, child_id=application.child_id)
-        .exclude(status=Representation.Status.REJECTED)
-        .exists()
-    ):
-        raise PermissionDenied(_("Only the child's legal representative may withdraw the application."))
+    if not parent_holds_child(parent=by, child_id=application.child_id):
+        raise NotYourChild()
     with transaction.atomic():
         changed = Application.objects.filter(pk=application.pk, status=Application.Status.QUEUED).update(
             status=Application.Status.WITHDRAWN, status_changed_at=at
         )
         if not changed:
-            raise NotWithdrawable()
+            raise ApplicationNotWithdrawable()
         audit_record(actor=by, action="application.withdraw", target=application, ip=ip, at=at)
     application.refresh_from_db()
     return application
@@ -131,8 +113,7 @@ def application_privilege_decide(
 ) -> Application:
     """A department admin confirms or rejects the privilege; the queue category follows at once."""
     at = at or timezone.now()
-    if not getattr(by, "is_department_admin", False) and not getattr(by, "is_superuser", False):
-        raise PermissionDenied(_("Only department admins confirm privileges."))
+    department_admin_require(by, _("Only department admins confirm privileges."))
     reason = (reason or "").strip()
     if not confirm and not reason:
         raise ValidationError({"reason": _("Give the reason for the rejection.")}, code="reason_required")
@@ -150,3 +131,23 @@ def application_privilege_decide(
         )
     application.refresh_from_db()
     return application
+
+
+def application_return(*, application_id: int, at: dt.datetime) -> None:
+    """The child goes back to the queue with its original time after a lost referral (DOMAIN.md, Queue), held
+    out for the city's days first where it sets them."""
+    application = application_lock(application_id=application_id)
+    holdout = application.city.referral_holdout_days
+    if holdout:
+        changes = {"status": Application.Status.HELD, "held_until": at + dt.timedelta(days=holdout)}
+    else:
+        changes = {"status": Application.Status.QUEUED, "held_until": None}
+    Application.objects.filter(pk=application_id).update(status_changed_at=at, **changes)
+
+
+def applications_release_held(*, city: City, cutoff: dt.datetime, recorded_at: dt.datetime) -> int:
+    """The 18:00 run's step: children held out after a lost referral come back to the queue, with their original
+    time."""
+    return Application.objects.filter(city=city, status=Application.Status.HELD, held_until__lte=cutoff).update(
+        status=Application.Status.QUEUED, status_changed_at=recorded_at, held_until=None
+    )

@@ -8,7 +8,6 @@ retried task or a second beat waits on the lock and then finds the day already p
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from django.db import connection, transaction
 from django.db.models import F, Max, Min
@@ -19,14 +18,11 @@ from schedules.calendar import PROTOCOL_MOMENT, astana, at_astana
 from ..locks import city_lock, row_lock_clause
 from ..models import Access, City, Place, PlaceEvent, Protocol
 from ..registry_cache import registry_changed
-from .claims import applications_release_held, referrals_expire
+from .applications import applications_release_held
 from .protocols import protocol_publish
+from .referrals import referrals_expire
 
 logger = logging.getLogger(__name__)
-
-# The run's other steps; each gets (city, cutoff, day, recorded_at) inside the day's transaction, after the moves
-# and before the protocol is published: overdue referrals expire (their places return), held children come back.
-DAILY_STEPS: list[Callable[..., int]] = [referrals_expire, applications_release_held]
 
 
 def last_complete_day(at: dt.datetime) -> dt.date:
@@ -117,8 +113,10 @@ def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Proto
             state=Place.State.GENERAL,
             general_since=F("priority_until"),
         )
-        for step in DAILY_STEPS:
-            step(city=city, cutoff=cutoff, day=day, recorded_at=recorded_at)
+        # After the moves and before the protocol: overdue referrals expire (their places return as new
+        # releases, recorded in this day's protocol), held children come back to the queue.
+        referrals_expire(city=city, cutoff=cutoff)
+        applications_release_held(city=city, cutoff=cutoff, recorded_at=recorded_at)
         protocol = protocol_publish(city=city, day=day, at=recorded_at)
     logger.info(
         "18:00 run %s %s: %d to priority, %d to general, protocol %s (%d entries)",

@@ -18,6 +18,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from indigo.errors import DomainError
+
 from ..models import City, Group, GroupType, Kindergarten, Language
 
 # Columns of one kindergarten, repeated on each of its group rows; they must agree across those rows.
@@ -78,8 +80,11 @@ class ImportProblem:
         return _("row %(row)s: %(message)s") % {"row": self.row, "message": self.message}
 
 
-class ImportRejected(Exception):
+class ImportRejected(DomainError):
     """The table was not imported; `problems` names the row and column of each problem. Nothing was written."""
+
+    code = "import_rejected"
+    status = 400
 
     def __init__(self, problems: list[ImportProblem]):
         super().__init__("; ".join(str(problem) for problem in problems))

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,24 +10,14 @@ from django.utils.translation import gettext as _
 from schedules.calendar import priority_ends_at
 from schedules.selectors import scheduled_start_for
 
+from ..errors import PlaceNotWithdrawable, ReleaseAlreadySubmitted
 from ..models import Access, Group, Place, PlaceEvent, ReleaseSubmission
+from ..permissions import kindergarten_act_require
 from ..registry_cache import registry_changed
-from .errors import NotYourKindergarten, PlaceNotWithdrawable, ReleaseAlreadySubmitted
 from .events import place_event_build
 
 MAX_RELEASE = 200
 REASON_MAX_LENGTH = 500
-
-
-def _ensure_acts_on(*, by, kindergarten_id: int) -> None:
-    """Kindergarten staff act only on their own kindergarten; department admins on any (DOMAIN.md, Who uses it)."""
-    if by is None or getattr(by, "is_department_admin", False) or getattr(by, "is_superuser", False):
-        return
-    if getattr(by, "is_kindergarten_staff", False) and by.kindergarten_id == kindergarten_id:
-        return
-    if getattr(by, "is_kindergarten_staff", False):
-        raise NotYourKindergarten()
-    raise PermissionDenied(_("Only kindergarten staff and department admins may do this."))
 
 
 def place_release(
@@ -49,7 +39,7 @@ def place_release(
             code="invalid_count",
         )
     kindergarten = group.kindergarten
-    _ensure_acts_on(by=by, kindergarten_id=kindergarten.pk)
+    kindergarten_act_require(by, kindergarten.pk)
     city = kindergarten.city
     scheduled_start = scheduled_start_for(
         city_id=city.pk, kindergarten_id=kindergarten.pk, birth_year=group.birth_year, at=at
@@ -96,7 +86,7 @@ def place_withdraw(*, place: Place, by=None, reason: str, at: dt.datetime | None
         raise ValidationError(
             _("The reason must be at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}, code="reason_too_long"
         )
-    _ensure_acts_on(by=by, kindergarten_id=place.kindergarten_id)
+    kindergarten_act_require(by, place.kindergarten_id)
     with transaction.atomic():
         changed = Place.objects.filter(pk=place.pk, state__in=Place.WITHDRAWABLE_STATES).update(
             state=Place.State.WITHDRAWN, withdrawn_at=at, withdraw_reason=reason
@@ -110,4 +100,20 @@ def place_withdraw(*, place: Place, by=None, reason: str, at: dt.datetime | None
             place=place, kind=PlaceEvent.Kind.WITHDRAWN, at=at, by=by, reason=reason, access=access_before
         ).save()
         registry_changed(city_ids=[place.city_id])
+    return place
+
+
+def place_return(*, place: Place, at: dt.datetime, by=None, reason: str = "") -> Place:
+    """A taken or enrolled place returns to priority access as a new release (DOMAIN.md, Places: from `taken`
+    back to `priority` when its referral is cancelled or expires; 7: a terminated contract frees its place). The
+    caller holds the place's lock (`locks.place_lock`, which reads it with its group and city)."""
+    place.state = Place.State.PRIORITY
+    place.released_at = place.entered_priority_at = at
+    place.general_since = None
+    place.priority_until = priority_ends_at(at, place.city.priority_working_days)
+    place.save(update_fields=["state", "released_at", "entered_priority_at", "general_since", "priority_until"])
+    place_event_build(
+        place=place, kind=PlaceEvent.Kind.RETURNED, at=at, by=by, reason=reason, access=Access.PRIORITY
+    ).save()
+    registry_changed(city_ids=[place.city_id])
     return place

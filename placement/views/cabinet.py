@@ -7,41 +7,37 @@ addresses carry ids and application numbers, never an IIN or a name. Each POST c
 """
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 
-from accounts.models import Child, Representation
+from accounts.models import Representation
+from accounts.permissions import is_cabinet_holder
+from accounts.selectors import logins_recent
 from accounts.services.people import child_register
-from accounts.services.sessions import logins_recent, request_ip
+from accounts.services.sessions import request_ip
+from indigo.pages import RoleView
 
+from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NoSuchApplication, NoSuchChild
 from ..forms import ApplicationForm, ChildForm
 from ..models import Application
-from ..selectors_claims import parent_contracts, parent_referrals, priority_standings
-from ..selectors_queue import applications_with_positions, queue_position
-from ..services.applications import AlreadyInQueue, NotWithdrawable, application_create, application_withdraw
+from ..selectors.parents import (
+    parent_application,
+    parent_applications,
+    parent_child,
+    parent_children_for_applying,
+    parent_contracts,
+    parent_referrals,
+    parent_representations,
+)
+from ..selectors.queue import applications_with_positions, priority_standings, queue_position
+from ..services.applications import application_create, application_withdraw
 
 RECENT_LOGINS = 10
-
-# --- Who holds a cabinet (shared with the `me` API) ------------------------------------------------------
-
-
-def is_cabinet_holder(user) -> bool:
-    """Parents (legal representatives) hold a cabinet; staff, department admins and superusers do not."""
-    return bool(
-        user
-        and user.is_authenticated
-        and getattr(user, "is_parent", False)
-        and not user.is_superuser
-        and not user.is_staff
-    )
 
 
 def parent_login_url() -> str:
@@ -49,84 +45,16 @@ def parent_login_url() -> str:
     return reverse("accounts:otp-login")
 
 
-# --- Reads for the pages and the API ---------------------------------------------------------------------
+class CabinetView(RoleView):
+    """Login (by SMS), then parents only: the 403 page for staff and admins."""
 
+    refusal = _("The personal cabinet is for parents and legal representatives.")
 
-def parent_representations(*, parent) -> QuerySet[Representation]:
-    """Every representation the parent asked for, whatever its status, with its child."""
-    return Representation.objects.filter(parent=parent).select_related("child").order_by("created_at", "pk")
+    def allowed(self, user) -> bool:
+        return is_cabinet_holder(user)
 
-
-def parent_children_for_applying(*, parent) -> QuerySet[Child]:
-    """The children the parent may apply for: those whose representation is not rejected."""
-    # One filter() call: both conditions hold on the same representation (one per parent and child).
-    return Child.objects.filter(
-        representations__parent=parent,
-        representations__status__in=[Representation.Status.PENDING, Representation.Status.CONFIRMED],
-    ).order_by("last_name", "first_name", "pk")
-
-
-def parent_child(*, parent, child_id) -> Child | None:
-    return parent_children_for_applying(parent=parent).filter(pk=child_id).first()
-
-
-def parent_applications(*, parent) -> QuerySet[Application]:
-    """The applications a parent sees: the ones they filed, and the others of children they are the confirmed
-    representative of (the other parent's). A representation still pending or rejected shows no one else's."""
-    representations = Representation.objects.filter(parent=parent)
-    confirmed_children = representations.filter(status=Representation.Status.CONFIRMED).values("child_id")
-    rejected_children = representations.filter(status=Representation.Status.REJECTED).values("child_id")
-    # A union of two index lookups (by parent; by the represented children), not an OR of both: PostgreSQL
-    # cannot use an index for `parent = X OR child IN (subquery)` and would read the whole table (12 ms at
-    # 30,000 applications, 0.7 ms this way), and its row estimate would price the positions' counts out of scale.
-    visible = (
-        Application.objects.filter(parent=parent)
-        .order_by()
-        .values("pk")
-        .union(Application.objects.filter(child_id__in=confirmed_children).order_by().values("pk"), all=True)
-    )
-    return (
-        Application.objects.filter(pk__in=visible)
-        .exclude(child_id__in=rejected_children)
-        .select_related("city", "child")
-        .order_by("-applied_at", "-pk")
-    )
-
-
-def normalize_application_number(value: str) -> str:
-    """XXXX-XXXX-XXXX from what people type: any case, with or without dashes and spaces; Crockford's
-    look-alikes (O for 0, I and L for 1) read as the digits they stand for."""
-    raw = "".join(ch for ch in str(value or "").upper() if ch.isalnum())
-    raw = raw.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
-    if len(raw) != 12 or not raw.isascii():
-        return ""
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def parent_application(*, parent, number: str) -> Application | None:
-    number = normalize_application_number(number)
-    if not number:
-        return None
-    return parent_applications(parent=parent).filter(number=number).first()
-
-
-# --- Views -----------------------------------------------------------------------------------------------
-
-
-class CabinetView(View):
-    """Login, then parents only: a 403 page for staff and admins."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), login_url=parent_login_url())
-        if not is_cabinet_holder(request.user):
-            return render(
-                request,
-                "cabinet/forbidden.html",
-                {"message": _("The personal cabinet is for parents and legal representatives.")},
-                status=403,
-            )
-        return super().dispatch(request, *args, **kwargs)
+    def login_url(self) -> str:
+        return parent_login_url()
 
     def home(self) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("placement:cabinet"))
@@ -206,7 +134,7 @@ class ApplyView(CabinetView):
         data = form.cleaned_data
         child = parent_child(parent=request.user, child_id=data["child"])
         if child is None:
-            raise Http404(gettext("No such child among yours."))
+            raise NoSuchChild()
         try:
             application = application_create(
                 parent=request.user,
@@ -220,9 +148,7 @@ class ApplyView(CabinetView):
             )
         except AlreadyInQueue as exc:
             form.add_error(None, str(exc.message))
-            return self.render_form(request, form, children=children, status=409)
-        except PermissionDenied as exc:
-            raise Http404(gettext("No such child among yours.")) from exc
+            return self.render_form(request, form, children=children, status=exc.status)
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.render_form(request, form, children=children, status=400)
@@ -245,7 +171,7 @@ class WithdrawView(CabinetView):
     def application(self, request, number: str) -> Application:
         application = parent_application(parent=request.user, number=number)
         if application is None:
-            raise Http404(gettext("No such application among yours."))
+            raise NoSuchApplication()
         return application
 
     def get(self, request, number: str):
@@ -257,10 +183,8 @@ class WithdrawView(CabinetView):
         application = self.application(request, number)
         try:
             application_withdraw(application=application, by=request.user, ip=request_ip(request))
-        except NotWithdrawable as exc:
+        except ApplicationNotWithdrawable as exc:
             messages.error(request, str(exc.message))
             return self.home()
-        except PermissionDenied as exc:
-            raise Http404(gettext("No such application among yours.")) from exc
         messages.success(request, gettext("Application %(number)s withdrawn.") % {"number": application.number})
         return self.home()

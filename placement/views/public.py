@@ -10,18 +10,22 @@ from django.forms.utils import flatatt
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from accounts.permissions import is_cabinet_holder
 from schedules.calendar import astana
 
-from .. import exports, registry_cache, selectors
+from .. import exports, registry_cache
+from ..errors import ProtocolMissing
 from ..models import City, GroupType, Language
-from ..selectors_claims import claimable_applications, registry_claim_options
-from .cabinet import is_cabinet_holder, parent_login_url
+from ..selectors import protocols, registry
+from ..selectors.claims import registry_claim_options
+from ..selectors.parents import claimable_applications
 
 REGISTRY_PAGE_SIZE = 25
 PROTOCOL_DAYS_PAGE_SIZE = 31
@@ -122,7 +126,7 @@ class RegistryFilterForm(forms.Form):
             raise forms.ValidationError(self.fields["kindergarten"].error_messages["invalid"], code="invalid_choice")
         return kindergarten
 
-    def filters(self) -> selectors.RegistryFilters:
+    def filters(self) -> registry.RegistryFilters:
         """The valid part of the request: each field that did not parse is left out (its error is shown)."""
         data = {}
         for name in ("birth_year", "language", "group_type", "access", "kindergarten"):
@@ -130,7 +134,7 @@ class RegistryFilterForm(forms.Form):
                 continue
             data[name] = self.cleaned_data.get(name) or None
         data["kindergarten_id"] = data.pop("kindergarten", None)
-        return selectors.RegistryFilters(city=self.city, **data)
+        return registry.RegistryFilters(city=self.city, **data)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class RegistryFilterChoices:
 
 
 def registry_filter_choices(*, city: City | None, at) -> RegistryFilterChoices:
-    kindergartens = list(selectors.registry_kindergartens(city=city))
+    kindergartens = list(registry.registry_kindergartens(city=city))
     everything = escape(str(_("All kindergartens")))  # outside the f-string, where makemessages finds it
     options = [f'<option value="">{everything}</option>'] + [
         f'<option value="{k.pk}">{escape(f"{k.code} · {k.name}")}</option>' for k in kindergartens
@@ -151,7 +155,7 @@ def registry_filter_choices(*, city: City | None, at) -> RegistryFilterChoices:
     return RegistryFilterChoices(
         birth_years=[
             (year, gettext("%(year)s (age %(age)s)") % {"year": year, "age": age} if age else str(year))
-            for year, age in selectors.registry_birth_years(city=city, at=at)
+            for year, age in registry.registry_birth_years(city=city, at=at)
         ],
         kindergarten_ids=frozenset(k.pk for k in kindergartens),
         kindergarten_options="".join(options),
@@ -228,7 +232,7 @@ class RegistryView(View):
         valid_until = None
         if city is not None:
             filters = form.filters()
-            paginator = Paginator(selectors.registry_places(filters=filters, at=at), REGISTRY_PAGE_SIZE)
+            paginator = Paginator(registry.registry_places(filters=filters, at=at), REGISTRY_PAGE_SIZE)
             page = paginator.get_page(request.GET.get("page"))
             places = list(page.object_list)
             applications = context["claim_applications"]
@@ -238,10 +242,10 @@ class RegistryView(View):
             context.update(
                 page=page,
                 places=[(place, place.access_at(at), options.get(place.pk, [])) for place in places],
-                summary=selectors.registry_summary(filters=filters, at=at),
+                summary=registry.registry_summary(filters=filters, at=at),
                 query=_query_without_page(request),
             )
-            valid_until = selectors.registry_next_change(filters=filters, at=at)
+            valid_until = registry.registry_next_change(filters=filters, at=at)
         content = render_to_string(self.content_template_name, context, request=request)
         return (400 if form.errors else 200), content, valid_until
 
@@ -250,7 +254,7 @@ class RegistryView(View):
         lookup = registry_cache.Lookup(scope=registry_cache.CITY_LIST, at=at, wanted=[("cities", ())])
         cities = lookup.get("cities", ())
         if cities is None:
-            cities = list(selectors.city_list())
+            cities = list(registry.city_list())
             lookup.put("cities", (), cities, valid_until=None)
         return cities, lookup.token
 
@@ -261,7 +265,7 @@ class RegistryView(View):
         return {
             "claimant": claimant,
             "claim_applications": list(claimable_applications(parent=request.user)) if claimant else [],
-            "login_url": f"{parent_login_url()}?next={quote(request.get_full_path())}",
+            "login_url": f"{reverse('accounts:otp-login')}?next={quote(request.get_full_path())}",
         }
 
 
@@ -271,39 +275,23 @@ class ProtocolIndexView(View):
     template_name = "placement/protocols.html"
 
     def get(self, request):
-        cities = list(selectors.city_list())
+        cities = list(registry.city_list())
         city, unknown_city = _chosen_city(request.GET.get("city"), cities)
         context = {"cities": cities, "city": city, "unknown_city": unknown_city}
         if city is not None:
-            paginator = Paginator(selectors.protocol_list(city=city), PROTOCOL_DAYS_PAGE_SIZE)
+            paginator = Paginator(protocols.protocol_list(city=city), PROTOCOL_DAYS_PAGE_SIZE)
             context["page"] = paginator.get_page(request.GET.get("page"))
             context["query"] = f"city={city.slug}"
         return render(request, self.template_name, context, status=400 if unknown_city else 200)
 
 
 def _protocol_or_404(request, *, city: str, day: str):
-    """The published protocol, or a 404 page that says what is missing (not the generic one)."""
-    city_obj = City.objects.filter(slug=city).first()
-    parsed = selectors.protocol_day_parse(day)
-    protocol = selectors.protocol_get(city=city_obj, day=parsed) if city_obj and parsed else None
-    if protocol is not None:
-        return protocol, None
-    if city_obj is None:
-        message = gettext("There is no such city.")
-    elif parsed is None:
-        message = gettext("This is not a date: use the form YYYY-MM-DD, e.g. 2024-06-05.")
-    else:
-        message = gettext(
-            "The protocol of %(day)s for %(city)s has not been published yet. "
-            "Each day's protocol is published at 18:00 Astana time."
-        ) % {"day": parsed.strftime("%d.%m.%Y"), "city": city_obj.name}
-    response = render(
-        request,
-        "placement/protocol_day.html",
-        {"missing": message, "city": city_obj},
-        status=404,
-    )
-    return None, response
+    """The published protocol, or the protocol page's own 404 that says what is missing (not the generic one)."""
+    try:
+        return protocols.protocol_find(city_slug=city, day=day), None
+    except ProtocolMissing as missing:
+        context = {"missing": missing.message, "city": missing.city}
+        return None, render(request, "placement/protocol_day.html", context, status=missing.status)
 
 
 class ProtocolDayView(View):
@@ -313,11 +301,11 @@ class ProtocolDayView(View):
         protocol, missing = _protocol_or_404(request, city=city, day=day)
         if missing is not None:
             return missing
-        previous_day, next_day = selectors.protocol_neighbours(protocol=protocol)
+        previous_day, next_day = protocols.protocol_neighbours(protocol=protocol)
         context = {
             "protocol": protocol,
             "city": protocol.city,
-            "rows": selectors.protocol_rows(protocol=protocol),
+            "rows": protocols.protocol_rows(protocol=protocol),
             "previous_day": previous_day,
             "next_day": next_day,
         }

@@ -7,8 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from ..models import Application
-from ..selectors_queue import queue_position
-from .cabinet import normalize_application_number
+from ..selectors.queue import public_application, queue_position
 
 
 class QueueLookupForm(forms.Form):
@@ -18,14 +17,6 @@ class QueueLookupForm(forms.Form):
         help_text=_("As in your cabinet, e.g. 7K3M-Q9PX-2B4T; capital or small letters, with or without dashes."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
-
-
-def public_application(number: str) -> Application | None:
-    """The application with this number, as the public may see it; None for an unknown or malformed number."""
-    number = normalize_application_number(number)
-    if not number:
-        return None
-    return Application.objects.select_related("city").filter(number=number).first()
 
 
 class QueueLookupView(View):

@@ -8,30 +8,34 @@ taken meanwhile (409) or a refusal (403) is shown on the confirmation page with 
 """
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.services.sessions import request_ip
+from indigo.pages import refusal_message
 
-from ..models import Application, Place, Referral
-from ..selectors_claims import claim_application, claim_place, parent_referral
-from ..selectors_queue import queue_position
-from ..services.claims import (
+from ..errors import (
     ClaimRateLimited,
     ClaimRefused,
+    NoSuchApplication,
+    NoSuchPlace,
+    NoSuchReferral,
+    NotReferralHolder,
     PlaceGone,
     ReferralNotLive,
-    claim_attempt_register,
-    claim_refusal,
-    place_claim,
-    place_gone,
-    referral_decline,
-    referral_valid_until,
 )
-from .cabinet import CabinetView, normalize_application_number
+from ..models import Application, Place, Referral
+from ..models.queue import application_number_normalize
+from ..models.referrals import referral_valid_until
+from ..selectors.claims import claim_application, claim_place, claim_refusal, place_gone
+from ..selectors.parents import parent_referral
+from ..selectors.queue import queue_position
+from ..services.claims import claim_attempt_register, place_claim
+from ..services.referrals import referral_decline
+from .cabinet import CabinetView
 
 
 def referral_url(referral: Referral) -> str:
@@ -41,7 +45,7 @@ def referral_url(referral: Referral) -> str:
 def place_for_claim(pk: int) -> Place:
     place = claim_place(pk, for_page=True)
     if place is None:
-        raise Http404(gettext("There is no such place."))
+        raise NoSuchPlace()
     return place
 
 
@@ -54,10 +58,10 @@ class ClaimConfirmView(CabinetView):
     def application(self, request, at) -> Application:
         number = request.POST.get("application") or request.GET.get("application") or ""
         found = claim_application(
-            parent=request.user, number=normalize_application_number(number), at=at, for_page=True
+            parent=request.user, number=application_number_normalize(number), at=at, for_page=True
         )
         if found.application is None:
-            raise Http404(gettext("No such application among yours."))
+            raise NoSuchApplication()
         return found.application
 
     def get(self, request, pk: int):
@@ -83,9 +87,7 @@ class ClaimConfirmView(CabinetView):
         place = place_for_claim(pk)
         application = self.application(request, now)
         if limited is not None:
-            response = self.render_page(request, place=place, application=application, problem=limited, at=now)
-            response["Retry-After"] = str(limited.retry_after)
-            return response
+            return self.render_page(request, place=place, application=application, problem=limited, at=now)
         try:
             referral, created = place_claim(place=place, application=application, by=request.user, at=now, ip=ip)
         except (PlaceGone, ClaimRefused) as exc:
@@ -107,11 +109,14 @@ class ClaimConfirmView(CabinetView):
             "application": application,
             "access": place.access_at(at),
             "problem": problem,
-            "problem_message": str(problem) if problem is not None else "",
+            "problem_message": refusal_message(problem) if problem is not None else "",
             "position": queue_position(application),
             "valid_until": referral_valid_until(at),
         }
-        return render(request, self.template_name, context, status=status)
+        response = render(request, self.template_name, context, status=status)
+        for name, value in getattr(problem, "headers", {}).items():
+            response[name] = value
+        return response
 
 
 class ReferralView(CabinetView):
@@ -128,7 +133,7 @@ class ReferralView(CabinetView):
 def referral_or_404(request, number: str) -> Referral:
     referral = parent_referral(parent=request.user, number=number)
     if referral is None:
-        raise Http404(gettext("No such referral among yours."))
+        raise NoSuchReferral()
     return referral
 
 
@@ -160,10 +165,8 @@ class ReferralDeclineView(CabinetView):
         referral = referral_or_404(request, number)
         try:
             referral_decline(referral=referral, by=request.user, ip=request_ip(request))
-        except ReferralNotLive:
-            messages.error(request, gettext("This referral is no longer valid."))
-        except ClaimRefused:
-            messages.error(request, gettext("Only the parent who holds the referral may decline it."))
+        except (ReferralNotLive, NotReferralHolder) as exc:
+            messages.error(request, refusal_message(exc))
         else:
             messages.success(
                 request,

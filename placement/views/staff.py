@@ -6,16 +6,14 @@ DOMAIN.md, Who uses it: staff act on their own kindergarten only; department adm
 service and redirect (POST-redirect-GET).
 """
 
-import datetime as dt
 import uuid
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, Q, QuerySet, Value, When
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,106 +22,25 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from accounts.permissions import is_department_admin
 from accounts.services.sessions import request_ip
 
-from ..models import Access, Contract, Group, Kindergarten, Place, PlaceEvent, Referral
-from ..services import PlaceNotWithdrawable, place_release, place_withdraw
-from ..services.claims import ReferralNotLive, referral_enrol
-from ..services.errors import NotYourKindergarten, ReleaseAlreadySubmitted
-from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH
+from ..errors import NotYourKindergarten, PlaceNotWithdrawable, ReferralNotLive, ReleaseAlreadySubmitted
+from ..models import Access, Group, Kindergarten, Place, Referral
+from ..models.referrals import referral_number_normalize
+from ..permissions import staff_kindergarten
+from ..selectors.kindergartens import (
+    kindergarten_contracts,
+    kindergarten_events,
+    kindergarten_groups_with_counts,
+    kindergarten_live_places,
+    kindergarten_live_referrals,
+    kindergartens_to_choose,
+)
+from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH, place_release, place_withdraw
+from ..services.referrals import referral_enrol
 
 PAGE_SIZE = 50
-
-
-# --- Who acts on which kindergarten (shared with the staff API) ------------------------------------------
-
-
-def is_department_admin(user) -> bool:
-    return bool(getattr(user, "is_department_admin", False) or getattr(user, "is_superuser", False))
-
-
-def staff_kindergarten(*, user, kindergarten_id=None) -> Kindergarten | None:
-    """The kindergarten a user acts on in the staff pages and API.
-
-    Staff: their own, always (asking for another one is refused with `NotYourKindergarten`). Department admins:
-    the one they ask for, or None while they have not picked one. Anyone else: `PermissionDenied`.
-    """
-    if getattr(user, "is_kindergarten_staff", False) and user.kindergarten_id:
-        if kindergarten_id not in (None, "") and str(kindergarten_id) != str(user.kindergarten_id):
-            raise NotYourKindergarten()
-        return user.kindergarten
-    if is_department_admin(user):
-        if kindergarten_id in (None, ""):
-            return None
-        try:
-            return Kindergarten.objects.select_related("city").get(pk=int(kindergarten_id))
-        except (ValueError, Kindergarten.DoesNotExist) as exc:
-            raise Http404(_("No such kindergarten.")) from exc
-    raise PermissionDenied(_("Only kindergarten staff and department admins may do this."))
-
-
-# --- Reads for the pages and the API ---------------------------------------------------------------------
-
-
-def _access_now(at: dt.datetime) -> Case:
-    """A place's access from the clock (DOMAIN.md, Places and their access), as a database expression."""
-    return Case(
-        When(entered_priority_at__gt=at, then=Value(Access.SCHEDULED.value)),
-        When(priority_until__gt=at, then=Value(Access.PRIORITY.value)),
-        default=Value(Access.GENERAL.value),
-    )
-
-
-def kindergarten_groups_with_counts(*, kindergarten: Kindergarten, at: dt.datetime) -> QuerySet[Group]:
-    """The kindergarten's groups, each with its live places counted by access at `at`."""
-    live = Q(places__state__in=Place.LIVE_STATES)
-    return (
-        Group.objects.filter(kindergarten=kindergarten)
-        .annotate(
-            scheduled_count=Count("places", filter=live & Q(places__entered_priority_at__gt=at)),
-            priority_count=Count(
-                "places", filter=live & Q(places__entered_priority_at__lte=at, places__priority_until__gt=at)
-            ),
-            general_count=Count("places", filter=live & Q(places__priority_until__lte=at)),
-        )
-        .order_by("-birth_year", "language", "group_type", "name", "pk")
-    )
-
-
-def kindergarten_live_places(*, kindergarten: Kindergarten | None, at: dt.datetime) -> QuerySet[Place]:
-    """Live places (scheduled, priority, general) with their access at `at`; every kindergarten's when None."""
-    places = Place.objects.live().select_related("group", "kindergarten").annotate(access=_access_now(at))
-    if kindergarten is not None:
-        places = places.filter(kindergarten=kindergarten)
-    return places.order_by("-group__birth_year", "group__language", "group_id", "pk")
-
-
-def kindergarten_events(*, kindergarten: Kindergarten | None) -> QuerySet[PlaceEvent]:
-    """The chronology of a kindergarten's places, newest first; every kindergarten's when None."""
-    events = PlaceEvent.objects.select_related("by", "place__group")
-    if kindergarten is not None:
-        events = events.filter(kindergarten=kindergarten)
-    return events.order_by("-at", "-pk")
-
-
-def kindergarten_live_referrals(*, kindergarten: Kindergarten | None, at: dt.datetime) -> QuerySet[Referral]:
-    """Referrals the kindergarten may still enrol at `at` (live and within validity), the nearest deadline first;
-    every kindergarten's when None. A referral past its deadline is left out even before the 18:00 run closes it:
-    enrolment refuses it anyway (DOMAIN.md, Referral, enrolment, contract)."""
-    referrals = Referral.objects.filter(status=Referral.Status.LIVE, valid_until__gte=at).select_related(
-        "child", "place__group", "kindergarten"
-    )
-    if kindergarten is not None:
-        referrals = referrals.filter(kindergarten=kindergarten)
-    return referrals.order_by("valid_until", "pk")
-
-
-def kindergarten_contracts(*, kindergarten: Kindergarten | None) -> QuerySet[Contract]:
-    """The children enrolled in the kindergarten (active and terminated contracts), newest first."""
-    contracts = Contract.objects.select_related("child", "referral__place__group", "kindergarten")
-    if kindergarten is not None:
-        contracts = contracts.filter(kindergarten=kindergarten)
-    return contracts.order_by("-enrolled_at", "-pk")
 
 
 def group_label(group: Group) -> str:
@@ -183,18 +100,11 @@ class StaffView(View):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        try:
-            kindergarten = staff_kindergarten(user=request.user, kindergarten_id=request.GET.get("kindergarten"))
-            if kindergarten is None:
-                return self.choose_kindergarten(request)
-            self.kindergarten = kindergarten
-            return super().dispatch(request, *args, **kwargs)
-        except (PermissionDenied, NotYourKindergarten) as exc:
-            return forbidden(request, exc)
-
-    def choose_kindergarten(self, request) -> HttpResponse:
-        kindergartens = Kindergarten.objects.select_related("city").order_by("city__slug", "code")
-        return render(request, "placement/staff/choose.html", {"kindergartens": kindergartens})
+        kindergarten = staff_kindergarten(user=request.user, kindergarten_id=request.GET.get("kindergarten"))
+        if kindergarten is None:
+            return render(request, "placement/staff/choose.html", {"kindergartens": kindergartens_to_choose()})
+        self.kindergarten = kindergarten
+        return super().dispatch(request, *args, **kwargs)
 
     @property
     def scope_query(self) -> str:
@@ -206,6 +116,11 @@ class StaffView(View):
     def url(self, name: str, **kwargs) -> str:
         return reverse(f"placement:{name}", kwargs=kwargs or None) + self.scope_query
 
+    def acts_on(self, kindergarten_id: int) -> None:
+        """What the form names belongs to the kindergarten the page acts on (else 403, not_your_kindergarten)."""
+        if kindergarten_id != self.kindergarten.pk:
+            raise NotYourKindergarten()
+
     def context(self, **extra) -> dict:
         scope_query = self.scope_query
         return {
@@ -214,11 +129,6 @@ class StaffView(View):
             "page_query": f"{scope_query}&page=" if scope_query else "?page=",
             **extra,
         }
-
-
-def forbidden(request, exc: Exception) -> HttpResponse:
-    message = getattr(exc, "message", None) or (exc.args[0] if exc.args else "")
-    return render(request, "placement/staff/forbidden.html", {"message": message}, status=403)
 
 
 class StaffHomeView(StaffView):
@@ -240,8 +150,7 @@ class StaffReleaseView(StaffHomeView):
         if not form.is_valid():
             return self.render_home(request, form, status=400)
         group, count = form.cleaned_data["group"], form.cleaned_data["count"]
-        if group.kindergarten_id != self.kindergarten.pk:
-            raise NotYourKindergarten()
+        self.acts_on(group.kindergarten_id)
         try:
             place_release(group=group, count=count, by=request.user, submission=form.cleaned_data["token"])
         except ReleaseAlreadySubmitted as exc:
@@ -283,8 +192,7 @@ class StaffWithdrawView(StaffPlacesView):
 
     def post(self, request, pk: int):
         place = get_object_or_404(Place.objects.select_related("group"), pk=pk)
-        if place.kindergarten_id != self.kindergarten.pk:
-            raise NotYourKindergarten()
+        self.acts_on(place.kindergarten_id)
         form = withdraw_form_for(place, request.POST)
         if not form.is_valid():
             return self.render_places(request, failed=place, failed_form=form, status=400)
@@ -340,9 +248,8 @@ class StaffEnrolView(StaffReferralsView):
     http_method_names = ["post"]
 
     def post(self, request, number: str):
-        referral = get_object_or_404(Referral.objects.select_related("child"), number=number.strip().upper())
-        if referral.kindergarten_id != self.kindergarten.pk:
-            raise NotYourKindergarten()
+        referral = get_object_or_404(Referral.objects.select_related("child"), number=referral_number_normalize(number))
+        self.acts_on(referral.kindergarten_id)
         try:
             referral_enrol(referral=referral, by=request.user, ip=request_ip(request))
         except ReferralNotLive as exc:

@@ -8,7 +8,6 @@ import threading
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import translation
 
@@ -18,6 +17,7 @@ from accounts.services.otp import (
     LoginRefused,
     OtpExpired,
     OtpInvalidCode,
+    OtpInvalidPhone,
     OtpRateLimited,
     OtpSmsFailed,
     OtpTooManyAttempts,
@@ -75,9 +75,9 @@ def test_sms_text_follows_the_active_language(outbox):
 
 
 def test_request_refuses_a_bad_phone_as_invalid_phone(outbox):
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(OtpInvalidPhone) as caught:
         otp_request(phone="12345", ip=IP, at=T0)
-    assert caught.value.code == "invalid_phone"
+    assert (caught.value.code, caught.value.status) == ("invalid_phone", 400)
     assert not outbox and not OtpChallenge.objects.exists()
 
 

@@ -12,7 +12,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts import sms
 from accounts.models import AuditEntry, LoginRecord
-from accounts.services.sessions import device_label, login_record, logins_recent
+from accounts.selectors import device_label, logins_recent
+from accounts.services.sessions import login_record
 from tests.factories import AdminFactory, ParentFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from bench.claim_storm import storm_audit, storm_floor, storm_http, storm_scenario
 from bench.daily_run import daily_floor, daily_snapshot
 from placement.models import City, Group
-from placement.services import run_daily
+from placement.services.daily import run_daily
 from placement.services.scale_data import scale_data_generate, scale_places_release
 from schedules.calendar import PROTOCOL_MOMENT, add_working_days, at_astana
 from tests.conftest import database_url_for_subprocess

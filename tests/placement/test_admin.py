@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from placement.models import City, Group, Kindergarten, Place, PlaceEvent, Protocol
-from placement.services import place_release
+from placement.services.places import place_release
 from schedules.calendar import ASTANA
 from schedules.models import CalendarOverride, CohortWindow, KindergartenShift, SummerSchedule
 from tests.factories import (

@@ -9,7 +9,7 @@ import pytest
 from accounts import sms
 from accounts.models import AuditEntry
 from placement.models import Application
-from placement.selectors_queue import queue_position
+from placement.selectors.queue import queue_position
 from schedules.calendar import ASTANA
 from tests.factories import AdminFactory, ApplicationFactory, CityFactory, UserFactory
 

@@ -4,7 +4,8 @@ import pytest
 
 from indigo.celery import app
 from placement.models import Place, Protocol
-from placement.services import place_release, protocols_verify
+from placement.services.places import place_release
+from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
 from schedules.calendar import ASTANA
 from tests.factories import GroupFactory

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from accounts.models import AuditEntry, Child, LoginRecord, Representation
 from placement.models import Application
-from placement.selectors_queue import queue_position
+from placement.selectors.queue import queue_position
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,

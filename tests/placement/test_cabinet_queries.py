@@ -13,11 +13,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from placement.models import Application
-from placement.selectors_queue import applications_with_positions, queue_position
-from placement.services import place_release
+from placement.selectors.parents import parent_applications
+from placement.selectors.queue import applications_with_positions, queue_position
 from placement.services.applications import application_withdraw
-from placement.services.claims import place_claim, referral_decline, referral_enrol
-from placement.views.cabinet import parent_applications
+from placement.services.claims import place_claim
+from placement.services.places import place_release
+from placement.services.referrals import referral_decline, referral_enrol
 from schedules.calendar import ASTANA
 from tests.factories import (
     ApplicationFactory,

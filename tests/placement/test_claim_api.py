@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEntry
 from placement.models import Place, Referral
-from placement.services import place_release
 from placement.services.claims import place_claim
+from placement.services.places import place_release
 from tests.factories import ParentFactory, RepresentationFactory, StaffFactory
 from tests.placement.test_claim_pages import (
     IN_GENERAL,
@@ -96,7 +96,7 @@ def test_a_taken_place_is_a_409_taken(free, city):
 
 
 def test_a_withdrawn_place_is_a_409_withdrawn(free, group):
-    from placement.services import place_withdraw
+    from placement.services.places import place_withdraw
 
     place, parent, application = free
     place_withdraw(place=place, by=StaffFactory(kindergarten=group.kindergarten), reason="Ремонт", at=IN_GENERAL)
@@ -249,17 +249,17 @@ def test_an_unreachable_cache_lets_the_claim_through_with_a_warning(free, limit,
     def unreachable(key, timeout):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("placement.services.claims._attempts_incr", unreachable)
-    monkeypatch.setattr("placement.services.claims._cache_warned_at", 0.0)
+    monkeypatch.setattr("indigo.ratelimit._incr", unreachable)
+    monkeypatch.setattr("indigo.ratelimit._warned_at", {})
     place, parent, application = free
     client = api(parent)
-    with at(JUST_AFTER), caplog.at_level(logging.WARNING, logger="placement.services.claims"):
+    with at(JUST_AFTER), caplog.at_level(logging.WARNING, logger="indigo.ratelimit"):
         statuses = [client.post(claim_url(999999), {"application": "x"}).status_code for _ in range(limit + 2)]
         response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
     assert statuses == [404] * (limit + 2)
     assert response.status_code == 201
-    warnings = [r for r in caplog.records if r.name == "placement.services.claims"]
-    assert len(warnings) == 1 and "cache is unreachable" in warnings[0].getMessage()
+    warnings = [r for r in caplog.records if r.name == "indigo.ratelimit"]
+    assert len(warnings) == 1 and "the cache is unreachable" in warnings[0].getMessage()
 
 
 def test_a_dead_redis_neither_limits_nor_breaks_claims(free, limit, settings):

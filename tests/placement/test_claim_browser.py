@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from accounts import sms
 from placement.models import Contract, Referral
-from placement.services import place_release
+from placement.services.places import place_release
 from schedules.calendar import ASTANA
 from tests.factories import (
     ApplicationFactory,

@@ -14,9 +14,10 @@ from django.utils.translation import gettext
 
 from accounts.models import CabinetBlock
 from placement.models import Application, Place, Referral
-from placement.selectors_claims import claimable_applications, registry_claim_options
-from placement.services import place_release, place_withdraw
-from placement.services.claims import claim_refusal, place_claim
+from placement.selectors.claims import claim_refusal, registry_claim_options
+from placement.selectors.parents import claimable_applications
+from placement.services.claims import place_claim
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,
@@ -404,7 +405,7 @@ def test_the_logged_in_registry_and_the_confirmation_leave_no_english(language, 
 
 def test_batched_queue_positions_equal_queue_position_across_categories(city):
     from placement.models import Application
-    from placement.selectors_queue import applications_with_positions, queue_position
+    from placement.selectors.queue import applications_with_positions, queue_position
 
     applications = []
     for minutes in range(12):

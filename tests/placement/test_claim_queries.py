@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from placement.models import Referral
-from placement.services import place_release
 from placement.services.claims import place_claim
+from placement.services.places import place_release
 from tests.factories import ApplicationFactory, ChildFactory, GroupFactory, RepresentationFactory
 from tests.placement.test_claim_api import api, at, claim_url
 from tests.placement.test_claim_pages import IN_GENERAL, RELEASED, applicant, logged_in, url

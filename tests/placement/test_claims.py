@@ -6,20 +6,16 @@ import time_machine
 from django.db import connections
 
 from accounts.models import CabinetBlock
-from accounts.services.blocks import cabinet_block, cabinet_unblock
+from accounts.services.blocks import cabinet_unblock
 from accounts.services.sessions import login_refusal
+from placement.errors import ClaimRefused, NotYourKindergarten, PlaceGone, ReferralNotLive
 from placement.models import Application, Contract, Place, PlaceEvent, Referral
-from placement.services import place_release, place_withdraw, run_daily
-from placement.services.claims import (
-    ClaimRefused,
-    PlaceGone,
-    ReferralNotLive,
-    place_claim,
-    referral_decline,
-    referral_enrol,
-    referral_valid_until,
-)
-from placement.services.errors import NotYourKindergarten
+from placement.models.referrals import referral_valid_until
+from placement.services.blocks import cabinet_block
+from placement.services.claims import place_claim
+from placement.services.daily import run_daily
+from placement.services.places import place_release, place_withdraw
+from placement.services.referrals import referral_decline, referral_enrol
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,
@@ -319,7 +315,7 @@ def test_a_block_is_all_or_nothing(city, group, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("the audit database is full")
 
-    monkeypatch.setattr("accounts.services.blocks.audit_record", broken)
+    monkeypatch.setattr("placement.services.blocks.audit_record", broken)
     with pytest.raises(RuntimeError):
         cabinet_block(user=parent, by=AdminFactory(), reason="x", at=IN_GENERAL)
     referral.refresh_from_db()

@@ -8,7 +8,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
 from placement.models import City, Place, PlaceEvent, Protocol
-from placement.services import place_release, place_withdraw, protocols_verify, run_daily
+from placement.services.daily import run_daily
+from placement.services.places import place_release, place_withdraw
+from placement.services.protocols import protocols_verify
 from schedules.calendar import ASTANA
 from tests.factories import CohortWindowFactory, GroupFactory
 
@@ -159,7 +161,7 @@ def test_a_tampered_protocol_is_caught_naming_the_first_bad_day(group, city):
 
 
 def test_a_rehashed_forgery_breaks_the_next_days_link(group, city):
-    from placement.services import protocol_digest
+    from placement.services.protocols import protocol_digest
 
     place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
     run_daily(at=astana(2024, 5, 6, 18, 0))

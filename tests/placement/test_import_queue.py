@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEntry, Child, Representation, User
 from placement.models import Application
-from placement.selectors_queue import queue_position
+from placement.selectors.queue import queue_position
 from placement.services.imports import ImportRejected
 from placement.services.queue_import import COLUMNS, queue_import
 from schedules.calendar import ASTANA

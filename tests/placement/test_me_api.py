@@ -162,7 +162,7 @@ def test_bad_child_input_is_400_with_field_errors(api, overrides, field):
     }
     response = api.post(CHILDREN, body, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["detail"]
     assert not Representation.objects.exists()
 
 
@@ -179,7 +179,8 @@ def test_an_invalid_iin_gets_the_validators_message_in_the_requests_language(par
         "document": "Свидетельство № 1",
     }
     response = client.post(CHILDREN, body, format="json")
-    assert response.json()["iin"] == ["Бұл ЖСН жарамсыз: бақылау цифры сәйкес келмейді."]
+    message = "Бұл ЖСН жарамсыз: бақылау цифры сәйкес келмейді."
+    assert response.json() == {"reason": "invalid", "detail": {"iin": [message]}}
 
 
 # --- Applications ----------------------------------------------------------------------------------------
@@ -246,7 +247,7 @@ def test_a_child_not_theirs_is_403_and_changes_nothing(api, parent, city, whose)
 def test_bad_application_input_is_400_with_field_errors(api, child, city, overrides, field):
     response = api.post(APPLICATIONS, application_body(child, **overrides), format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["detail"]
     assert not Application.objects.exists()
 
 

@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from placement.models import Protocol
-from placement.services import place_release, place_withdraw, run_daily
+from placement.services.daily import run_daily
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import CityFactory, GroupFactory, KindergartenFactory
 from tests.i18n import untranslated_segments, visible_text
@@ -252,7 +253,7 @@ def test_protocols_api_needs_a_known_city(client, published):
     assert client.get("/api/v1/protocols/").status_code == 400
     response = client.get("/api/v1/protocols/", {"city": "atlantis"}, HTTP_ACCEPT_LANGUAGE="kk")
     assert response.status_code == 400
-    assert response.json() == {"city": ["Мұндай қала жоқ."]}
+    assert response.json() == {"reason": "invalid", "detail": {"city": ["Мұндай қала жоқ."]}}
 
 
 def test_protocol_day_api_gives_entries_with_the_name_in_the_request_language(client, published):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from placement.services import place_release, place_withdraw, run_daily
+from placement.services.daily import run_daily
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import CityFactory, GroupFactory, KindergartenFactory
 

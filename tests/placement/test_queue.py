@@ -4,14 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from placement.errors import AlreadyInQueue
 from placement.models import Application
-from placement.selectors_queue import interleaved_position, queue_head, queue_position
-from placement.services.applications import (
-    AlreadyInQueue,
-    application_create,
-    application_privilege_decide,
-    application_withdraw,
-)
+from placement.selectors.queue import interleaved_position, queue_head, queue_position
+from placement.services.applications import application_create, application_privilege_decide, application_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import AdminFactory, ApplicationFactory, ChildFactory, CityFactory, RepresentationFactory
 
@@ -136,10 +132,10 @@ def test_a_child_has_at_most_one_active_application_per_city(city):
 
 @pytest.mark.django_db
 def test_only_a_representative_may_apply(city):
-    from django.core.exceptions import PermissionDenied
+    from placement.errors import NotYourChild
 
     stranger = RepresentationFactory().parent
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotYourChild):
         application_create(parent=stranger, child=ChildFactory(), city=city, language="kk", group_type="general")
 
 

@@ -10,11 +10,13 @@ import threading
 import pytest
 from django.db import connections
 
-from accounts.services.blocks import cabinet_block
+from placement.errors import ClaimRefused, PlaceGone, PlaceNotWithdrawable, ReferralNotLive
 from placement.models import Application, Place, PlaceEvent, Referral
-from placement.services import PlaceNotWithdrawable, place_release, place_withdraw
-from placement.services.claims import ClaimRefused, PlaceGone, ReferralNotLive, place_claim, referral_decline
+from placement.services.blocks import cabinet_block
+from placement.services.claims import place_claim
 from placement.services.daily import run_daily
+from placement.services.places import place_release, place_withdraw
+from placement.services.referrals import referral_decline
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,

@@ -6,8 +6,9 @@ import time_machine
 from django.test import Client
 
 from placement.models import Application, Place, PlaceEvent, Referral
-from placement.services import place_release
-from placement.services.claims import place_claim, referral_enrol
+from placement.services.claims import place_claim
+from placement.services.places import place_release
+from placement.services.referrals import referral_enrol
 from tests.factories import ParentFactory, RepresentationFactory, StaffFactory
 from tests.placement.test_claim_pages import (
     IN_GENERAL,

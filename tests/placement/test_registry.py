@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from placement.models import GroupType, Language, Place
-from placement.services import place_release, place_withdraw
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import CityFactory, CohortWindowFactory, GroupFactory, KindergartenFactory
 from tests.i18n import untranslated_segments, visible_text
@@ -180,19 +180,19 @@ def test_scheduled_places_stay_out_of_the_registry_until_their_window_opens(clie
 def test_registry_api_answers_400_naming_the_bad_filter(client, world, params, field):
     response = client.get("/api/v1/registry/", params)
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["detail"]) == [field]
 
 
 def test_registry_api_refuses_a_kindergarten_of_another_city(client, world):
     CityFactory(slug="karaganda")
     response = client.get("/api/v1/registry/", {"city": "karaganda", "kindergarten": world["sunny"].pk})
     assert response.status_code == 400
-    assert "kindergarten" in response.json()
+    assert "kindergarten" in response.json()["detail"]
 
 
 def test_registry_api_error_messages_follow_accept_language(client, world):
     response = client.get("/api/v1/registry/", {"city": "atlantis"}, HTTP_ACCEPT_LANGUAGE="ru")
-    assert response.json() == {"city": ["Такого города нет."]}
+    assert response.json() == {"reason": "invalid", "detail": {"city": ["Такого города нет."]}}
 
 
 def test_registry_api_is_paginated(client, world):

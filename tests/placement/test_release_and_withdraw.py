@@ -3,9 +3,9 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from placement.errors import NotYourKindergarten, PlaceNotWithdrawable
 from placement.models import Access, Place, PlaceEvent
-from placement.services import PlaceNotWithdrawable, place_release, place_withdraw
-from placement.services.errors import NotYourKindergarten
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import (
     CohortWindowFactory,

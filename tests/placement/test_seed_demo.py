@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from placement.demo import demo_seed
 from placement.models import City, Group, Kindergarten, Place, PlaceEvent, Protocol
-from placement.services import protocols_verify, run_daily
+from placement.services.daily import run_daily
+from placement.services.protocols import protocols_verify
 from schedules.calendar import ASTANA
 from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
 from schedules.selectors import window_dates
@@ -195,7 +196,7 @@ def test_seed_demo_adds_parents_who_log_in_by_sms_with_confirmed_children_in_eve
 
 def test_seed_demo_adds_a_background_queue_so_positions_are_realistic():
     from placement.models import Application
-    from placement.selectors_queue import queue_position
+    from placement.selectors.queue import queue_position
 
     demo_seed(now=NOW)
     background = Application.objects.filter(parent__phone__isnull=True, city__slug="temirtau")
@@ -209,7 +210,7 @@ def test_seed_demo_adds_a_background_queue_so_positions_are_realistic():
 
 def test_confirming_the_pending_demo_privilege_moves_the_child_to_the_front():
     from placement.models import Application
-    from placement.selectors_queue import queue_position
+    from placement.selectors.queue import queue_position
     from placement.services.applications import application_privilege_decide
 
     result = demo_seed(now=NOW)

@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from placement.models import Place, PlaceEvent
-from placement.services import place_release, place_withdraw
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import AdminFactory, GroupFactory, KindergartenFactory, StaffFactory, UserFactory
 from tests.i18n import untranslated_segments
@@ -106,7 +106,7 @@ def test_another_kindergartens_staff_gets_403_on_every_staff_page_and_nothing_ch
     before = database_state()
     response = getattr(client, method)(address, data)
     assert response.status_code == 403
-    assert "placement/staff/forbidden.html" in [t.name for t in response.templates]
+    assert "error.html" in [t.name for t in response.templates]
     assert database_state() == before
 
 

@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from placement.models import Place, PlaceEvent
-from placement.services import place_release, place_withdraw
+from placement.services.places import place_release, place_withdraw
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,
@@ -192,7 +192,7 @@ def test_release_refuses_bad_input_with_400_and_a_field_error(clock, group, staf
     body = {"group": group.pk, **body}
     response = api_as(staff).post(PLACES, body, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["detail"]
     assert Place.objects.count() == 0
 
 
@@ -238,7 +238,7 @@ def test_withdrawing_a_place_no_longer_withdrawable_is_409_and_changes_nothing(c
 def test_withdrawal_without_a_proper_reason_is_400(clock, place, staff, body):
     response = api_as(staff).post(withdraw_url(place), body, format="json")
     assert response.status_code == 400
-    assert "reason" in response.json()
+    assert "reason" in response.json()["detail"]
     place.refresh_from_db()
     assert place.state == "priority"
 

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import AuditEntry
-from accounts.services.blocks import cabinet_block
 from placement.models import Application, Contract, Place, PlaceEvent, Referral
-from placement.services import place_release
-from placement.services.claims import place_claim, referral_decline
+from placement.services.blocks import cabinet_block
+from placement.services.claims import place_claim
+from placement.services.places import place_release
+from placement.services.referrals import referral_decline
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,
@@ -206,7 +207,7 @@ def test_another_kindergartens_staff_get_403_and_nothing_changes(client, clock, 
     before = database_state()
     response = client.post(enrol_url(referral))
     assert response.status_code == 403
-    assert "placement/staff/forbidden.html" in [t.name for t in response.templates]
+    assert "error.html" in [t.name for t in response.templates]
     assert database_state() == before
 
 

@@ -7,12 +7,13 @@ import time_machine
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.services.blocks import cabinet_block
-from placement.api.errors import exception_handler
+from indigo.api import exception_handler
+from placement.errors import ClaimRefused, NotYourKindergarten, PlaceGone, PlaceNotWithdrawable, ReferralNotLive
 from placement.models import Contract, Place, PlaceEvent, Referral
-from placement.services import place_release
-from placement.services.claims import ReferralNotLive, gone, place_claim, referral_decline, refuse
-from placement.services.errors import NotYourKindergarten, PlaceNotWithdrawable
+from placement.services.blocks import cabinet_block
+from placement.services.claims import place_claim
+from placement.services.places import place_release
+from placement.services.referrals import referral_decline
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,
@@ -231,9 +232,9 @@ def test_the_schema_describes_the_staff_referral_endpoints(client):
 @pytest.mark.parametrize(
     ("error", "status", "reason"),
     [
-        (refuse("not_head_of_queue"), 403, "not_head_of_queue"),
-        (refuse("blocked"), 403, "blocked"),
-        (gone("taken"), 409, "taken"),
+        (ClaimRefused("not_head_of_queue"), 403, "not_head_of_queue"),
+        (ClaimRefused("blocked"), 403, "blocked"),
+        (PlaceGone("taken"), 409, "taken"),
         (ReferralNotLive(), 409, "referral_not_live"),
         (NotYourKindergarten(), 403, "not_your_kindergarten"),
         (PlaceNotWithdrawable(), 409, "not_withdrawable"),

@@ -13,7 +13,8 @@ from django.db import connection
 
 from accounts.services.audit import audit_record
 from placement.models import Protocol
-from placement.services import place_release, run_daily
+from placement.services.daily import run_daily
+from placement.services.places import place_release
 from schedules.calendar import ASTANA
 from tests.conftest import BASE_DIR, database_url_for_subprocess
 from tests.factories import GroupFactory, StaffFactory

@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from placement.models import City, Place, PlaceEvent, Protocol
-from placement.services import place_release, protocols_verify
-from placement.services import run_daily as run_daily_service
 from placement.services.daily import last_complete_day
+from placement.services.daily import run_daily as run_daily_service
+from placement.services.places import place_release
+from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
 from schedules.calendar import ASTANA, astana
 from tests.conftest import wait_for

@@ -14,8 +14,9 @@ from kombu.exceptions import OperationalError
 from indigo.celery import app
 from indigo.tasks import ping
 from placement.models import Protocol
-from placement.services import place_release, protocols_verify
 from placement.services.daily import last_complete_day
+from placement.services.places import place_release
+from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
 from schedules.calendar import ASTANA, astana
 from tests.conftest import wait_for

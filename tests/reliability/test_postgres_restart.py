@@ -104,7 +104,7 @@ from django.conf import settings
 from django.utils import timezone
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # factories set passwords: be quick
 from rest_framework.authtoken.models import Token
-from placement.services import place_release
+from placement.services.places import place_release
 from tests.factories import ApplicationFactory, ChildFactory, CityFactory, GroupFactory, RepresentationFactory
 
 now = timezone.now()

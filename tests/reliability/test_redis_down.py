@@ -21,7 +21,8 @@ from accounts.models import AuditEntry
 from indigo.cache import TolerantRedisCache
 from indigo.celery import app as celery_app
 from placement.models import Place, PlaceEvent, Referral
-from placement.services import place_release, run_daily
+from placement.services.daily import run_daily
+from placement.services.places import place_release
 from schedules import calendar
 from schedules.calendar import ASTANA
 from tests.factories import ApplicationFactory, ChildFactory, CityFactory, GroupFactory, RepresentationFactory

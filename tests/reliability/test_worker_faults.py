@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from placement.models import PlaceEvent, Protocol
-from placement.services import place_release, protocols_verify
+from placement.services.places import place_release
+from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
 from schedules.calendar import ASTANA
 from tests.conftest import wait_for

@@ -9,10 +9,12 @@ import pytest
 import time_machine
 from rest_framework.authtoken.models import Token
 
-from accounts.services.blocks import cabinet_block
 from placement.models import Application, Contract, Group, Kindergarten, Place, Protocol, Referral
-from placement.services import place_release, run_daily
-from placement.services.claims import place_claim, referral_enrol
+from placement.services.blocks import cabinet_block
+from placement.services.claims import place_claim
+from placement.services.daily import run_daily
+from placement.services.places import place_release
+from placement.services.referrals import referral_enrol
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,

@@ -26,7 +26,7 @@ from .conftest import row_counts, row_states
 pytestmark = pytest.mark.django_db
 
 STAFF_PREFIXES = ("<lang>/staff/", "api/v1/staff/")
-ADMIN_PREFIXES = ("<lang>/admin/", "<lang>/accounts/blocks/", "api/v1/admin/")
+ADMIN_PREFIXES = ("<lang>/admin/", "<lang>/blocks/", "api/v1/admin/")
 # The admin site's own doors and the content-type redirect ("view on site") are not admin actions.
 NOT_ADMIN_ACTIONS = {"admin:login", "admin:logout", "admin:view_on_site", "admin:"}
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -97,7 +97,7 @@ def test_the_matrix_sees_the_staff_and_admin_endpoints():
         names
     )
     admin_names = {e.name for e in admin_endpoints()}
-    assert {"accounts:blocks", "accounts:block-new", "accounts:block-lift", "admin:index"} <= admin_names
+    assert {"placement:blocks", "placement:block-new", "placement:block-lift", "admin:index"} <= admin_names
     assert any(name.endswith("_change") for name in admin_names)
 
 
@@ -139,7 +139,7 @@ def path_values(world) -> dict[str, str]:
 
 
 def block_lift_pk(endpoint: Endpoint, world) -> dict[str, str]:
-    return {"pk": str(world.block.pk)} if endpoint.name == "accounts:block-lift" else {}
+    return {"pk": str(world.block.pk)} if endpoint.name == "placement:block-lift" else {}
 
 
 def send(client: Client, method: str, url: str, data: dict, api: bool):
@@ -299,7 +299,7 @@ def test_a_department_admin_is_let_in_where_staff_are_refused(world):
     """The matrix's refusals come from the role, not from a broken page: the admin reaches the same pages."""
     client = Client()
     client.force_login(world.admin)
-    for name in ("accounts:blocks", "admin:index"):
+    for name in ("placement:blocks", "admin:index"):
         [endpoint] = [e for e in admin_endpoints() if e.name == name]
         assert client.get(concrete(endpoint, {})).status_code == 200, name
 

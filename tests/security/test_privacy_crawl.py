@@ -24,8 +24,10 @@ from django.utils import timezone
 from accounts.models import Child
 from accounts.validators import is_valid_iin
 from placement.models import Application, Group, Place, Protocol
-from placement.services import place_release, run_daily
-from placement.services.claims import claim_refusal, place_claim
+from placement.selectors.claims import claim_refusal
+from placement.services.claims import place_claim
+from placement.services.daily import run_daily
+from placement.services.places import place_release
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from placement.models import City
-from placement.services import run_daily
+from placement.services.daily import run_daily
+from schedules.calendar import moment_parse
 
 
 class Command(BaseCommand):
@@ -16,11 +16,10 @@ class Command(BaseCommand):
     def handle(self, *args, at=None, city=None, **options):
         moment = timezone.now()
         if at:
-            moment = parse_datetime(at)
-            if moment is None:
-                raise CommandError(f"--at: not an ISO date-time: {at!r}")
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)  # Astana time, the project's time zone
+            try:
+                moment = moment_parse(at)
+            except ValueError as exc:
+                raise CommandError(f"--at: {exc}") from None
         only = None
         if city:
             only = City.objects.filter(slug=city).first()

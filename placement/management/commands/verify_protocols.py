@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from placement.models import City, Protocol
-from placement.services import protocols_verify
+from placement.services.protocols import protocols_verify
 
 
 class Command(BaseCommand):

@@ -10,13 +10,15 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.admin_blocks import BlockStateFilter, CabinetBlockAdmin
+from accounts.admin import BlockStateFilter, CabinetBlockAdmin
 from accounts.models import AuditEntry, CabinetBlock
-from accounts.services.blocks import CabinetAlreadyBlocked, cabinet_block, cabinet_unblock
+from accounts.services.blocks import CabinetAlreadyBlocked, cabinet_unblock
 from accounts.services.sessions import login_refusal
 from placement.models import Contract, Place, Referral
-from placement.services import place_release
-from placement.services.claims import place_claim, referral_enrol
+from placement.services.blocks import cabinet_block
+from placement.services.claims import place_claim
+from placement.services.places import place_release
+from placement.services.referrals import referral_enrol
 from schedules.calendar import ASTANA
 from tests.factories import (
     AdminFactory,
@@ -92,7 +94,7 @@ def contract(group, parent):
 
 def url(name: str, language: str = "ru", **kwargs) -> str:
     with translation.override(language):
-        return reverse(f"accounts:{name}", kwargs=kwargs or None)
+        return reverse(f"placement:{name}", kwargs=kwargs or None)
 
 
 def database_state() -> tuple:
@@ -139,7 +141,7 @@ def test_everyone_but_department_admins_gets_403_and_nothing_changes(
     before = database_state()
     response = getattr(client, method)(address, data)
     assert response.status_code == 403
-    assert "accounts/blocks/forbidden.html" in [t.name for t in response.templates]
+    assert "error.html" in [t.name for t in response.templates]
     assert database_state() == before
 
 
@@ -244,7 +246,7 @@ def test_confirming_blocks_the_cabinet_returns_the_place_terminates_the_contract
 
     assert REASON in str(login_refusal(parent))
     client.logout()
-    login = client.post(url("login"), {"username": parent.username, "password": PASSWORD})
+    login = client.post(reverse("accounts:login"), {"username": parent.username, "password": PASSWORD})
     assert login.status_code == 200  # the form again, not a redirect
     assert REASON in login.content.decode()
     assert "_auth_user_id" not in client.session

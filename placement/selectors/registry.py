@@ -1,5 +1,4 @@
-"""Public reads: the free-places registry and the published release protocols (DOMAIN.md, Places and their
-access; The 18:00 run).
+"""Public reads: the free-places registry and the cities (DOMAIN.md, Places and their access).
 
 The registry follows the clock, never the state the 18:00 run last wrote: a place is open once its priority start
 has come, in priority access until `priority_until` and in general access from then on.
@@ -10,12 +9,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from schedules.calendar import astana
 from schedules.models import CohortWindow
 
-from .models import Access, City, Group, GroupType, Kindergarten, Language, Place, PlaceEvent, Protocol
+from ..models import Access, City, Group, Kindergarten, Place
+from ..models.places import access_condition
 
 # The two accesses a parent can filter on: a scheduled place is not in the registry yet.
 REGISTRY_ACCESSES = (Access.PRIORITY, Access.GENERAL)
@@ -86,13 +85,11 @@ def _registry_matching(*, filters: RegistryFilters) -> QuerySet[Place]:
     return places
 
 
-def _registry_base(*, filters: RegistryFilters, at: dt.datetime, with_access: bool = True) -> QuerySet[Place]:
-    places = _registry_matching(filters=filters).filter(entered_priority_at__lte=at)
-    if with_access and filters.access == Access.PRIORITY:
-        places = places.filter(priority_until__gt=at)
-    elif with_access and filters.access == Access.GENERAL:
-        places = places.filter(priority_until__lte=at)
-    return places
+def _registry_base(*, filters: RegistryFilters, at: dt.datetime) -> QuerySet[Place]:
+    places = _registry_matching(filters=filters)
+    if filters.access in REGISTRY_ACCESSES:
+        return places.filter(access_condition(filters.access, at))
+    return places.filter(entered_priority_at__lte=at)
 
 
 def registry_next_change(*, filters: RegistryFilters, at: dt.datetime) -> dt.datetime | None:
@@ -128,8 +125,8 @@ def registry_summary(*, filters: RegistryFilters, at: dt.datetime | None = None)
         .order_by()
         .values("kindergarten_id")
         .annotate(
-            priority=Count("pk", filter=Q(priority_until__gt=at)),
-            general=Count("pk", filter=Q(priority_until__lte=at)),
+            priority=Count("pk", filter=access_condition(Access.PRIORITY, at)),
+            general=Count("pk", filter=access_condition(Access.GENERAL, at)),
         )
     )
     counts = {row["kindergarten_id"]: row for row in rows}
@@ -166,106 +163,3 @@ def registry_birth_years(*, city: City | None, at: dt.datetime | None = None) ->
 def place_general_at(place: Place, *, at: dt.datetime) -> dt.datetime | None:
     """When a place in priority access goes general; None once it is general."""
     return place.priority_until if place.access_at(at) == Access.PRIORITY else None
-
-
-# --- Release protocols ----------------------------------------------------------------------------------
-
-
-def protocol_list(*, city: City) -> QuerySet[Protocol]:
-    """The published days of a city, newest first, without their (possibly large) entries."""
-    return Protocol.objects.filter(city=city).defer("entries").order_by("-day")
-
-
-def protocol_day_parse(value: str) -> dt.date | None:
-    """A protocol day from a URL: exactly YYYY-MM-DD, else None."""
-    try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        return None
-
-
-def protocol_get(*, city: City, day: dt.date) -> Protocol | None:
-    return Protocol.objects.filter(city=city, day=day).first()
-
-
-def protocol_neighbours(*, protocol: Protocol) -> tuple[dt.date | None, dt.date | None]:
-    """The published days just before and just after `protocol`'s day."""
-    days = Protocol.objects.filter(city_id=protocol.city_id)
-    previous = days.filter(day__lt=protocol.day).order_by("-day").values_list("day", flat=True).first()
-    following = days.filter(day__gt=protocol.day).order_by("day").values_list("day", flat=True).first()
-    return previous, following
-
-
-def protocol_document(*, protocol: Protocol) -> dict:
-    """Exactly what the day's SHA-256 is computed over (see `placement.services.protocols.protocol_digest`)."""
-    return {
-        "city": protocol.city.slug,
-        "day": protocol.day.isoformat(),
-        "previous_sha256": protocol.previous_sha256,
-        "entries": protocol.entries,
-    }
-
-
-@dataclass(frozen=True)
-class ProtocolRow:
-    """One entry of a published protocol, ready to show in the reader's language."""
-
-    at: dt.datetime
-    event: str
-    event_label: str
-    place: int
-    kindergarten_id: int | None
-    kindergarten_code: str
-    kindergarten_name: str
-    birth_year: int | None
-    language: str
-    language_label: str
-    group_type: str
-    group_type_label: str
-    access: str
-    access_label: str
-    reason: str
-
-
-def _label(choices, value: str) -> str:
-    # A value a later release adds to the chronology still shows, as itself, in older code.
-    return str(dict(choices).get(value, value)) if value else ""
-
-
-def entry_name(names, *, language: str | None = None) -> str:
-    """The kindergarten's name as the entry recorded it, in `language`, else Russian, else Kazakh."""
-    if isinstance(names, str):
-        return names
-    names = names or {}
-    language = (language or get_language() or "ru").split("-")[0]
-    for code in (language, "ru", "kk", "en"):
-        if names.get(code):
-            return names[code]
-    return ""
-
-
-def protocol_rows(*, protocol: Protocol, language: str | None = None) -> list[ProtocolRow]:
-    """The day's chronology for a reader: Astana times, translated labels, the name in the reader's language."""
-    rows = []
-    for entry in protocol.entries:
-        kindergarten = entry.get("kindergarten") or {}
-        rows.append(
-            ProtocolRow(
-                at=astana(dt.datetime.fromisoformat(entry["at"])),
-                event=entry.get("event", ""),
-                event_label=_label(PlaceEvent.Kind.choices, entry.get("event", "")),
-                place=entry.get("place"),
-                kindergarten_id=kindergarten.get("id"),
-                kindergarten_code=kindergarten.get("code", ""),
-                kindergarten_name=entry_name(kindergarten.get("name"), language=language),
-                birth_year=entry.get("birth_year"),
-                language=entry.get("language", ""),
-                language_label=_label(Language.choices, entry.get("language", "")),
-                group_type=entry.get("group_type", ""),
-                group_type_label=_label(GroupType.choices, entry.get("group_type", "")),
-                access=entry.get("access", ""),
-                access_label=_label(Access.choices, entry.get("access", "")),
-                reason=entry.get("reason", ""),
-            )
-        )
-    return rows

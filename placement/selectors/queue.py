@@ -9,11 +9,13 @@ place in the interleave in O(1) arithmetic. So it is correct the instant anythin
 withdrawn, a privilege confirmed, a child returning with its original time) and costs three index range counts.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, F, Func, IntegerField, OuterRef, QuerySet, Subquery, When
+from django.db.models import Case, Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 
-from .models import Application
+from ..models import Application, Place
+from ..models.queue import application_number_normalize
 
 E, P, G = (Application.Category.EXTRAORDINARY, Application.Category.PRIORITY, Application.Category.GENERAL)
 
@@ -165,3 +167,68 @@ def queue_head(*, city, birth_year: int, n: int) -> list[QueueEntry]:
         QueueEntry(position=i + 1, application_id=pk, number=number, category=category)
         for i, (pk, number, category) in enumerate(ordered[:n])
     ]
+
+
+def public_application(number: str) -> Application | None:
+    """The application with this number, as the public may look it up (DOMAIN.md, Queue: position is public by
+    application number); None for an unknown or malformed number."""
+    number = application_number_normalize(number)
+    if not number:
+        return None
+    return Application.objects.select_related("city").filter(number=number).first()
+
+
+# --- The head of the queue (DOMAIN.md, Places 3) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriorityStanding:
+    """Whether priority places are open to a queued application now: position <= places of its cohort in
+    priority access in its city (DOMAIN.md, Places 3)."""
+
+    position: int | None
+    head: int
+
+    @property
+    def eligible(self) -> bool:
+        return self.position is not None and self.position <= self.head
+
+
+def priority_places_count(*, city_id: int, birth_year: int, at: dt.datetime) -> int:
+    """The head of the queue's size: places of the cohort now in priority access in the city."""
+    return Place.objects.in_priority_at(at).filter(city_id=city_id, group__birth_year=birth_year).count()
+
+
+def priority_heads(*, cohorts, at: dt.datetime) -> dict[tuple[int, int], int]:
+    """Places now in priority access per (city id, birth year), for the given pairs: one query."""
+    cohorts = set(cohorts)
+    if not cohorts:
+        return {}
+    condition = Q()
+    for city_id, birth_year in cohorts:
+        condition |= Q(city_id=city_id, group__birth_year=birth_year)
+    rows = (
+        Place.objects.in_priority_at(at)
+        .filter(condition)
+        .order_by()
+        .values_list("city_id", "group__birth_year")
+        .annotate(n=Count("pk"))
+    )
+    heads = dict.fromkeys(cohorts, 0)
+    heads.update({(city_id, year): n for city_id, year, n in rows})
+    return heads
+
+
+def priority_standings(
+    applications, *, at: dt.datetime, positions: dict[int, int | None] | None = None
+) -> dict[int, PriorityStanding]:
+    """Each queued application's standing by pk: its position (`positions`, else all of them in one query) and
+    its cohort's head."""
+    queued = [a for a in applications if a.status == Application.Status.QUEUED]
+    heads = priority_heads(cohorts={(a.city_id, a.birth_year) for a in queued}, at=at)
+    if positions is None and queued:
+        rows = Application.objects.filter(pk__in=[a.pk for a in queued]).select_related("city")
+        positions = {a.pk: a.position for a in applications_with_positions(rows)}
+    return {
+        a.pk: PriorityStanding(position=positions[a.pk], head=heads[(a.city_id, a.birth_year)]) for a in queued
+    }

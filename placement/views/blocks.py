@@ -1,76 +1,34 @@
 """Cabinet blocks for department admins: the blocks, finding a parent, blocking with the effects shown first,
 lifting early with a reason (DOMAIN.md, People and security).
 
-The rules (who may block, what a block does, the audit record) are `accounts.services.blocks`'; these views find
+The rules (who may block, what a block does, the audit record) are `placement.services.blocks`'; these views find
 the parent, show what the service would do, call it and redirect (POST-redirect-GET).
 """
-
-import datetime as dt
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 
-from .models import CabinetBlock
-from .services.blocks import (
-    CabinetAlreadyBlocked,
-    block_active,
-    block_end,
-    cabinet_block,
-    cabinet_block_effects,
-    cabinet_unblock,
-)
-from .services.sessions import request_ip
-from .sms import mask_phone
-from .validators import is_valid_iin, normalize_phone
+from accounts.models import CabinetBlock
+from accounts.permissions import is_department_admin
+from accounts.selectors import block_active, blocks_list, parents_find
+from accounts.services.blocks import ADMINS_ONLY, CabinetAlreadyBlocked, block_end, cabinet_unblock
+from accounts.services.sessions import request_ip
+from accounts.sms import mask_phone
+from indigo.pages import RoleView
+
+from ..selectors.parents import parent_held
+from ..services.blocks import cabinet_block
 
 PAGE_SIZE = 50
 REASON_MAX_LENGTH = 500
 User = get_user_model()
-
-
-# --- Reads -----------------------------------------------------------------------------------------------------
-
-
-def blocks_list() -> QuerySet[CabinetBlock]:
-    """Every block, active and past, the newest first."""
-    return CabinetBlock.objects.select_related("user", "created_by", "lifted_by").order_by("-starts_at", "-pk")
-
-
-def parents_find(*, query: str) -> QuerySet:
-    """Parents by their login phone or IIN, exactly (a parent is never listed by a partial match).
-
-    Raises ValidationError when the query is neither a phone number nor a valid IIN.
-    """
-    compact = "".join(query.split())
-    if compact.isdigit() and len(compact) == 12:
-        if not is_valid_iin(compact):
-            raise ValidationError(_("This IIN is not valid: its control digit does not match."), code="iin")
-        return User.objects.filter(role=User.Role.PARENT, iin=compact)
-    try:
-        phone = normalize_phone(compact)
-    except ValidationError as exc:
-        raise ValidationError(
-            _("Enter a phone number (+7 and 10 digits) or an IIN (12 digits)."), code="query"
-        ) from exc
-    return User.objects.filter(role=User.Role.PARENT, phone=phone)
-
-
-def block_state(block: CabinetBlock, at: dt.datetime) -> str:
-    if block.lifted_at is not None:
-        return "lifted"
-    if block.starts_at <= at < block.ends_at:
-        return "active"
-    return "ended"
 
 
 def person_label(user) -> str:
@@ -108,29 +66,13 @@ class LiftForm(forms.Form):
 # --- Views -----------------------------------------------------------------------------------------------------
 
 
-def is_department_admin(user) -> bool:
-    return bool(getattr(user, "is_department_admin", False) or getattr(user, "is_superuser", False))
+class BlockAdminView(RoleView):
+    """Login, then department admins and superusers only; the 403 page for everyone else."""
 
+    refusal = ADMINS_ONLY
 
-class BlockAdminView(View):
-    """Login, then department admins and superusers only; a 403 page for everyone else."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_department_admin(request.user):
-            return forbidden(request)
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return forbidden(request, exc)
-
-
-def forbidden(request, exc: Exception | None = None) -> HttpResponse:
-    message = (exc.args[0] if exc is not None and exc.args else "") or _(
-        "Only department admins block and unblock cabinets."
-    )
-    return render(request, "accounts/blocks/forbidden.html", {"message": message}, status=403)
+    def allowed(self, user) -> bool:
+        return is_department_admin(user)
 
 
 class BlockListView(BlockAdminView):
@@ -150,11 +92,11 @@ class BlockListView(BlockAdminView):
             parent.active_block = block_active(user=parent, at=now)
         page = Paginator(blocks_list(), PAGE_SIZE).get_page(request.GET.get("page"))
         for block in page:
-            block.state = block_state(block, now)
+            block.state = block.state_at(now)
             block.user.phone_masked = mask_phone(block.user.phone)
         status = 400 if search.is_bound and search.errors else 200
         context = {"search": search, "found": found, "page": page, "now": now}
-        return render(request, "accounts/blocks/list.html", context, status=status)
+        return render(request, "placement/blocks/list.html", context, status=status)
 
 
 class BlockNewView(BlockAdminView):
@@ -184,10 +126,10 @@ class BlockNewView(BlockAdminView):
             block = cabinet_block(
                 user=parent, by=request.user, reason=form.cleaned_data["reason"], ip=request_ip(request)
             )
-        except CabinetAlreadyBlocked:
+        except CabinetAlreadyBlocked as exc:
             # A second click on "Block" (or a second admin) must not stack blocks.
-            messages.info(request, _("This cabinet is already blocked."))
-            return redirect("accounts:blocks")
+            messages.info(request, exc.message)
+            return redirect("placement:blocks")
         except ValidationError as exc:
             form.add_error(None, exc)  # a field error ({"reason": ...}) lands on its field
             return self.preview(request, parent, form, status=400)
@@ -204,11 +146,11 @@ class BlockNewView(BlockAdminView):
                 "contracts": block.contracts_terminated,
             },
         )
-        return redirect("accounts:blocks")
+        return redirect("placement:blocks")
 
     def preview(self, request, parent, form: BlockForm, status: int = 200) -> HttpResponse:
         now = timezone.now()
-        referrals, contracts = cabinet_block_effects(user=parent)
+        referrals, contracts = parent_held(parent=parent)
         context = {
             "parent": parent,
             "phone_masked": mask_phone(parent.phone),
@@ -219,7 +161,7 @@ class BlockNewView(BlockAdminView):
             "starts_at": now,
             "ends_at": block_end(now),
         }
-        return render(request, "accounts/blocks/new.html", context, status=status)
+        return render(request, "placement/blocks/new.html", context, status=status)
 
 
 class BlockLiftView(BlockAdminView):
@@ -230,9 +172,9 @@ class BlockLiftView(BlockAdminView):
 
     def post(self, request, pk: int):
         block = self.block(pk)
-        if block_state(block, timezone.now()) != "active":
+        if block.state_at(timezone.now()) != "active":
             messages.info(request, _("This block is no longer active."))
-            return redirect("accounts:blocks")
+            return redirect("placement:blocks")
         form = LiftForm(request.POST)
         if not form.is_valid():
             return self.page(request, block, form, status=400)
@@ -244,13 +186,13 @@ class BlockLiftView(BlockAdminView):
         messages.success(
             request, _("The block of the cabinet of %(name)s is lifted.") % {"name": person_label(block.user)}
         )
-        return redirect("accounts:blocks")
+        return redirect("placement:blocks")
 
     def block(self, pk: int) -> CabinetBlock:
         return get_object_or_404(CabinetBlock.objects.select_related("user", "created_by"), pk=pk)
 
     def page(self, request, block: CabinetBlock, form: LiftForm, status: int = 200) -> HttpResponse:
-        block.state = block_state(block, timezone.now())
+        block.state = block.state_at(timezone.now())
         # Not "block": templates use that name for {% block %}.
         context = {"cabinet_block": block, "phone_masked": mask_phone(block.user.phone), "form": form}
-        return render(request, "accounts/blocks/lift.html", context, status=status)
+        return render(request, "placement/blocks/lift.html", context, status=status)

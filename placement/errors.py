@@ -1,0 +1,142 @@
+"""Placement's refusals (the one error model: `indigo.errors.DomainError`).
+
+Each names its machine `code`, its translated message and its HTTP status; the API's handler and the pages' error
+page show them as they are. A claim refusal and a gone place carry one of several codes, each with its own message.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from indigo.errors import DomainError, Forbidden, NotFound, RateLimited
+
+
+class PlacementError(DomainError):
+    """Any refusal of the placement rules (a conflict with the current state unless a subclass says otherwise)."""
+
+
+class PlaceNotWithdrawable(PlacementError):
+    code = "not_withdrawable"
+    message = _("This place can no longer be withdrawn: it has been taken, enrolled or withdrawn already.")
+
+
+class NotYourKindergarten(PlacementError):
+    code = "not_your_kindergarten"
+    message = _("You can only act on places of your own kindergarten.")
+    status = 403
+
+
+class NotKindergartenStaff(Forbidden):
+    message = _("Only kindergarten staff and department admins may do this.")
+
+
+class ReleaseAlreadySubmitted(PlacementError):
+    code = "already_submitted"
+    message = _("This release was already submitted; nothing more was released.")
+
+
+class AlreadyInQueue(PlacementError):
+    code = "already_in_queue"
+    message = _("This child already has an active application in this city.")
+
+
+class ApplicationNotWithdrawable(PlacementError):
+    code = "application_not_withdrawable"
+    message = _("Only an application that is in the queue can be withdrawn.")
+
+
+class NotYourChild(Forbidden):
+    code = "not_your_child"
+    message = _("No such child among yours.")
+
+
+class NotYourApplication(Forbidden):
+    code = "not_your_application"
+    message = _("No such application among yours.")
+
+
+class NoSuchKindergarten(NotFound):
+    message = _("No such kindergarten.")
+
+
+class NoSuchPlace(NotFound):
+    message = _("There is no such place.")
+
+
+class NoSuchChild(NotFound):
+    message = _("No such child among yours.")
+
+
+class NoSuchApplication(NotFound):
+    message = _("No such application among yours.")
+
+
+class NoSuchReferral(NotFound):
+    message = _("No such referral among yours.")
+
+
+class ProtocolMissing(NotFound):
+    """No published protocol by that name; the message says what is missing, `city` is the city if it exists."""
+
+    def __init__(self, message, *, city=None):
+        self.city = city
+        super().__init__(message)
+
+
+class ReferralNotLive(PlacementError):
+    code = "referral_not_live"
+    message = _("This referral is no longer valid.")
+
+
+class NotReferralHolder(PlacementError):
+    code = "not_referral_holder"
+    message = _("Only the parent who holds the referral may decline it.")
+    status = 403
+
+
+class ClaimRefused(PlacementError):
+    """This parent may not take this place now (HTTP 403); `code` says why (DOMAIN.md, Places 3-4)."""
+
+    status = 403
+    MESSAGES = {
+        "blocked": _("Your cabinet is blocked."),
+        "not_confirmed": _("Your legal representation of this child is not confirmed yet."),
+        "not_in_queue": _("This application is not in the queue."),
+        "has_live_referral": _("This child already holds a referral."),
+        "city_mismatch": _("The place is in another city than the application."),
+        "cohort_mismatch": _("The place is for another birth year."),
+        "language_mismatch": _("The place's language of instruction does not match the application."),
+        "group_type_mismatch": _("The place's group type does not match the application."),
+        "not_head_of_queue": _(
+            "The place is in priority access and the application is not at the head of the queue."
+        ),
+    }
+    # not_head_of_queue, when the position is known: where the application stands and until when.
+    POSITION_MESSAGE = _(
+        "Position %(position)s; %(head)s places of this birth year are in priority access until %(until)s."
+    )
+
+    def __init__(self, code: str, message=None):
+        super().__init__(message or self.MESSAGES[code], code=code)
+
+
+class PlaceGone(PlacementError):
+    """The place is no longer free (HTTP 409); `code` says what became of it."""
+
+    status = 409
+    MESSAGES = {
+        "taken": _("Someone has already taken this place."),
+        "withdrawn": _("The kindergarten has withdrawn this place."),
+        "not_open": _("This place is not open yet."),
+    }
+
+    def __init__(self, code: str):
+        super().__init__(self.MESSAGES[code], code=code)
+
+
+class ClaimRateLimited(RateLimited):
+    """Too many claim attempts by one parent in the current window (HTTP 429, `retry_after` seconds)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            _("Too many attempts to take a place. Try again in %(seconds)s s.") % {"seconds": retry_after},
+            retry_after=retry_after,
+        )

@@ -1,0 +1,236 @@
+"""May this parent take this place now, and why not (DOMAIN.md, Places and their access 3-4).
+
+`claim_refusal_judge` is the rule, on facts read beforehand; everything that asks the question goes through it:
+`claim_refusal` for one place (the confirmation page, and `place_claim` before it locks), `registry_claim_options`
+for a whole registry page (the block, the confirmed representations, each application's queue position and the
+head-of-queue sizes read once, then every place judged in memory; tests/placement/test_claim_pages.py checks that
+the two agree).
+
+`claim_place` and `claim_application` read what one claim needs in one query each (the claim API and the
+confirmation page): the place with its live referral's application, the application with the parent's block and
+representation of the child, so that `place_claim` judges without reading them again.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Subquery
+
+from accounts.models import CabinetBlock, Representation
+from accounts.selectors import block_active
+from schedules.calendar import astana
+
+from ..errors import ClaimRefused, PlaceGone
+from ..models import Access, Application, Place, Referral
+from .parents import claimable_applications
+from .queue import PriorityStanding, priority_places_count, priority_standings, queue_position
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """What a claim judges about the parent, read with the application (`claim_application`) for `parent_id` at
+    `at`: whether the parent's cabinet is blocked and their representation of the child confirmed. `place_claim`
+    and `claim_refusal` use them only for the same parent and moment."""
+
+    parent_id: int
+    at: dt.datetime
+    blocked: bool
+    confirmed: bool
+
+
+def claim_facts(*, application: Application, by, at: dt.datetime) -> ClaimFacts:
+    """The facts carried by the application when they were read for `by` at `at`; else read now (two queries)."""
+    facts = getattr(application, "claim_facts", None)
+    if facts is not None and facts.parent_id == by.pk and facts.at == at:
+        return facts
+    return ClaimFacts(
+        parent_id=by.pk,
+        at=at,
+        blocked=block_active(user=by, at=at) is not None,
+        confirmed=Representation.objects.filter(
+            parent=by, child_id=application.child_id, status=Representation.Status.CONFIRMED
+        ).exists(),
+    )
+
+
+def not_head_message(*, position: int | None, head: int, place: Place) -> str:
+    return ClaimRefused.POSITION_MESSAGE % {
+        "position": position,
+        "head": head,
+        "until": astana(place.priority_until).strftime("%d.%m %H:%M"),
+    }
+
+
+def claim_refusal_judge(
+    *,
+    place: Place,
+    application: Application,
+    at: dt.datetime,
+    blocked: bool,
+    confirmed: bool,
+    standing: Callable[[], tuple[int | None, int]],
+) -> ClaimRefused | None:
+    """The rule of who may take a place (DOMAIN.md, Places and their access 3-4), on facts read beforehand, in
+    the order the reasons are given. `standing()` returns (queue position, places of the cohort in priority
+    access) and is called only for a place in priority access: the head of the queue may take it."""
+    if blocked:
+        return ClaimRefused("blocked")
+    if not confirmed:
+        return ClaimRefused("not_confirmed")
+    if application.status == Application.Status.REFERRED:
+        return ClaimRefused("has_live_referral")
+    if application.status != Application.Status.QUEUED:
+        return ClaimRefused("not_in_queue")
+    group = place.group
+    if place.city_id != application.city_id:
+        return ClaimRefused("city_mismatch")
+    if group.birth_year != application.birth_year:
+        return ClaimRefused("cohort_mismatch")
+    if application.language != Application.Language.ANY and application.language != group.language:
+        return ClaimRefused("language_mismatch")
+    if application.group_type != group.group_type:
+        return ClaimRefused("group_type_mismatch")
+    if place.access_at(at) == Access.PRIORITY:
+        position, head = standing()
+        if position is None or position > head:
+            return ClaimRefused("not_head_of_queue", not_head_message(position=position, head=head, place=place))
+    return None
+
+
+def claim_refusal(*, place: Place, application: Application, by, at: dt.datetime) -> ClaimRefused | None:
+    """Why `by` may not take `place` for `application` now (None when they may). Reads only, no locks: the
+    confirmation page asks it before the parent confirms, and place_claim asks it again before locking."""
+    facts = claim_facts(application=application, by=by, at=at)
+    return claim_refusal_judge(
+        place=place,
+        application=application,
+        at=at,
+        blocked=facts.blocked,
+        confirmed=facts.confirmed,
+        standing=lambda: (
+            queue_position(application),
+            priority_places_count(city_id=place.city_id, birth_year=place.group.birth_year, at=at),
+        ),
+    )
+
+
+def place_gone(place: Place, at: dt.datetime) -> PlaceGone | None:
+    """Why nobody can take the place any more (taken, withdrawn, not open yet), or None while it is free."""
+    if place.state == Place.State.WITHDRAWN:
+        return PlaceGone("withdrawn")
+    if place.state in (Place.State.TAKEN, Place.State.ENROLLED):
+        return PlaceGone("taken")
+    if place.access_at(at) not in (Access.PRIORITY, Access.GENERAL):
+        return PlaceGone("not_open")
+    return None
+
+
+# --- A registry page of places for all the parent's applications ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimOption:
+    """One application's answer for one place: `refusal` is None when the parent may take the place."""
+
+    application: Application
+    refusal: ClaimRefused | None
+
+    @property
+    def may_claim(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def code(self) -> str | None:
+        return self.refusal.code if self.refusal is not None else None
+
+
+def registry_claim_options(*, parent, places, at: dt.datetime, applications=None) -> dict[int, list[ClaimOption]]:
+    """For each place (by pk) and each of the parent's active applications: may the parent take it, or why not.
+
+    Queries: the applications (unless given), the block, the confirmed representations, the head-of-queue sizes
+    (one), and each queued application's position (at most three each): O(applications), whatever the page size.
+    The places must come with their group (select_related).
+    """
+    if applications is None:
+        applications = list(claimable_applications(parent=parent))
+    places = list(places)
+    if not applications or not places:
+        return {place.pk: [] for place in places}
+    blocked = block_active(user=parent, at=at) is not None
+    confirmed = set(
+        Representation.objects.filter(
+            parent=parent,
+            child_id__in={a.child_id for a in applications},
+            status=Representation.Status.CONFIRMED,
+        ).values_list("child_id", flat=True)
+    )
+    standings = priority_standings(applications, at=at)
+
+    def judge(place: Place, application: Application) -> ClaimRefused | None:
+        standing: PriorityStanding | None = standings.get(application.pk)
+        return claim_refusal_judge(
+            place=place,
+            application=application,
+            at=at,
+            blocked=blocked,
+            confirmed=application.child_id in confirmed,
+            standing=lambda: (standing.position, standing.head) if standing is not None else (None, 0),
+        )
+
+    return {
+        place.pk: [ClaimOption(application=a, refusal=judge(place, a)) for a in applications] for place in places
+    }
+
+
+# --- One claim --------------------------------------------------------------------------------------------
+
+
+def claim_place(pk: int, *, for_page: bool = False) -> Place | None:
+    """The place a parent claims, with its group and kindergarten (and city `for_page`), and
+    `live_application_id`: the application holding its live referral (None when there is none), so a repeated
+    claim is told from a place taken by someone else without another query."""
+    live = Referral.objects.filter(place_id=OuterRef("pk"), status=Referral.Status.LIVE).values("application_id")
+    related = ("group", "kindergarten", "city") if for_page else ("group", "kindergarten")
+    return Place.objects.select_related(*related).annotate(live_application_id=Subquery(live[:1])).filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class ClaimApplication:
+    """An application number looked up for a claim: `application` is None when it is not one of the parent's
+    (`exists` tells an unknown number from someone else's)."""
+
+    application: Application | None
+    exists: bool
+
+
+def claim_application(*, parent, number: str, at: dt.datetime, for_page: bool = False) -> ClaimApplication:
+    """The application with this (normalised) number if the parent sees it (parent_applications' rule: their
+    own, or a child they confirmedly represent, never a child whose representation was rejected), carrying the
+    `claim_facts` for `parent` at `at` (their block, their representation of the child): one query where
+    claim_refusal would read three. With its city and child `for_page`.
+
+    The claim's hot path (the storm of docs/PERFORMANCE.md): the query is kept small because building the SQL
+    costs more CPU than PostgreSQL takes to answer it.
+    """
+    if not number:
+        return ClaimApplication(application=None, exists=False)
+    # One representation at most per parent and child (representation_one_per_parent_and_child).
+    representation = Representation.objects.filter(parent=parent, child_id=OuterRef("child_id")).values("status")
+    queryset = Application.objects.select_related("city", "child") if for_page else Application.objects
+    application = (
+        queryset.annotate(
+            parent_representation=Subquery(representation[:1]),
+            blocked=Exists(CabinetBlock.objects.active_at(at).filter(user_id=parent.pk)),
+        )
+        .filter(number=number)
+        .first()
+    )
+    if application is None:
+        return ClaimApplication(application=None, exists=False)
+    confirmed = application.parent_representation == Representation.Status.CONFIRMED
+    rejected = application.parent_representation == Representation.Status.REJECTED
+    if rejected or not (application.parent_id == parent.pk or confirmed):
+        return ClaimApplication(application=None, exists=True)
+    application.claim_facts = ClaimFacts(parent_id=parent.pk, at=at, blocked=application.blocked, confirmed=confirmed)
+    return ClaimApplication(application=application, exists=True)
