@@ -42,6 +42,16 @@ def astana_time(value) -> str:
     return date_format(timezone.localtime(value, ASTANA), "d.m.Y H:i:s")
 
 
+def astana_column(field: str, description):
+    """A list column showing the time field `field` in Astana time, sortable by it."""
+
+    @admin.display(description=description, ordering=field)
+    def column(modeladmin, obj) -> str:
+        return astana_time(getattr(obj, field))
+
+    return column
+
+
 # --- Access ---------------------------------------------------------------------------------------------------
 
 
@@ -115,17 +125,17 @@ def reason_page(modeladmin, request, queryset, *, title: str, intro: str):
     return None, TemplateResponse(request, "admin/indigo/reject_with_reason.html", context)
 
 
-def decide_each(modeladmin, request, objects, *, decide, notify, confirm: bool, reason: str = "") -> None:
+def decide_each(modeladmin, request, objects, *, confirm: bool, reason: str = "") -> None:
     """Decide every object through its service (which audits it), then notify its parent by SMS."""
     done = 0
     for obj in objects:
         try:
-            decided = decide(obj, by=request.user, confirm=confirm, reason=reason, ip=request_ip(request))
+            decided = modeladmin.decide(obj, by=request.user, confirm=confirm, reason=reason, ip=request_ip(request))
         except (DomainError, ValidationError) as exc:
             message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
             modeladmin.message_user(request, f"{obj}: {message}", messages.ERROR)
             continue
-        notify(decided)
+        modeladmin.notify(decided)
         done += 1
     if done:
         text = (
@@ -158,6 +168,40 @@ def skip_undecidable(modeladmin, request, queryset, *, pending):
             % {"count": skipped},
             messages.WARNING,
         )
+
+
+class DecisionActions:
+    """Confirm or reject the pending rows of a selection through their service, each parent told by SMS: the admin
+    sets `pending` (the filter of undecided rows), `decided_related` (what the service and SMS read), `decide`,
+    `notify` and the rejection page's `rejection_title` and `rejection_intro`; its actions call these two."""
+
+    pending: dict
+    decided_related: tuple[str, ...] = ()
+    rejection_title = ""
+    rejection_intro = ""
+
+    def decide(self, obj, **kwargs):
+        raise NotImplementedError
+
+    def notify(self, obj) -> None:
+        raise NotImplementedError
+
+    def confirm_selected(self, request, queryset) -> None:
+        pending = queryset.filter(**self.pending)
+        skip_undecidable(self, request, queryset, pending=pending)
+        decide_each(self, request, pending.select_related(*self.decided_related), confirm=True)
+
+    def reject_selected(self, request, queryset):
+        pending = queryset.filter(**self.pending).select_related(*self.decided_related)
+        if not pending.exists():
+            skip_undecidable(self, request, queryset, pending=pending)
+            return None
+        reason, page = reason_page(self, request, pending, title=self.rejection_title, intro=self.rejection_intro)
+        if page is not None:
+            return page
+        skip_undecidable(self, request, queryset, pending=pending)
+        decide_each(self, request, pending, confirm=False, reason=reason)
+        return None
 
 
 # --- Users ----------------------------------------------------------------------------------------------------
@@ -210,7 +254,7 @@ class ChildAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Representation)
-class RepresentationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+class RepresentationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("__str__", "parent", "kind", "document", "status", "created_at", "decided_by", "decided_at")
     list_filter = ("status", "kind")
     search_fields = ("=child__iin", "=parent__iin", "=parent__phone")
@@ -240,52 +284,24 @@ class RepresentationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin
     def child_iin(self, obj: Representation) -> str:
         return obj.child.iin
 
-    def _pending(self, queryset):
-        return queryset.filter(status=Representation.Status.PENDING)
+    pending = {"status": Representation.Status.PENDING}
+    decided_related = ("parent", "child")
+    rejection_title = _("Reject legal representations")
+    rejection_intro = _("These representations will be rejected and each parent will receive the reason by SMS.")
 
-    @staticmethod
-    def _decide(obj, **kwargs):
+    def decide(self, obj, **kwargs):
         return representation_decide(representation=obj, **kwargs)
+
+    def notify(self, obj) -> None:
+        representation_decision_notify(representation=obj)
 
     @admin.action(description=_("Confirm the selected representations"), permissions=["decide"])
     def confirm(self, request, queryset):
-        pending = self._pending(queryset)
-        skip_undecidable(self, request, queryset, pending=pending)
-        decide_each(
-            self,
-            request,
-            pending.select_related("parent", "child"),
-            decide=self._decide,
-            notify=lambda obj: representation_decision_notify(representation=obj),
-            confirm=True,
-        )
+        self.confirm_selected(request, queryset)
 
     @admin.action(description=_("Reject the selected representations (with a reason)"), permissions=["decide"])
     def reject(self, request, queryset):
-        pending = self._pending(queryset).select_related("parent", "child")
-        if not pending.exists():
-            skip_undecidable(self, request, queryset, pending=pending)
-            return None
-        reason, page = reason_page(
-            self,
-            request,
-            pending,
-            title=_("Reject legal representations"),
-            intro=_("These representations will be rejected and each parent will receive the reason by SMS."),
-        )
-        if page is not None:
-            return page
-        skip_undecidable(self, request, queryset, pending=pending)
-        decide_each(
-            self,
-            request,
-            pending,
-            decide=self._decide,
-            notify=lambda obj: representation_decision_notify(representation=obj),
-            confirm=False,
-            reason=reason,
-        )
-        return None
+        return self.reject_selected(request, queryset)
 
 
 # --- Read-only records -----------------------------------------------------------------------------------------
@@ -302,9 +318,7 @@ class LoginRecordAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = fields
     date_hierarchy = "at"
 
-    @admin.display(description=_("time (Astana)"), ordering="at")
-    def time(self, obj: LoginRecord) -> str:
-        return astana_time(obj.at)
+    time = astana_column("at", _("time (Astana)"))
 
 
 @admin.register(OtpChallenge)
@@ -322,17 +336,9 @@ class OtpChallengeAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     def phone_masked(self, obj: OtpChallenge) -> str:
         return mask_phone(obj.phone)
 
-    @admin.display(description=_("created at"), ordering="created_at")
-    def created(self, obj: OtpChallenge) -> str:
-        return astana_time(obj.created_at)
-
-    @admin.display(description=_("expires at"), ordering="expires_at")
-    def expires(self, obj: OtpChallenge) -> str:
-        return astana_time(obj.expires_at)
-
-    @admin.display(description=_("used at"), ordering="consumed_at")
-    def used(self, obj: OtpChallenge) -> str:
-        return astana_time(obj.consumed_at)
+    created = astana_column("created_at", _("created at"))
+    expires = astana_column("expires_at", _("expires at"))
+    used = astana_column("consumed_at", _("used at"))
 
 
 @admin.register(AuditEntry)
@@ -347,9 +353,7 @@ class AuditEntryAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "at"
     show_full_result_count = False  # the log grows without end; counting it on every page is waste
 
-    @admin.display(description=_("time (Astana)"), ordering="at")
-    def time(self, obj: AuditEntry) -> str:
-        return astana_time(obj.at)
+    time = astana_column("at", _("time (Astana)"))
 
     @admin.display(description=_("object"))
     def target(self, obj: AuditEntry) -> str:
@@ -405,13 +409,8 @@ class CabinetBlockAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     def phone(self, obj: CabinetBlock) -> str:
         return mask_phone(obj.user.phone)
 
-    @admin.display(description=_("blocked from"), ordering="starts_at")
-    def starts(self, obj: CabinetBlock) -> str:
-        return astana_time(obj.starts_at)
-
-    @admin.display(description=_("blocked until"), ordering="ends_at")
-    def ends(self, obj: CabinetBlock) -> str:
-        return astana_time(obj.ends_at)
+    starts = astana_column("starts_at", _("blocked from"))
+    ends = astana_column("ends_at", _("blocked until"))
 
     @admin.display(description=_("state"))
     def state(self, obj: CabinetBlock) -> str:

@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
 
-from accounts.admin import DepartmentAdminAccess, ReadOnlyMixin, astana_time, decide_each, reason_page, skip_undecidable
+from accounts.admin import DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, astana_column
 from accounts.services.notifications import privilege_decision_notify
 
 from .models import Application, City, Group, Kindergarten, Place, PlaceEvent, Protocol
@@ -111,7 +111,7 @@ class ProtocolAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "city",
@@ -173,9 +173,7 @@ class ApplicationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
             return queryset.filter(child__iin=term), False
         return queryset.filter(number=application_number_normalize(term) or term.upper()), False
 
-    @admin.display(description=_("applied at"), ordering="applied_at")
-    def applied(self, obj: Application) -> str:
-        return astana_time(obj.applied_at)
+    applied = astana_column("applied_at", _("applied at"))
 
     @admin.display(description=_("queue position"))
     def position(self, obj: Application):
@@ -198,50 +196,26 @@ class ApplicationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     def parent_phone(self, obj: Application) -> str:
         return obj.parent.phone or "—"
 
-    def _pending(self, queryset):
-        return queryset.filter(privilege_status=Application.PrivilegeStatus.PENDING)
+    pending = {"privilege_status": Application.PrivilegeStatus.PENDING}
+    decided_related = ("parent", "city")
+    rejection_title = _("Reject privileges")
+    rejection_intro = _(
+        "The privileges of these applications will be rejected: they will rank as general, and each parent will "
+        "receive the reason by SMS."
+    )
 
-    @staticmethod
-    def _decide(obj, **kwargs):
+    def decide(self, obj, **kwargs):
         return application_privilege_decide(application=obj, **kwargs)
 
-    @staticmethod
-    def _notify(obj):
-        return privilege_decision_notify(application=obj)
+    def notify(self, obj) -> None:
+        privilege_decision_notify(application=obj)
 
     @admin.action(description=_("Confirm the privilege of the selected applications"), permissions=["decide"])
     def confirm_privilege(self, request, queryset):
-        pending = self._pending(queryset)
-        skip_undecidable(self, request, queryset, pending=pending)
-        decide_each(
-            self,
-            request,
-            pending.select_related("parent", "city"),
-            decide=self._decide,
-            notify=self._notify,
-            confirm=True,
-        )
+        self.confirm_selected(request, queryset)
 
     @admin.action(
         description=_("Reject the privilege of the selected applications (with a reason)"), permissions=["decide"]
     )
     def reject_privilege(self, request, queryset):
-        pending = self._pending(queryset).select_related("parent", "city")
-        if not pending.exists():
-            skip_undecidable(self, request, queryset, pending=pending)
-            return None
-        reason, page = reason_page(
-            self,
-            request,
-            pending,
-            title=_("Reject privileges"),
-            intro=_(
-                "The privileges of these applications will be rejected: they will rank as general, and each parent "
-                "will receive the reason by SMS."
-            ),
-        )
-        if page is not None:
-            return page
-        skip_undecidable(self, request, queryset, pending=pending)
-        decide_each(self, request, pending, decide=self._decide, notify=self._notify, confirm=False, reason=reason)
-        return None
+        return self.reject_selected(request, queryset)

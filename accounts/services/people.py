@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from ..models import Child, Representation
 from ..permissions import department_admin_require
@@ -13,6 +14,17 @@ from ..validators import validate_iin
 from .audit import audit_record
 
 MIN_BIRTH_DATE = dt.date(2010, 1, 1)
+ADMINS_DECIDE_REPRESENTATIONS = _lazy("Only department admins confirm representations.")
+
+
+def decision_validate(*, by, confirm: bool, reason: str, admins_only) -> str:
+    """A department admin's decision on a document (a representation, a privilege): only department admins decide
+    (`admins_only` says what was refused), and a rejection needs its reason. Returns the reason, stripped."""
+    department_admin_require(by, admins_only)
+    reason = (reason or "").strip()
+    if not confirm and not reason:
+        raise ValidationError({"reason": _("Give the reason for the rejection.")}, code="reason_required")
+    return reason
 
 
 def child_register(
@@ -81,10 +93,7 @@ def representation_decide(
     ip: str | None = None,
 ) -> Representation:
     at = at or timezone.now()
-    department_admin_require(by, _("Only department admins confirm representations."))
-    reason = (reason or "").strip()
-    if not confirm and not reason:
-        raise ValidationError({"reason": _("Give the reason for the rejection.")}, code="reason_required")
+    reason = decision_validate(by=by, confirm=confirm, reason=reason, admins_only=ADMINS_DECIDE_REPRESENTATIONS)
     status = Representation.Status.CONFIRMED if confirm else Representation.Status.REJECTED
     with transaction.atomic():
         Representation.objects.filter(pk=representation.pk).update(

@@ -219,20 +219,11 @@ class MyApplicationsView(MeBaseView):
     def post(self, request):
         serializer = ApplicationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        child = parent_child(parent=request.user, child_id=data["child"])
+        data = dict(serializer.validated_data)
+        child = parent_child(parent=request.user, child_id=data.pop("child"))
         if child is None:
             raise NotYourChild()
-        application = application_create(
-            parent=request.user,
-            child=child,
-            city=data["city"],
-            language=data["language"],
-            group_type=data["group_type"],
-            privilege=data["privilege"],
-            privilege_document=data["privilege_document"],
-            ip=request_ip(request),
-        )
+        application = application_create(parent=request.user, child=child, ip=request_ip(request), **data)
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
 

@@ -73,10 +73,14 @@ def claimable_applications(*, parent) -> QuerySet[Application]:
     )
 
 
+def _held_or_represented(model, *, parent) -> QuerySet:
+    """The rows of `model` a parent sees: the ones they hold, and those of children they confirmedly represent."""
+    return model.objects.filter(Q(parent=parent) | Q(child_id__in=_confirmed_children(parent)))
+
+
 def parent_referrals(*, parent) -> QuerySet[Referral]:
-    """The referrals a parent sees: the ones they hold, and those of children they confirmedly represent."""
     return (
-        Referral.objects.filter(Q(parent=parent) | Q(child_id__in=_confirmed_children(parent)))
+        _held_or_represented(Referral, parent=parent)
         .select_related("kindergarten", "place__group", "child", "application")
         .order_by("-issued_at", "-pk")
     )
@@ -91,7 +95,7 @@ def parent_referral(*, parent, number: str) -> Referral | None:
 
 def parent_contracts(*, parent) -> QuerySet[Contract]:
     return (
-        Contract.objects.filter(Q(parent=parent) | Q(child_id__in=_confirmed_children(parent)))
+        _held_or_represented(Contract, parent=parent)
         .select_related("kindergarten", "child", "referral")
         .order_by("-enrolled_at", "-pk")
     )

@@ -6,15 +6,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Child
-from accounts.permissions import department_admin_require
 from accounts.services.audit import audit_record
+from accounts.services.people import decision_validate
 
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NotYourChild
 from ..locks import application_lock
 from ..models import Application, City, GroupType
 from ..permissions import parent_holds_child
+
+ADMINS_DECIDE_PRIVILEGES = gettext_lazy("Only department admins confirm privileges.")
 
 
 def queue_category_for(*, privilege: str, privilege_status: str) -> int:
@@ -113,10 +116,7 @@ def application_privilege_decide(
 ) -> Application:
     """A department admin confirms or rejects the privilege; the queue category follows at once."""
     at = at or timezone.now()
-    department_admin_require(by, _("Only department admins confirm privileges."))
-    reason = (reason or "").strip()
-    if not confirm and not reason:
-        raise ValidationError({"reason": _("Give the reason for the rejection.")}, code="reason_required")
+    reason = decision_validate(by=by, confirm=confirm, reason=reason, admins_only=ADMINS_DECIDE_PRIVILEGES)
     if application.privilege == Application.Privilege.NONE:
         raise ValidationError(_("This application claims no privilege."), code="no_privilege")
     status = Application.PrivilegeStatus.CONFIRMED if confirm else Application.PrivilegeStatus.REJECTED

@@ -54,7 +54,7 @@ def _move(
     day: dt.date,
     cutoff: dt.datetime,
     recorded_at: dt.datetime,
-    **updates,
+    updates: dict,
 ) -> int:
     """Record one kind of move for every due place of the city (one INSERT...SELECT), then make it (one UPDATE).
 
@@ -83,6 +83,24 @@ def _move(
     return moved
 
 
+# The moves the clock makes, in order (DOMAIN.md, Places 1-2): a scheduled place whose window opened enters
+# priority access at its start; a place still in priority access goes general at its end.
+MOVES = {
+    PlaceEvent.Kind.TO_PRIORITY: {
+        "from_states": (Place.State.SCHEDULED,),
+        "due_field": "entered_priority_at",
+        "access": Access.PRIORITY,
+        "updates": {"state": Place.State.PRIORITY},
+    },
+    PlaceEvent.Kind.TO_GENERAL: {
+        "from_states": (Place.State.PRIORITY,),
+        "due_field": "priority_until",
+        "access": Access.GENERAL,
+        "updates": {"state": Place.State.GENERAL, "general_since": F("priority_until")},
+    },
+}
+
+
 def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Protocol | None:
     """Do the 18:00 run of one city and protocol day; None when the day was already published."""
     cutoff = at_astana(day, PROTOCOL_MOMENT)
@@ -90,29 +108,10 @@ def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Proto
         city = city_lock(city_id=city.pk)
         if Protocol.objects.filter(city=city, day=day).exists():
             return None
-        opened = _move(
-            city=city,
-            from_states=(Place.State.SCHEDULED,),
-            due_field="entered_priority_at",
-            kind=PlaceEvent.Kind.TO_PRIORITY,
-            access=Access.PRIORITY,
-            day=day,
-            cutoff=cutoff,
-            recorded_at=recorded_at,
-            state=Place.State.PRIORITY,
-        )
-        to_general = _move(
-            city=city,
-            from_states=(Place.State.PRIORITY,),
-            due_field="priority_until",
-            kind=PlaceEvent.Kind.TO_GENERAL,
-            access=Access.GENERAL,
-            day=day,
-            cutoff=cutoff,
-            recorded_at=recorded_at,
-            state=Place.State.GENERAL,
-            general_since=F("priority_until"),
-        )
+        moved = {
+            kind: _move(city=city, day=day, cutoff=cutoff, recorded_at=recorded_at, kind=kind, **move)
+            for kind, move in MOVES.items()
+        }
         # After the moves and before the protocol: overdue referrals expire (their places return as new
         # releases, recorded in this day's protocol), held children come back to the queue.
         referrals_expire(city=city, cutoff=cutoff)
@@ -122,8 +121,8 @@ def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Proto
         "18:00 run %s %s: %d to priority, %d to general, protocol %s (%d entries)",
         city.slug,
         day,
-        opened,
-        to_general,
+        moved[PlaceEvent.Kind.TO_PRIORITY],
+        moved[PlaceEvent.Kind.TO_GENERAL],
         protocol.sha256[:12],
         protocol.entry_count,
     )

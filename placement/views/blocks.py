@@ -46,21 +46,21 @@ class ParentSearchForm(forms.Form):
     )
 
 
-class BlockForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for the block"),
-        max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("The parent sees it when a login is refused. It is kept in the audit log."),
-    )
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class LiftForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for lifting the block"),
-        max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+class BlockForm(ReasonForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = _("Reason for the block")
+        self.fields["reason"].help_text = _("The parent sees it when a login is refused. It is kept in the audit log.")
+
+
+class LiftForm(ReasonForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = _("Reason for lifting the block")
 
 
 # --- Views -----------------------------------------------------------------------------------------------------

@@ -131,21 +131,12 @@ class ApplyView(CabinetView):
         form = ApplicationForm(request.POST, children=children)
         if not form.is_valid():
             return self.render_form(request, form, children=children, status=400)
-        data = form.cleaned_data
-        child = parent_child(parent=request.user, child_id=data["child"])
+        data = dict(form.cleaned_data)
+        child = parent_child(parent=request.user, child_id=data.pop("child"))
         if child is None:
             raise NoSuchChild()
         try:
-            application = application_create(
-                parent=request.user,
-                child=child,
-                city=data["city"],
-                language=data["language"],
-                group_type=data["group_type"],
-                privilege=data["privilege"],
-                privilege_document=data["privilege_document"],
-                ip=request_ip(request),
-            )
+            application = application_create(parent=request.user, child=child, ip=request_ip(request), **data)
         except AlreadyInQueue as exc:
             form.add_error(None, str(exc.message))
             return self.render_form(request, form, children=children, status=exc.status)

@@ -1,0 +1,42 @@
+"""Placement's API under /api/v1/ (included by indigo/api_urls.py)."""
+
+from django.urls import path
+
+from . import claims, me, public, queue, staff
+
+urlpatterns = [
+    # Public: the free-places registry, the release protocol, a queue position by number.
+    path("registry/", public.RegistryView.as_view(), name="api-registry"),
+    path("registry/summary/", public.RegistrySummaryView.as_view(), name="api-registry-summary"),
+    path("protocols/", public.ProtocolListView.as_view(), name="api-protocols"),
+    path("protocols/<slug:city>/<str:day>/", public.ProtocolDayView.as_view(), name="api-protocol-day"),
+    path(
+        "protocols/<slug:city>/<str:day>/document/",
+        public.ProtocolDocumentView.as_view(),
+        name="api-protocol-document",
+    ),
+    path("queue/<str:number>/", queue.QueueLookupView.as_view(), name="api-queue-lookup"),
+    # The parent's own (token or session; parents only).
+    path("places/<int:pk>/claim/", claims.PlaceClaimView.as_view(), name="api-place-claim"),
+    path("me/", me.MeView.as_view(), name="api-me"),
+    path("me/children/", me.MyChildrenView.as_view(), name="api-me-children"),
+    path("me/applications/", me.MyApplicationsView.as_view(), name="api-me-applications"),
+    path(
+        "me/applications/<str:number>/withdraw/",
+        me.MyApplicationWithdrawView.as_view(),
+        name="api-me-application-withdraw",
+    ),
+    path("me/referrals/", me.MyReferralsView.as_view(), name="api-me-referrals"),
+    path("me/referrals/<str:number>/decline/", me.MyReferralDeclineView.as_view(), name="api-me-referral-decline"),
+    # Staff: their own kindergarten's places, history, referrals and enrolment; department admins any.
+    path("staff/places/", staff.StaffPlacesView.as_view(), name="api-staff-places"),
+    path("staff/places/<int:pk>/withdraw/", staff.StaffPlaceWithdrawView.as_view(), name="api-staff-place-withdraw"),
+    path("staff/events/", staff.StaffEventsView.as_view(), name="api-staff-events"),
+    path("staff/referrals/", staff.StaffReferralsView.as_view(), name="api-staff-referrals"),
+    path(
+        "staff/referrals/<str:number>/enrol/",
+        staff.StaffReferralEnrolView.as_view(),
+        name="api-staff-referral-enrol",
+    ),
+    path("staff/contracts/", staff.StaffContractsView.as_view(), name="api-staff-contracts"),
+]
