@@ -23,10 +23,12 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain, pairwise
 from operator import attrgetter
 
 LANGUAGES = ("kk", "ru")  # a group's language of instruction
 ANY_LANGUAGE = "any"  # an application that takes either
+_APPLICATION_LANGUAGES = frozenset((*LANGUAGES, ANY_LANGUAGE))
 
 DOCUMENT_VERSION = 1
 PSEUDONYM_HEX_DIGITS = 16  # 64 bits: no collision in practice among a city's applicants in one run
@@ -53,7 +55,7 @@ class Applicant:
     accept_any: bool
 
     def __post_init__(self) -> None:
-        if self.language not in (*LANGUAGES, ANY_LANGUAGE):
+        if self.language not in _APPLICATION_LANGUAGES:
             raise ValueError(f"applicant {self.pseudonym}: unknown language {self.language!r}")
         if self.position < 1:
             raise ValueError(f"applicant {self.pseudonym}: queue positions start at 1")
@@ -87,7 +89,8 @@ class FreePlace:
 @dataclass(frozen=True, slots=True)
 class Offer:
     """A place offered to an applicant: `rank` is the kindergarten's rank in its choices (1 is first), None for a
-    place it took as "any other". What the protocol publishes, with the place's cohort, under no personal data."""
+    place it took as "any other". The protocol publishes place, kindergarten, position and rank with the place's
+    cohort; the pseudonym only ties the offer to its entry in the run's inputs document."""
 
     place_id: int
     kindergarten_id: int
@@ -123,32 +126,34 @@ def _place_keys(key: Key) -> tuple[Key, ...]:
     return (key,)
 
 
-def _cohort_queues(applicants: Iterable[Applicant]) -> dict[int, dict[int, Applicant]]:
-    """The applicants by cohort, then by queue position. Raises ValueError for two applicants under one pseudonym
-    or at one position of a cohort: offers name applicants by pseudonym, and the walk needs one order."""
-    cohorts: dict[int, dict[int, Applicant]] = {}
-    count = 0
-    pseudonyms: set[str] = set()
+def _cohort_queues(applicants: Iterable[Applicant]) -> dict[int, list[Applicant]]:
+    """The applicants by cohort (birth year), each cohort in queue order. Raises ValueError for two applicants under
+    one pseudonym or at one position of a cohort: offers name applicants, and the walk needs one order."""
+    applicants = list(applicants)
+    if len(set(map(attrgetter("pseudonym"), applicants))) != len(applicants):
+        raise ValueError("two applicants share a pseudonym")
+    cohorts: dict[int, list[Applicant]] = {}
     for applicant in applicants:
         queue = cohorts.get(applicant.birth_year)
         if queue is None:
-            queue = cohorts[applicant.birth_year] = {}
-        if queue.setdefault(applicant.position, applicant) is not applicant:
+            queue = cohorts[applicant.birth_year] = []
+        queue.append(applicant)
+    for birth_year, queue in cohorts.items():
+        queue.sort(key=attrgetter("position"))
+        positions = list(map(attrgetter("position"), queue))
+        if len(set(positions)) != len(positions):
+            ahead, behind = next((a, b) for a, b in pairwise(queue) if a.position == b.position)
             raise ValueError(
-                f"applicants {queue[applicant.position].pseudonym} and {applicant.pseudonym} share queue position "
-                f"{applicant.position} in cohort {applicant.birth_year}"
+                f"applicants {ahead.pseudonym} and {behind.pseudonym} share queue position {ahead.position} "
+                f"in cohort {birth_year}"
             )
-        pseudonyms.add(applicant.pseudonym)
-        count += 1
-    if len(pseudonyms) != count:
-        raise ValueError("two applicants share a pseudonym")
     return cohorts
 
 
 def _queue_order(applicants: Iterable[Applicant]) -> list[Applicant]:
     """The applicants cohort by cohort (by birth year), each cohort in queue order."""
     cohorts = _cohort_queues(applicants)
-    return [cohorts[year][position] for year in sorted(cohorts) for position in sorted(cohorts[year])]
+    return [applicant for birth_year in sorted(cohorts) for applicant in cohorts[birth_year]]
 
 
 class _Shelf:
@@ -257,10 +262,8 @@ def allocate(*, applicants: Iterable[Applicant], places: Iterable[FreePlace]) ->
         left = sum(shelf.left for key, shelf in shelves.items() if key[0] == birth_year)
         if not left:
             continue
-        queue = cohorts[birth_year]
         views: dict[tuple[str, str], _Shelf | _EitherLanguage] = {}
-        for position in sorted(queue):
-            applicant = queue[position]
+        for applicant in cohorts[birth_year]:
             kind = (applicant.language, applicant.group_type)
             view = views.get(kind)
             if view is None:
@@ -275,7 +278,7 @@ def allocate(*, applicants: Iterable[Applicant], places: Iterable[FreePlace]) ->
                     continue
                 taken = view.take_any()
             place_id, kindergarten_id, rank = taken
-            offers.append(Offer(place_id, kindergarten_id, applicant.pseudonym, position, rank))
+            offers.append(Offer(place_id, kindergarten_id, applicant.pseudonym, applicant.position, rank))
             left -= 1
             if not left:
                 break
@@ -297,6 +300,10 @@ def justified_envy(*, applicants: Iterable[Applicant], places: Iterable[FreePlac
     its own and per language it can take.
     """
     cohorts = _cohort_queues(applicants)
+    at_position = {
+        birth_year: dict(zip(map(attrgetter("position"), queue), queue, strict=True))
+        for birth_year, queue in cohorts.items()
+    }
     by_place_id = {place.place_id: place for place in places}
     got: dict[str, int] = {}  # pseudonym -> kindergarten id of its offer
     # The queue positions of the holders of offered places: per key, and per key and kindergarten.
@@ -305,7 +312,7 @@ def justified_envy(*, applicants: Iterable[Applicant], places: Iterable[FreePlac
     offered: set[int] = set()
     for offer in offers:
         place = by_place_id.get(offer.place_id)
-        applicant = cohorts.get(place.birth_year, {}).get(offer.position) if place else None
+        applicant = at_position.get(place.birth_year, {}).get(offer.position) if place else None
         _check_offer(offer, applicant=applicant, place=place, offered=offered, got=got)
         offered.add(place.place_id)
         got[offer.pseudonym] = place.kindergarten_id
@@ -324,9 +331,10 @@ def justified_envy(*, applicants: Iterable[Applicant], places: Iterable[FreePlac
     for birth_year, queue in cohorts.items():
         last = last_holder.get(birth_year, 0)
         keys_of: dict[tuple[str, str], tuple[Key, ...]] = {}
-        for position, applicant in queue.items():
+        for applicant in queue:
+            position = applicant.position
             if position >= last:
-                continue  # nobody behind it holds an offer
+                break  # nobody behind it holds an offer
             kind = (applicant.language, applicant.group_type)
             keys = keys_of.get(kind)
             if keys is None:
@@ -388,21 +396,37 @@ def pseudonym(*, secret: bytes, run_id: str, application_id: int) -> str:
 def inputs_document(*, run_id: str, applicants: Iterable[Applicant], places: Iterable[FreePlace]) -> dict:
     """A run's inputs as a small JSON document, the same whatever the order they were given in.
 
+    Column by column, so that it is built and read without a loop in Python per row:
     {"v": version, "r": run id,
-     "k": [[birth_year, language, group_type], ...]  the keys, sorted, referred to by index,
-     "a": [[pseudonym, position, key index, [kindergarten ids], accept_any 0|1], ...]  in queue order,
-     "p": [[place id, kindergarten id, key index], ...]  by place id}
+     "k": [[birth_year, language, group_type], ...]  the compatibility keys, sorted, referred to by index,
+     "a": {"p": [pseudonym, ...], "q": [queue position, ...], "k": [key index, ...],
+           "c": [[kindergarten id, ...], ...], "y": [accept_any 0|1, ...]}  applicants cohort by cohort in queue order,
+     "p": {"id": [place id, ...], "kg": [kindergarten id, ...], "k": [key index, ...]}  places by id}
     """
     queue = _queue_order(applicants)
     free = sorted(places, key=attrgetter("place_id"))
-    keys = sorted({a.key for a in queue} | {p.key for p in free})
+    if len(set(map(attrgetter("place_id"), free))) != len(free):
+        raise ValueError("a place is given twice")
+    key_of = attrgetter("birth_year", "language", "group_type")
+    applicant_keys, place_keys = list(map(key_of, queue)), list(map(key_of, free))
+    keys = sorted({*applicant_keys, *place_keys})
     index = {key: i for i, key in enumerate(keys)}
     return {
         "v": DOCUMENT_VERSION,
         "r": run_id,
         "k": [list(key) for key in keys],
-        "a": [[a.pseudonym, a.position, index[a.key], list(a.choices), int(a.accept_any)] for a in queue],
-        "p": [[p.place_id, p.kindergarten_id, index[p.key]] for p in free],
+        "a": {
+            "p": list(map(attrgetter("pseudonym"), queue)),
+            "q": list(map(attrgetter("position"), queue)),
+            "k": list(map(index.__getitem__, applicant_keys)),
+            "c": list(map(list, map(attrgetter("choices"), queue))),
+            "y": list(map(int, map(attrgetter("accept_any"), queue))),
+        },
+        "p": {
+            "id": list(map(attrgetter("place_id"), free)),
+            "kg": list(map(attrgetter("kindergarten_id"), free)),
+            "k": list(map(index.__getitem__, place_keys)),
+        },
     }
 
 
@@ -425,59 +449,70 @@ def inputs_from_document(document: Mapping) -> AllocationInputs:
     if document.get("v") != DOCUMENT_VERSION:
         raise ValueError(f"unknown inputs document version {document.get('v')!r}")
     try:
-        keys = [(_integer(year), _string(language), _string(kind)) for year, language, kind in _list(document["k"])]
-
-        def key_at(index: object) -> Key:
-            if not 0 <= _integer(index) < len(keys):
-                raise ValueError(f"no key {index}")
-            return keys[index]
-
-        applicants = []
-        for name, position, key, choices, accept_any in _list(document["a"]):
-            birth_year, language, group_type = key_at(key)
-            if accept_any not in (0, 1) or isinstance(accept_any, bool):
-                raise ValueError(f"accept_any is 0 or 1, not {accept_any!r}")
-            applicants.append(
-                Applicant(
-                    pseudonym=_string(name),
-                    position=_integer(position),
-                    birth_year=birth_year,
-                    language=language,
-                    group_type=group_type,
-                    choices=tuple(_integer(choice) for choice in _list(choices)),
-                    accept_any=bool(accept_any),
-                )
+        run_id = _strings([document["r"]])[0]
+        keys = []
+        for entry in _rows(document["k"]):
+            (birth_year,), (language, group_type) = _integers(entry[:1]), _strings(entry[1:])
+            keys.append((birth_year, language, group_type))
+        a, p = document["a"], document["p"]
+        names, positions, key_ids = _strings(a["p"]), _integers(a["q"]), _indexes(a["k"], keys)
+        choices, flags = _rows(a["c"]), _integers(a["y"])
+        _integers(list(chain.from_iterable(choices)))
+        if not set(flags) <= {0, 1}:
+            raise ValueError("accept_any is 0 or 1")
+        applicants = tuple(
+            Applicant(
+                pseudonym=name,
+                position=position,
+                birth_year=birth_year,
+                language=language,
+                group_type=group_type,
+                choices=tuple(chosen),
+                accept_any=bool(flag),
             )
-        places = []
-        for place_id, kindergarten_id, key in _list(document["p"]):
-            birth_year, language, group_type = key_at(key)
-            places.append(
-                FreePlace(
-                    place_id=_integer(place_id),
-                    kindergarten_id=_integer(kindergarten_id),
-                    birth_year=birth_year,
-                    language=language,
-                    group_type=group_type,
-                )
+            for name, position, (birth_year, language, group_type), chosen, flag in zip(
+                names, positions, key_ids, choices, flags, strict=True
             )
-        return AllocationInputs(run_id=_string(document["r"]), applicants=tuple(applicants), places=tuple(places))
+        )
+        places = tuple(
+            FreePlace(
+                place_id=place_id,
+                kindergarten_id=kindergarten_id,
+                birth_year=birth_year,
+                language=language,
+                group_type=group_type,
+            )
+            for place_id, kindergarten_id, (birth_year, language, group_type) in zip(
+                _integers(p["id"]), _integers(p["kg"]), _indexes(p["k"], keys), strict=True
+            )
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed inputs document: {exc}") from exc
+    return AllocationInputs(run_id=run_id, applicants=applicants, places=places)
 
 
-def _integer(value: object) -> int:
-    if type(value) is not int:
-        raise ValueError(f"{value!r} is not an integer")
-    return value
+def _integers(values: object) -> list[int]:
+    """The list, if it holds JSON integers only (not booleans, not floats)."""
+    if type(values) is not list or not set(map(type, values)) <= {int}:
+        raise ValueError("expected a list of integers")
+    return values
 
 
-def _string(value: object) -> str:
-    if type(value) is not str:
-        raise ValueError(f"{value!r} is not a string")
-    return value
+def _strings(values: object) -> list[str]:
+    if type(values) is not list or not set(map(type, values)) <= {str}:
+        raise ValueError("expected a list of strings")
+    return values
 
 
-def _list(value: object) -> list:
-    if type(value) is not list:
-        raise ValueError(f"{value!r} is not a list")
-    return value
+def _rows(values: object) -> list[list]:
+    if type(values) is not list or not set(map(type, values)) <= {list}:
+        raise ValueError("expected a list of lists")
+    return values
+
+
+def _indexes(values: object, keys: list[Key]) -> list[Key]:
+    """The keys the indexes refer to."""
+    indexes = _integers(values)
+    if indexes and not (min(indexes) >= 0 and max(indexes) < len(keys)):
+        raise ValueError("a key index out of range")
+    return [keys[i] for i in indexes]

@@ -220,6 +220,13 @@ def test_allocate_refuses_ambiguous_inputs(applicants, places, message):
         allocate(applicants=applicants, places=places)
 
 
+def test_the_inputs_document_refuses_ambiguous_inputs_too():
+    with pytest.raises(ValueError, match="given twice"):
+        inputs_document(run_id="r", applicants=[], places=[place(1, 10), place(1, 20)])
+    with pytest.raises(ValueError, match="share queue position"):
+        inputs_document(run_id="r", applicants=[applicant("a", 1), applicant("b", 1)], places=[])
+
+
 def test_an_applicant_chooses_a_kindergarten_once_and_a_place_has_a_language_of_instruction():
     with pytest.raises(ValueError, match="chosen twice"):
         applicant("a", 1, (10, 10))
@@ -316,32 +323,40 @@ def test_inputs_document_is_small_canonical_json_in_queue_order():
     applicants, places = small_run()
     document = inputs_document(run_id="temirtau:2024-06-03", applicants=applicants, places=places)
     assert canonical_json(document) == (
-        b'{"a":[["c1",1,0,[],1],["a1",1,2,[10],1],["b2",2,1,[20,10],0]],'
+        b'{"a":{"c":[[],[10],[20,10]],"k":[0,2,1],"p":["c1","a1","b2"],"q":[1,1,2],"y":[1,1,0]},'
         b'"k":[[2020,"kk","special"],[2021,"any","general"],[2021,"kk","general"],[2021,"ru","general"]],'
-        b'"p":[[1,10,2],[2,30,0],[3,20,3]],"r":"temirtau:2024-06-03","v":1}'
+        b'"p":{"id":[1,2,3],"k":[2,0,3],"kg":[10,30,20]},"r":"temirtau:2024-06-03","v":1}'
     )
     # Pinned: the SHA-256 a published protocol carries must not change with the code.
-    assert inputs_sha256(document) == "36953ff9846454f1ae99526d2e8b683b626b0b8757de9d958732a0878a07409e"
+    assert inputs_sha256(document) == "d3199d58f1ff00039fcce610e5d2cec74ec60d69e8dc78372d59d071ee974317"
+
+
+def with_column(document: dict, table: str, column: str, values: list) -> dict:
+    return {**document, table: {**document[table], column: values}}
 
 
 def test_inputs_from_document_refuses_an_unknown_version_or_a_malformed_document():
     applicants, places = small_run()
     document = inputs_document(run_id="r", applicants=applicants, places=places)
+    assert inputs_from_document(document).places == tuple(sorted(places, key=lambda p: p.place_id))
     with pytest.raises(ValueError, match="version"):
         inputs_from_document({**document, "v": 2})
-    with pytest.raises(ValueError, match="malformed"):
-        inputs_from_document({**document, "p": [[1, 10, 99]]})
-    with pytest.raises(ValueError, match="malformed"):
-        inputs_from_document({**document, "p": [[1, 10, -1]]})
-    with pytest.raises(ValueError, match="malformed"):
-        inputs_from_document({key: value for key, value in document.items() if key != "a"})
-    # What is allocated is exactly what was hashed: no coercion of a look-alike.
-    with pytest.raises(ValueError, match="not an integer"):
-        inputs_from_document({**document, "a": [["a1", "1", 2, [10], 1]]})
-    with pytest.raises(ValueError, match="not an integer"):
-        inputs_from_document({**document, "a": [["a1", 1, 2, [10.0], 1]]})
-    with pytest.raises(ValueError, match="0 or 1"):
-        inputs_from_document({**document, "a": [["a1", 1, 2, [10], True]]})
+    malformed = [
+        with_column(document, "p", "k", [2, 0, 4]),  # no such key
+        with_column(document, "p", "k", [2, 0, -1]),
+        with_column(document, "p", "kg", [10, 30]),  # columns of different lengths
+        with_column(document, "a", "y", [1, 1, 2]),  # accept_any is 0 or 1
+        {key: value for key, value in document.items() if key != "a"},
+        {**document, "k": [[2020, "kk"], *document["k"][1:]]},
+        # What is allocated is exactly what was hashed: no coercion of a look-alike.
+        with_column(document, "a", "q", [1, "1", 2]),
+        with_column(document, "a", "c", [[], [10.0], [20, 10]]),
+        with_column(document, "a", "y", [1, True, 0]),
+        {**document, "r": 7},
+    ]
+    for bad in malformed:
+        with pytest.raises(ValueError, match="malformed"):
+            inputs_from_document(bad)
 
 
 # Properties over random small cities
