@@ -419,7 +419,8 @@ def inputs_document(*, run_id: str, applicants: Iterable[Applicant], places: Ite
             "p": list(map(attrgetter("pseudonym"), queue)),
             "q": list(map(attrgetter("position"), queue)),
             "k": list(map(index.__getitem__, applicant_keys)),
-            "c": list(map(list, map(attrgetter("choices"), queue))),
+            # The applicants' own tuples, which JSON writes as arrays: no new container per applicant.
+            "c": list(map(attrgetter("choices"), queue)),
             "y": list(map(int, map(attrgetter("accept_any"), queue))),
         },
         "p": {
@@ -504,8 +505,9 @@ def _strings(values: object) -> list[str]:
     return values
 
 
-def _rows(values: object) -> list[list]:
-    if type(values) is not list or not set(map(type, values)) <= {list}:
+def _rows(values: object) -> list[list | tuple]:
+    """The list, if it holds arrays only: lists as JSON gives them, or tuples as `inputs_document` does."""
+    if type(values) is not list or not set(map(type, values)) <= {list, tuple}:
         raise ValueError("expected a list of lists")
     return values
 
