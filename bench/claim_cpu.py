@@ -96,14 +96,15 @@ def run_batch(application, claims: list[tuple[Parent, int]]) -> tuple[float, flo
     return time.process_time() - cpu, time.perf_counter() - wall, statuses
 
 
-def query_count(application, claim: tuple[Parent, int]) -> int:
+def claim_queries(application, claim: tuple[Parent, int]) -> list[str]:
+    """The SQL one claim sends (Django logs neither BEGIN nor COMMIT)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     parent, place_id = claim
     with CaptureQueriesContext(connection) as context:
         claim_wsgi(application, parent=parent, place_id=place_id)
-    return len(context.captured_queries)
+    return [query["sql"] for query in context.captured_queries]
 
 
 def profile_batch(application, claims: list[tuple[Parent, int]], *, top: int) -> str:
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--profile-claims", type=int, default=200, help="profiled claims of each kind")
     parser.add_argument("--warm", type=int, default=20, help="warm-up claims of each kind, not counted")
     parser.add_argument("--top", type=int, default=25, help="profile entries shown, by cumulative time")
+    parser.add_argument("--show-queries", action="store_true", help="print the SQL of one 201 and one 409")
     scale_arguments(parser)
     args = parser.parse_args()
 
@@ -174,8 +176,11 @@ def main() -> None:
 
     run_batch(application, warm_201[:-1])
     run_batch(application, warm_409[:-1])
-    queries = {name: query_count(application, claims[-1]) for name, claims in (("201", warm_201), ("409", warm_409))}
-    print(f"queries per claim: 201 {queries['201']}, 409 {queries['409']} (with the connection's health check)")
+    queries = {name: claim_queries(application, claims[-1]) for name, claims in (("201", warm_201), ("409", warm_409))}
+    print(f"queries per claim: 201 {len(queries['201'])}, 409 {len(queries['409'])} (BEGIN and COMMIT included)")
+    if args.show_queries:
+        for name, sent in queries.items():
+            print(f"--- the queries of a {name}:\n" + "\n".join(f"{n}. {sql}" for n, sql in enumerate(sent, start=1)))
     print(f"in-process claims through WSGIHandler, {len(timed_201)} of each kind, one at a time:")
     print(f"{'':6} {'CPU ms':>8} {'wall ms':>8}   statuses")
     for name, claims in (("201", timed_201), ("409", timed_409)):
