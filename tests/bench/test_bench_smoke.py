@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection, transaction
 
+from bench.claim_cpu import batches, run_batch
 from bench.claim_storm import storm_floor
 from bench.common import storm_audit, storm_http, storm_scenario
 from bench.daily_run import daily_floor, daily_snapshot
@@ -133,6 +134,35 @@ def test_mixed_traffic_readers_beside_a_hot_storm_read_the_registry_and_the_stor
     for load in (*result.alone.values(), *result.during.values()):
         assert set(load.statuses) == {200}
     assert sum(load.statuses[200] for load in result.alone.values()) == 2 * 6
+
+
+@pytest.fixture
+def _connection_kept_after_requests():
+    """A WSGI request's start and end close the database connection when it is in a transaction (the test's own)
+    or CONN_MAX_AGE is over; Django's test client disconnects the same signals around its requests."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("_connection_kept_after_requests")
+def test_claim_cpu_batches_answer_201_then_409_through_the_wsgi_handler(postgres):
+    from django.core.handlers.wsgi import WSGIHandler
+
+    now = dt.datetime.now(dt.UTC)
+    summary = scale_data_generate(cities=1, kindergartens=10, applications=360, places=0, seed=8, at=now)
+    scenario = storm_scenario(city=summary.cities[0], parents=12, places=4, seed=8, at=now, birth_year=2021)
+    [(created, refused)] = batches(scenario, [3])
+
+    _, _, first = run_batch(WSGIHandler(), created)
+    _, _, again = run_batch(WSGIHandler(), refused)
+
+    assert (first, again) == ({201: 3}, {409: 3})
 
 
 def test_daily_run_moves_the_same_places_as_the_raw_sql_floor(postgres):
