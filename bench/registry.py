@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     LOAD_HEADER,
-    Gunicorn,
     database_recreate,
     django_setup,
+    gunicorn_arguments,
+    gunicorn_start,
     load_fixed,
     percentiles,
     require_postgres_url,
@@ -97,10 +98,7 @@ def main() -> None:
     parser.add_argument("--kindergartens", type=int, default=300)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000, help="per URL")
-    parser.add_argument("--workers", type=int, default=5)
-    parser.add_argument("--worker-class", default="sync")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--conn-max-age", type=int, default=60)
+    gunicorn_arguments(parser)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cold", type=int, default=10, help="cold single requests per URL")
     args = parser.parse_args()
@@ -136,13 +134,7 @@ def main() -> None:
     counts = query_counts(paths, city.pk)
     connections.close_all()
 
-    server = Gunicorn(
-        url=url,
-        workers=args.workers,
-        worker_class=args.worker_class,
-        threads=args.threads,
-        conn_max_age=args.conn_max_age,
-    ).start()
+    server = gunicorn_start(url, args)
     results = {}
     try:
         server.warm_up(list(paths.values()), count=20 * args.workers * args.threads)

@@ -1,5 +1,6 @@
-"""Content-Security-Policy on every response (issue 7, Production settings; docs/SECURITY.md), and a clean 503
-when the database is unreachable (issue 7, Faults; DatabaseUnavailableMiddleware at the end).
+"""Content-Security-Policy on every response (issue 7, Production settings; docs/SECURITY.md), a clean 503
+when the database is unreachable (issue 7, Faults; DatabaseUnavailableMiddleware at the end), and the request
+latency histogram for operators (issue 15; RequestMetricsMiddleware first, indigo/metrics.py).
 
 The portal's own pages carry no inline script, inline style or ``on*=`` attribute (tests/security/test_headers.py
 greps the templates), so the policy allows scripts, styles and fonts from the portal's own origin only: an
@@ -13,7 +14,11 @@ API token a developer types. Switching the route to ``SpectacularSwaggerSplitVie
 from the view's own URL) would let this exception go.
 """
 
+import time
+
 from django.urls import NoReverseMatch, reverse
+
+from .metrics import request_observe
 
 POLICY = {
     "default-src": "'self'",
@@ -83,3 +88,20 @@ class DatabaseUnavailableMiddleware:
 
         cause = database_unavailable(exception)
         return service_unavailable(request, cause) if cause is not None else None
+
+
+class RequestMetricsMiddleware:
+    """Observes every request's time under its route name (indigo.metrics.request_observe).
+
+    First in MIDDLEWARE, so that it times the whole stack, including what the middleware below it answers alone
+    (static files, redirects). One clock pair and one observation: it runs on every request, the claim storm's too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        request_observe(request=request, status=response.status_code, seconds=time.perf_counter() - started)
+        return response

@@ -6,6 +6,7 @@ Setting ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS`` and `
 Every setting below is the same code path in both modes; only the values differ.
 """
 
+import ipaddress
 import secrets
 import zoneinfo
 from pathlib import Path
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the latency it observes is the whole stack's (indigo/metrics.py).
+    "indigo.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "indigo.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -270,7 +273,8 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# /metrics too, so that a scraper inside the network reads it without TLS; strangers are answered as on any path.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -316,6 +320,16 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 # Claim attempts per parent and minute (a fixed window in the cache; 0 turns the limit off). An honest parent
 # in a storm makes a few (each 409 sends them to another place); see placement.services.claims.
 CLAIM_ATTEMPTS_PER_MINUTE = env.int("CLAIM_ATTEMPTS_PER_MINUTE", default=20)
+
+# --- Metrics (issue 15; indigo/metrics.py, docs/OPERATIONS.md) ---------------------------------------------
+# /metrics answers these addresses or networks when they reach the portal directly (not through an untrusted
+# proxy), and any request carrying "Authorization: Bearer <INDIGO_METRICS_TOKEN>" (empty: no token accepted);
+# everyone else gets a 404. A malformed network stops the start-up here rather than refusing every scrape.
+INDIGO_METRICS_ALLOWED = [
+    str(ipaddress.ip_network(network, strict=False))
+    for network in env.list("INDIGO_METRICS_ALLOWED", default=["127.0.0.1/32", "::1/128"])
+]
+INDIGO_METRICS_TOKEN = env.str("INDIGO_METRICS_TOKEN", default="")
 
 # --- Portal ---------------------------------------------------------------------------------------------
 # In CI a missing PostgreSQL, Redis or browser must fail the run rather than skip the test.

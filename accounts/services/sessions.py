@@ -54,6 +54,16 @@ def _is_proxy(address, networks) -> bool:
     return any(address.version == network.version and address in network for network in networks)
 
 
+def address_in(address: str | None, networks: list[str] | tuple[str, ...]) -> bool:
+    """Whether `address` (an IP address as text) is in one of `networks` (addresses or CIDR networks)."""
+    if not address:
+        return False
+    try:
+        return _is_proxy(ipaddress.ip_address(address), _networks(tuple(networks)))
+    except ValueError:
+        return False
+
+
 def request_ip(request) -> str | None:
     """The client's address, for the per-IP limits and the audit log.
 

@@ -8,8 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection, transaction
 
-from bench.claim_storm import storm_audit, storm_floor, storm_http, storm_scenario
+from bench.claim_cpu import batches, run_batch
+from bench.claim_storm import storm_floor
+from bench.common import storm_audit, storm_http, storm_scenario
 from bench.daily_run import daily_floor, daily_snapshot
+from bench.mixed import mixed_http, reader_paths
 from placement.models import City, Group
 from placement.services.daily import run_daily
 from placement.services.scale_data import scale_data_generate, scale_places_release
@@ -82,22 +85,84 @@ def test_scale_data_gives_every_parent_a_token_and_a_confirmed_representation(po
         assert {row[0] for row in cursor.fetchall()} <= set(range(2019, 2025))
 
 
-def test_claim_storm_over_http_and_its_raw_sql_floor_give_one_referral_per_place(postgres, live_server):
+def assert_storm_correct(scenario, outcome) -> None:
+    """The storm's audit: one referral per place while parents wait, nothing twice, no 5xx, no other refusal."""
+    with connection.cursor() as cursor:
+        audit = storm_audit(cursor, scenario, outcome)
+    assert audit.pop("referrals") == len(outcome.winners) == min(len(scenario.parents), len(scenario.places))
+    assert audit == dict.fromkeys(audit, 0), outcome.errors
+    assert set(outcome.statuses) <= {200, 201, 409}
+
+
+@pytest.mark.parametrize("hot", [0.0, 1.5], ids=["uniform", "hot spots"])
+def test_claim_storm_over_http_and_its_raw_sql_floor_give_one_referral_per_place(postgres, live_server, hot):
     now = dt.datetime.now(dt.UTC)
     summary = scale_data_generate(cities=2, kindergartens=10, applications=720, places=0, seed=5, at=now)
     over_http = storm_scenario(city=summary.cities[0], parents=30, places=10, seed=5, at=now, birth_year=2021)
     in_sql = storm_scenario(city=summary.cities[1], parents=30, places=10, seed=6, at=now, birth_year=2021)
     address = urlsplit(live_server.url)
 
-    result = asyncio.run(storm_http(address.hostname, address.port, over_http, clients=8, seed=5))
-    floor = storm_floor(database_url_for_subprocess(), in_sql, threads=8, seed=6)
+    result = asyncio.run(storm_http(address.hostname, address.port, over_http, clients=8, seed=5, hot=hot))
+    floor = storm_floor(database_url_for_subprocess(), in_sql, threads=8, seed=6, hot=hot)
 
     for scenario, outcome in ((over_http, result), (in_sql, floor)):
-        with connection.cursor() as cursor:
-            audit = storm_audit(cursor, scenario, outcome)
-        assert audit.pop("referrals") == len(outcome.winners) == min(len(scenario.parents), len(scenario.places))
-        assert audit == dict.fromkeys(audit, 0), outcome.errors
-        assert set(outcome.statuses) <= {200, 201, 409}
+        assert_storm_correct(scenario, outcome)
+
+
+def test_mixed_traffic_readers_beside_a_hot_storm_read_the_registry_and_the_storm_stays_correct(postgres, live_server):
+    now = dt.datetime.now(dt.UTC)
+    summary = scale_data_generate(cities=1, kindergartens=10, applications=360, places=20, seed=7, at=now)
+    scenario = storm_scenario(city=summary.cities[0], parents=30, places=10, seed=7, at=now, birth_year=2021)
+    address = urlsplit(live_server.url)
+
+    result = asyncio.run(
+        mixed_http(
+            address.hostname,
+            address.port,
+            scenario,
+            readers=reader_paths(scenario),
+            reader_clients=2,
+            requests=6,
+            storm_clients=6,
+            seed=7,
+            hot=1.5,
+            max_seconds=120,
+        )
+    )
+
+    assert_storm_correct(scenario, result.storm)
+    for load in (*result.alone.values(), *result.during.values()):
+        assert set(load.statuses) == {200}
+    assert sum(load.statuses[200] for load in result.alone.values()) == 2 * 6
+
+
+@pytest.fixture
+def _connection_kept_after_requests():
+    """A WSGI request's start and end close the database connection when it is in a transaction (the test's own)
+    or CONN_MAX_AGE is over; Django's test client disconnects the same signals around its requests."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("_connection_kept_after_requests")
+def test_claim_cpu_batches_answer_201_then_409_through_the_wsgi_handler(postgres):
+    from django.core.handlers.wsgi import WSGIHandler
+
+    now = dt.datetime.now(dt.UTC)
+    summary = scale_data_generate(cities=1, kindergartens=10, applications=360, places=0, seed=8, at=now)
+    scenario = storm_scenario(city=summary.cities[0], parents=12, places=4, seed=8, at=now, birth_year=2021)
+    [(created, refused)] = batches(scenario, [3])
+
+    _, _, first = run_batch(WSGIHandler(), created)
+    _, _, again = run_batch(WSGIHandler(), refused)
+
+    assert (first, again) == ({201: 3}, {409: 3})
 
 
 def test_daily_run_moves_the_same_places_as_the_raw_sql_floor(postgres):
