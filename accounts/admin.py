@@ -23,13 +23,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from indigo.errors import DomainError
+from indigo.http import request_ip
 from schedules.calendar import ASTANA
 
 from .models import AuditEntry, CabinetBlock, Child, LoginRecord, OtpChallenge, Representation, User
 from .permissions import admin_site_access
 from .services.notifications import representation_decision_notify
 from .services.people import representation_decide
-from .services.sessions import request_ip
 from .sms import mask_phone
 
 REASON_MAX_LENGTH = 500

@@ -15,9 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from indigo.api import refused
+from indigo.http import request_ip, request_user_agent
 
 from .services.otp import OtpInvalidCode, OtpInvalidPhone, otp_request, otp_verify
-from .services.sessions import api_token_issue, request_ip, request_user_agent
+from .services.sessions import api_token_issue
 
 
 class OtpRequestSerializer(serializers.Serializer):

@@ -4,10 +4,12 @@ recorded, and every failed password login is audited."""
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
+from indigo.http import request_ip, request_user_agent
+
 from .models import LoginRecord
 from .services.audit import audit_record
 from .services.lockout import FAILED, USERNAME_LENGTH
-from .services.sessions import login_record, request_ip, request_user_agent
+from .services.sessions import login_record
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.login_recorded")

@@ -20,11 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from indigo.http import request_ip, request_user_agent
+
 from .models import LoginRecord
 from .selectors import logins_recent
 from .services.lockout import LoginLockedOut, login_lockout_check, login_lockout_start
 from .services.otp import OtpError, OtpInvalidPhone, otp_request, otp_verify
-from .services.sessions import login_refusal, request_ip, request_user_agent, session_start
+from .services.sessions import login_refusal, session_start
 
 SESSION_PHONE = "accounts.otp_phone"
 SESSION_NEXT = "accounts.otp_next"

@@ -36,7 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from accounts.services.sessions import address_in, request_ip
+from indigo.http import address_in, request_ip
 
 logger = logging.getLogger(__name__)
 

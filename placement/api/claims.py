@@ -17,8 +17,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiType
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.services.sessions import request_ip
 from indigo.api import INVALID_REQUEST, refused
+from indigo.http import request_ip
 
 from ..errors import ClaimRefused, NoSuchPlace, NotYourApplication, PlaceGone
 from ..models.queue import application_number_normalize

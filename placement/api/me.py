@@ -15,9 +15,9 @@ from rest_framework.response import Response
 
 from accounts.models import Representation
 from accounts.services.people import child_register
-from accounts.services.sessions import request_ip
 from accounts.validators import validate_iin
 from indigo.api import INVALID_REQUEST, refused
+from indigo.http import request_ip
 
 from ..errors import NoSuchApplication, NoSuchReferral, NotYourChild
 from ..models import Application, City, GroupType, Referral

@@ -15,8 +15,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.models import Child
-from accounts.services.sessions import request_ip
 from indigo.api import INVALID_REQUEST, PAGE_NOT_FOUND, refused
+from indigo.http import request_ip
 
 from ..models import Access, Contract, Group, Place, PlaceEvent, Referral
 from ..models.referrals import referral_number_normalize

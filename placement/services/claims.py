@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from accounts.models import CabinetBlock
 from accounts.services.audit import audit_record
+from indigo.errors import DomainError
+from indigo.metrics import claim_outcome_count
 from indigo.ratelimit import window_hit
 
 from ..errors import ClaimRateLimited, ClaimRefused
@@ -88,7 +90,21 @@ def _place_take(*, place: Place, application: Application, by, at: dt.datetime) 
 def place_claim(
     *, place: Place, application: Application, by, at: dt.datetime | None = None, ip: str | None = None
 ) -> tuple[Referral, bool]:
-    """Take a free place for a queued application and issue a referral; returns (referral, created).
+    """Take a free place for a queued application and issue a referral; returns (referral, created). Each attempt
+    is counted for the operators by its outcome (indigo.metrics): created, repeated or the refusal's code."""
+    try:
+        referral, created = _place_claim(place=place, application=application, by=by, at=at, ip=ip)
+    except DomainError as refusal:
+        claim_outcome_count(outcome=refusal.code)
+        raise
+    claim_outcome_count(outcome="created" if created else "repeated")
+    return referral, created
+
+
+def _place_claim(
+    *, place: Place, application: Application, by, at: dt.datetime | None, ip: str | None
+) -> tuple[Referral, bool]:
+    """The claim itself.
 
     The same claim repeated (a double click, a retry after a timeout) returns the same live referral with
     created=False. Raises PlaceGone (409) or ClaimRefused (403) with a machine-readable `code`. The referral
@@ -172,6 +188,7 @@ def claim_attempt_register(*, by, at: dt.datetime | None = None, ip: str | None 
     hit = window_hit(prefix="claim-attempts", key=str(by.pk), window=CLAIM_ATTEMPTS_WINDOW, at=at)
     if not hit.over(limit):
         return hit.count or 0
+    claim_outcome_count(outcome=ClaimRateLimited.code)
     if hit.count == limit + 1:
         audit_record(
             actor=by, action="claim.rate_limited", target=by, ip=ip, at=at, limit=limit, window=CLAIM_ATTEMPTS_WINDOW

@@ -8,11 +8,13 @@ retried task or a second beat waits on the lock and then finds the day already p
 
 import datetime as dt
 import logging
+import time
 
 from django.db import connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from indigo.metrics import daily_run_observe
 from schedules.calendar import PROTOCOL_MOMENT, astana, at_astana
 
 from ..locks import city_lock, row_lock_clause
@@ -104,6 +106,7 @@ MOVES = {
 def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Protocol | None:
     """Do the 18:00 run of one city and protocol day; None when the day was already published."""
     cutoff = at_astana(day, PROTOCOL_MOMENT)
+    started = time.monotonic()
     with transaction.atomic():
         city = city_lock(city_id=city.pk)
         if Protocol.objects.filter(city=city, day=day).exists():
@@ -117,6 +120,9 @@ def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Proto
         referrals_expire(city=city, cutoff=cutoff)
         applications_release_held(city=city, cutoff=cutoff, recorded_at=recorded_at)
         protocol = protocol_publish(city=city, day=day, at=recorded_at)
+    daily_run_observe(
+        city_slug=city.slug, seconds=time.monotonic() - started, lag_seconds=(recorded_at - cutoff).total_seconds()
+    )
     logger.info(
         "18:00 run %s %s: %d to priority, %d to general, protocol %s (%d entries)",
         city.slug,

@@ -19,8 +19,8 @@ from accounts.models import CabinetBlock
 from accounts.permissions import is_department_admin
 from accounts.selectors import block_active, blocks_list, parents_find
 from accounts.services.blocks import ADMINS_ONLY, CabinetAlreadyBlocked, block_end, cabinet_unblock
-from accounts.services.sessions import request_ip
 from accounts.sms import mask_phone
+from indigo.http import request_ip
 from indigo.pages import RoleView
 
 from ..selectors.parents import parent_held

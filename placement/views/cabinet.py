@@ -19,7 +19,7 @@ from accounts.models import Representation
 from accounts.permissions import is_cabinet_holder
 from accounts.selectors import logins_recent
 from accounts.services.people import child_register
-from accounts.services.sessions import request_ip
+from indigo.http import request_ip
 from indigo.pages import RoleView
 
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NoSuchApplication, NoSuchChild

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.services.sessions import request_ip
+from indigo.http import request_ip
 from indigo.pages import refusal_message
 
 from ..errors import (

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from accounts.permissions import is_department_admin
-from accounts.services.sessions import request_ip
+from indigo.http import request_ip
 
 from ..errors import NotYourKindergarten, PlaceNotWithdrawable, ReferralNotLive, ReleaseAlreadySubmitted
 from ..models import Access, Group, Kindergarten, Place, Referral

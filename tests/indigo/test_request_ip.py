@@ -1,9 +1,9 @@
-"""The client's address behind our own proxies (accounts.services.sessions.request_ip)."""
+"""The client's address behind our own proxies (indigo.http.request_ip)."""
 
 import pytest
 from django.test import RequestFactory
 
-from accounts.services.sessions import request_ip
+from indigo.http import request_ip
 
 
 def ip(remote: str, forwarded: str | None = None) -> str | None:
