@@ -8,3 +8,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (connects the login receivers)
+        from .services.tokens import token_cache_connect
+
+        token_cache_connect()

@@ -22,6 +22,7 @@ from indigo.http import USER_AGENT_LENGTH
 from ..models import LoginRecord
 from ..selectors import block_active
 from .audit import audit_record
+from .tokens import token_cache_put
 
 # The model backend is the only one configured; naming it lets views log in a user found by the SMS code.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -100,4 +101,6 @@ def api_token_issue(*, user, ip: str | None, user_agent: str = "", at: dt.dateti
     """An API login: record it (which, for a parent, ends their web sessions and old token), then a new token."""
     login_record(user=user, method=LoginRecord.Method.OTP, ip=ip, user_agent=user_agent, at=at)
     Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user).key
+    key = Token.objects.create(user=user).key
+    token_cache_put(key, user, issued=True)  # the first request with it reads no token from the database
+    return key

@@ -12,7 +12,6 @@ and the locked transaction; the referral answered is the one the transaction cre
 """
 
 from django.utils import timezone
-from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -22,8 +21,8 @@ from indigo.http import request_ip
 
 from ..errors import ClaimRefused, NoSuchPlace, NotYourApplication, PlaceGone
 from ..models.queue import application_number_normalize
-from ..selectors.claims import claim_application, claim_place
-from ..services.claims import claim_attempt_register, place_claim
+from ..selectors.claims import claim_place
+from ..services.claims import UNKNOWN_APPLICATION, claim_attempt_register, place_claim_by_number
 from .me import UNAUTHORISED, MeBaseView, ReferralSerializer
 
 
@@ -36,12 +35,8 @@ class ClaimRequestSerializer(serializers.Serializer):
         # Only the form here; whether it exists is read with the application itself (one query, in the view).
         number = application_number_normalize(value)
         if not number:
-            raise unknown_application()
+            raise serializers.ValidationError(UNKNOWN_APPLICATION)
         return number
-
-
-def unknown_application() -> serializers.ValidationError:
-    return serializers.ValidationError(gettext("There is no application with this number."))
 
 
 REASONS_403 = ", ".join([*ClaimRefused.MESSAGES, NotYourApplication.code])
@@ -78,12 +73,8 @@ class PlaceClaimView(MeBaseView):
             raise NoSuchPlace()
         serializer = ClaimRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        found = claim_application(parent=request.user, number=serializer.validated_data["application"], at=at)
-        if not found.exists:
-            raise serializers.ValidationError({"application": [unknown_application().detail[0]]})
-        if found.application is None:
-            raise NotYourApplication()
-        referral, created = place_claim(place=place, application=found.application, by=request.user, at=at, ip=ip)
+        number = serializer.validated_data["application"]
+        referral, created = place_claim_by_number(place=place, number=number, by=request.user, at=at, ip=ip)
         return Response(
             ReferralSerializer(referral).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

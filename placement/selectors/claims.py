@@ -15,14 +15,14 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection
 
 from accounts.models import CabinetBlock, Representation
 from accounts.selectors import block_active
 from schedules.calendar import astana
 
 from ..errors import ClaimRefused, PlaceGone
-from ..models import Access, Application, Place, Referral
+from ..models import Access, Application, Group, Kindergarten, Place, Referral
 from .parents import claimable_applications
 from .queue import PriorityStanding, priority_places_count, priority_standings, queue_position
 
@@ -184,15 +184,67 @@ def registry_claim_options(*, parent, places, at: dt.datetime, applications=None
 
 
 # --- One claim --------------------------------------------------------------------------------------------
+# The claim's hot path (docs/PERFORMANCE.md, issue 15): each read is one statement of fixed SQL, because building
+# the same SQL through the ORM on every request cost more CPU than PostgreSQL takes to answer it. The rules stay
+# where they are: these read facts, `claim_refusal_judge` and `Place.access_at` judge them.
+
+_PLACE, _GROUP, _KINDERGARTEN, _REFERRAL, _APPLICATION = (
+    model._meta.db_table for model in (Place, Group, Kindergarten, Referral, Application)
+)
+# At most one live referral per place (referral_one_live_per_place): the outer joins add no row.
+_CLAIM_PLACE_SQL = (
+    "SELECT p.id, p.group_id, p.city_id, p.kindergarten_id, p.state, p.released_at, p.entered_priority_at,"
+    " p.priority_until, p.general_since, g.birth_year, g.language, g.group_type, k.code, k.name_ru, k.name_kk,"
+    " k.name_en, r.application_id, a.number"
+    f" FROM {_PLACE} p JOIN {_GROUP} g ON g.id = p.group_id JOIN {_KINDERGARTEN} k ON k.id = p.kindergarten_id"
+    f" LEFT JOIN {_REFERRAL} r ON r.place_id = p.id AND r.status = %s"
+    f" LEFT JOIN {_APPLICATION} a ON a.id = r.application_id"
+    " WHERE p.id = %s"
+)
 
 
-def claim_place(pk: int, *, for_page: bool = False) -> Place | None:
-    """The place a parent claims, with its group and kindergarten (and city `for_page`), and
-    `live_application_id`: the application holding its live referral (None when there is none), so a repeated
-    claim is told from a place taken by someone else without another query."""
-    live = Referral.objects.filter(place_id=OuterRef("pk"), status=Referral.Status.LIVE).values("application_id")
-    related = ("group", "kindergarten", "city") if for_page else ("group", "kindergarten")
-    return Place.objects.select_related(*related).annotate(live_application_id=Subquery(live[:1])).filter(pk=pk).first()
+MAX_ID = 2**63 - 1  # BigAutoField's largest
+
+
+def _aware(value):
+    """A time read by hand: SQLite's driver gives it naive (in UTC, as Django stores it), PostgreSQL's aware."""
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def claim_place(pk: int) -> Place | None:
+    """The place a parent claims, with its group and kindergarten, and `live_application_id` and
+    `live_application_number`: the application holding its live referral (None when there is none), so a repeated
+    claim is told from a place taken by someone else without another query. One statement."""
+    if not 0 < pk <= MAX_ID:  # an id no row can have (a forged URL): nothing to read
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_PLACE_SQL, [Referral.Status.LIVE, pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (pk, group_id, city_id, kindergarten_id, state, released_at, entered, until, general_since,
+     birth_year, language, group_type, code, name_ru, name_kk, name_en, live_application_id,
+     live_application_number) = row  # fmt: skip
+    place = Place(
+        id=pk,
+        group_id=group_id,
+        city_id=city_id,
+        kindergarten_id=kindergarten_id,
+        state=state,
+        released_at=_aware(released_at),
+        entered_priority_at=_aware(entered),
+        priority_until=_aware(until),
+        general_since=_aware(general_since),
+    )
+    place.group = Group(
+        id=group_id, kindergarten_id=kindergarten_id, birth_year=birth_year, language=language, group_type=group_type
+    )
+    place.kindergarten = Kindergarten(
+        id=kindergarten_id, city_id=city_id, code=code, name_ru=name_ru, name_kk=name_kk, name_en=name_en
+    )
+    place.live_application_id, place.live_application_number = live_application_id, live_application_number
+    place._state.adding = False
+    return place
 
 
 @dataclass(frozen=True)
@@ -204,33 +256,43 @@ class ClaimApplication:
     exists: bool
 
 
-def claim_application(*, parent, number: str, at: dt.datetime, for_page: bool = False) -> ClaimApplication:
+_APPLICATION_COLUMNS = (
+    "id", "number", "child_id", "parent_id", "city_id", "birth_year", "language", "group_type", "privilege",
+    "privilege_status", "queue_category", "applied_at", "status", "status_changed_at", "held_until",
+)  # fmt: skip
+_CLAIM_APPLICATION_SQL = (
+    f"SELECT {', '.join('a.' + column for column in _APPLICATION_COLUMNS)},"
+    f" (SELECT rp.status FROM {Representation._meta.db_table} rp WHERE rp.parent_id = %s AND rp.child_id = a.child_id"
+    "  LIMIT 1),"
+    # CabinetBlock.objects.active_at's condition (tests/placement/test_claim_queries.py checks they agree).
+    f" EXISTS (SELECT 1 FROM {CabinetBlock._meta.db_table} b WHERE b.user_id = %s AND b.lifted_at IS NULL"
+    "  AND b.starts_at <= %s AND b.ends_at > %s)"
+    f" FROM {Application._meta.db_table} a WHERE a.number = %s"
+)
+
+
+def claim_application(*, parent, number: str, at: dt.datetime) -> ClaimApplication:
     """The application with this (normalised) number if the parent sees it (parent_applications' rule: their
     own, or a child they confirmedly represent, never a child whose representation was rejected), carrying the
-    `claim_facts` for `parent` at `at` (their block, their representation of the child): one query where
-    claim_refusal would read three. With its city and child `for_page`.
-
-    The claim's hot path (the storm of docs/PERFORMANCE.md): the query is kept small because building the SQL
-    costs more CPU than PostgreSQL takes to answer it.
-    """
+    `claim_facts` for `parent` at `at` (their block, their representation of the child): one statement where
+    claim_refusal would read three."""
     if not number:
         return ClaimApplication(application=None, exists=False)
     # One representation at most per parent and child (representation_one_per_parent_and_child).
-    representation = Representation.objects.filter(parent=parent, child_id=OuterRef("child_id")).values("status")
-    queryset = Application.objects.select_related("city", "child") if for_page else Application.objects
-    application = (
-        queryset.annotate(
-            parent_representation=Subquery(representation[:1]),
-            blocked=Exists(CabinetBlock.objects.active_at(at).filter(user_id=parent.pk)),
-        )
-        .filter(number=number)
-        .first()
-    )
-    if application is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_APPLICATION_SQL, [parent.pk, parent.pk, at, at, number])
+        row = cursor.fetchone()
+    if row is None:
         return ClaimApplication(application=None, exists=False)
-    confirmed = application.parent_representation == Representation.Status.CONFIRMED
-    rejected = application.parent_representation == Representation.Status.REJECTED
+    *values, representation, blocked = row
+    fields = dict(zip(_APPLICATION_COLUMNS, values, strict=True))
+    for name in ("applied_at", "status_changed_at", "held_until"):
+        fields[name] = _aware(fields[name])
+    application = Application(**fields)
+    application._state.adding = False
+    confirmed = representation == Representation.Status.CONFIRMED
+    rejected = representation == Representation.Status.REJECTED
     if rejected or not (application.parent_id == parent.pk or confirmed):
         return ClaimApplication(application=None, exists=True)
-    application.claim_facts = ClaimFacts(parent_id=parent.pk, at=at, blocked=application.blocked, confirmed=confirmed)
+    application.claim_facts = ClaimFacts(parent_id=parent.pk, at=at, blocked=bool(blocked), confirmed=confirmed)
     return ClaimApplication(application=application, exists=True)

@@ -15,25 +15,32 @@ creates is what the caller shows. Claim attempts are limited per parent (`claim_
 """
 
 import datetime as dt
+import json
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CabinetBlock
 from accounts.services.audit import audit_record
 from indigo.errors import DomainError
 from indigo.metrics import claim_outcome_count
 from indigo.ratelimit import window_hit
+from schedules.calendar import protocol_day
 
-from ..errors import ClaimRateLimited, ClaimRefused
+from ..errors import ClaimRateLimited, ClaimRefused, NotYourApplication, PlaceGone
 from ..locks import parent_lock, place_lock
 from ..models import Application, Place, PlaceEvent, Referral
 from ..models.referrals import referral_valid_until
 from ..registry_cache import registry_changed
-from ..selectors.claims import claim_refusal, place_gone
+from ..selectors.claims import claim_application, claim_refusal, place_gone
 from .events import place_event_build
 
+# The SQLSTATE `placement_claim_take` raises when the child was referred meanwhile (migration 0006).
+CHILD_REFERRED_MEANWHILE = "IN001"
+UNKNOWN_APPLICATION = _("There is no application with this number.")
 CLAIM_ATTEMPTS_WINDOW = 60  # seconds: the limit is CLAIM_ATTEMPTS_PER_MINUTE attempts per parent and minute
 
 
@@ -87,6 +94,23 @@ def _place_take(*, place: Place, application: Application, by, at: dt.datetime) 
     return None
 
 
+def place_claim_by_number(*, place: Place, number: str, by, at: dt.datetime, ip: str | None = None):
+    """A claim as the API receives it: a place (`selectors.claims.claim_place`) and an application number
+    (normalised). A place someone else took is refused before the application is even read — the refusal a storm
+    answers most often, so it costs one read; the same claim repeated is still answered with its referral.
+    Otherwise as `place_claim`; an unknown number is a field error, someone else's application NotYourApplication.
+    """
+    if place.state in (Place.State.TAKEN, Place.State.ENROLLED) and place.live_application_number != number:
+        claim_outcome_count(outcome="taken")
+        raise PlaceGone("taken")
+    found = claim_application(parent=by, number=number, at=at)
+    if not found.exists:
+        raise ValidationError({"application": [UNKNOWN_APPLICATION]}, code="invalid")
+    if found.application is None:
+        raise NotYourApplication()
+    return place_claim(place=place, application=found.application, by=by, at=at, ip=ip)
+
+
 def place_claim(
     *, place: Place, application: Application, by, at: dt.datetime | None = None, ip: str | None = None
 ) -> tuple[Referral, bool]:
@@ -114,7 +138,8 @@ def _place_claim(
     The transaction: the parent's row locked, then the block read (a statement of its own), then the place and the
     application each taken by an UPDATE conditional on the state they were judged in (an UPDATE locks the row
     as FOR NO KEY UPDATE does, in the same order); a concurrent claim that got there first leaves the condition
-    false, and the loser reads why under the lock. Then the referral, its `taken` event and the audit record.
+    false, and the loser reads why under the lock. Then the referral, its `taken` event and the audit record. On
+    PostgreSQL these steps are one statement (`_take_at_once`), so the locks are held for one round trip.
     """
     at = at or timezone.now()
     if _maybe_claimed_by(place, application) and (existing := _live_referral(place=place, application=application)):
@@ -122,53 +147,96 @@ def _place_claim(
     problem = place_gone(place, at) or claim_refusal(place=place, application=application, by=by, at=at)
     if problem is not None:
         raise problem
+    referral = Referral(
+        place=place,
+        application=application,
+        child_id=application.child_id,
+        parent=by,
+        kindergarten_id=place.kindergarten_id,
+        issued_at=at,
+        valid_until=referral_valid_until(at),
+    )
+    access = place.access_at(at)
     try:
         with transaction.atomic():
-            # The parent's row first: a cabinet block takes the same lock, so a claim and a block of the same
-            # parent never interleave (the block either sees the referral and cancels it, or the claim sees the
-            # block and is refused). The block is read by a statement of its own, after the lock: a subquery of
-            # the locking statement would read the snapshot taken before the wait, and miss a block committed
-            # while this claim waited (tests/placement/test_races.py found exactly that).
-            parent_lock(user_id=by.pk)
-            if CabinetBlock.objects.active_at(at).filter(user_id=by.pk).exists():
-                raise ClaimRefused("blocked")
-            again = _place_take(place=place, application=application, by=by, at=at)
-            if again is not None:
-                return again, False
-            referred = Application.objects.filter(pk=application.pk, status=Application.Status.QUEUED).update(
-                status=Application.Status.REFERRED, status_changed_at=at
-            )
-            if not referred:  # another claim of this child got there first (a second place, or this one twice)
-                raise ClaimRefused("has_live_referral")
-            access = place.access_at(at)
-            referral = Referral.objects.create(
-                place=place,
-                application=application,
-                child_id=application.child_id,
-                parent=by,
-                kindergarten_id=place.kindergarten_id,
-                issued_at=at,
-                valid_until=referral_valid_until(at),
-            )
-            if Place.kindergarten.is_cached(place):  # the caller shows the referral with its kindergarten
-                referral.kindergarten = place.kindergarten
-            place_event_build(place=place, kind=PlaceEvent.Kind.TAKEN, at=at, access=access).save()
+            if not (connection.vendor == "postgresql" and _take_at_once(referral=referral, access=access, ip=ip)):
+                again = _take_step_by_step(referral=referral, access=access, ip=ip)
+                if again is not None:
+                    return again, False
             registry_changed(city_ids=[place.city_id])
-            audit_record(
-                actor=by,
-                action="referral.issue",
-                target=referral,
-                ip=ip,
-                at=at,
-                place=place.pk,
-                application=application.number,
-            )
     except IntegrityError as exc:  # the constraints caught what the locks should have: report, never 500
         raise ClaimRefused("has_live_referral") from exc
+    if Place.kindergarten.is_cached(place):  # the caller shows the referral with its kindergarten
+        referral.kindergarten = place.kindergarten
     place.state = Place.State.TAKEN
     application.status = Application.Status.REFERRED
     application.status_changed_at = at
     return referral, True
+
+
+def _take_at_once(*, referral: Referral, access: str, ip: str | None) -> bool:
+    """PostgreSQL: the locked part of the claim in one statement (`placement_claim_take`, migration 0006): the
+    parent's lock, the block, the place and the application taken as judged, the referral, the event, the audit.
+    True when done; False when the place changed since it was judged (the parent's lock is then held, and the
+    caller takes the step-by-step path, which reads the place again under its lock). Raises ClaimRefused."""
+    place, application, at = referral.place, referral.application, referral.issued_at
+    group = place.group
+    details = json.dumps({"place": place.pk, "application": application.number}, ensure_ascii=False)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT outcome, referral_id FROM placement_claim_take("
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s)",
+                [
+                    referral.parent_id, place.pk, place.entered_priority_at, place.priority_until, application.pk, at,
+                    referral.number, referral.valid_until, referral.child_id, place.kindergarten_id, place.city_id,
+                    protocol_day(at), group.birth_year, group.language, group.group_type, access, details, ip,
+                    timezone.now(),
+                ],
+            )  # fmt: skip
+            outcome, referral_id = cursor.fetchone()
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) == CHILD_REFERRED_MEANWHILE:
+            raise ClaimRefused("has_live_referral") from exc
+        raise
+    if outcome == "blocked":
+        raise ClaimRefused("blocked")
+    if outcome == "place_changed":
+        return False
+    referral.pk = referral_id
+    referral._state.adding = False
+    return True
+
+
+def _take_step_by_step(*, referral: Referral, access: str, ip: str | None) -> Referral | None:
+    """The locked part of the claim through the ORM (SQLite, and PostgreSQL when the place changed since it was
+    judged). Returns the live referral of the same claim made meanwhile (a double click), None once the referral is
+    written. Raises ClaimRefused or PlaceGone.
+
+    The parent's row first: a cabinet block takes the same lock, so a claim and a block of the same parent never
+    interleave (the block either sees the referral and cancels it, or the claim sees the block and is refused). The
+    block is read by a statement of its own, after the lock: a subquery of the locking statement would read the
+    snapshot taken before the wait, and miss a block committed while this claim waited (tests/placement/
+    test_races.py found exactly that).
+    """
+    place, application, by, at = referral.place, referral.application, referral.parent, referral.issued_at
+    parent_lock(user_id=by.pk)
+    if CabinetBlock.objects.active_at(at).filter(user_id=by.pk).exists():
+        raise ClaimRefused("blocked")
+    again = _place_take(place=place, application=application, by=by, at=at)
+    if again is not None:
+        return again
+    referred = Application.objects.filter(pk=application.pk, status=Application.Status.QUEUED).update(
+        status=Application.Status.REFERRED, status_changed_at=at
+    )
+    if not referred:  # another claim of this child got there first (a second place, or this one twice)
+        raise ClaimRefused("has_live_referral")
+    referral.save(force_insert=True)
+    place_event_build(place=place, kind=PlaceEvent.Kind.TAKEN, at=at, access=access).save()
+    audit_record(
+        actor=by, action="referral.issue", target=referral, ip=ip, at=at, place=place.pk, application=application.number
+    )
+    return None
 
 
 def claim_attempt_register(*, by, at: dt.datetime | None = None, ip: str | None = None) -> int:

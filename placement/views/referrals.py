@@ -43,7 +43,7 @@ def referral_url(referral: Referral) -> str:
 
 
 def place_for_claim(pk: int) -> Place:
-    place = claim_place(pk, for_page=True)
+    place = claim_place(pk)
     if place is None:
         raise NoSuchPlace()
     return place
@@ -58,7 +58,7 @@ class ClaimConfirmView(CabinetView):
     def application(self, request, at) -> Application:
         number = request.POST.get("application") or request.GET.get("application") or ""
         found = claim_application(
-            parent=request.user, number=application_number_normalize(number), at=at, for_page=True
+            parent=request.user, number=application_number_normalize(number), at=at
         )
         if found.application is None:
             raise NoSuchApplication()

@@ -273,3 +273,22 @@ def test_a_dead_redis_neither_limits_nor_breaks_claims(free, limit, settings):
     assert statuses == [404] * (limit + 2)
     assert response.status_code == 201
     assert rate_limit_audits() == 0
+
+
+def test_the_referral_body_written_out_is_what_the_serializers_fields_give(free):
+    from rest_framework import serializers
+
+    from placement.api.me import ReferralSerializer
+    from placement.selectors.parents import parent_referrals
+    from placement.services.referrals import referral_decline
+
+    place, parent, application = free
+    with at(IN_GENERAL):
+        place_claim(place=place, application=application, by=parent)
+    live = parent_referrals(parent=parent).get()
+    declined = referral_decline(referral=parent_referrals(parent=parent).get(), by=parent)
+    for referral in (live, declined):
+        for language in ("ru", "kk", "en"):
+            with translation.override(language):
+                fields = serializers.Serializer.to_representation(ReferralSerializer(), referral)
+                assert ReferralSerializer(referral).data == fields
