@@ -90,31 +90,62 @@ def _validated(serializer_class, request) -> serializers.Serializer:
     return serializer
 
 
-def _registry_cached(request, *, kind: str, at, compute) -> HttpResponse:
-    """The registry's JSON for this request, from the cache while no place event of the city (and no clock move of
-    its places) has changed it; else `compute()` -> (data, valid_until, city), stored. An invalid request raises
-    before anything is stored, so only answers of valid requests are kept.
+def _registry_key(request, *, kind: str, at):
+    """The cache entry a registry request's answer is stored under: (the city's Lookup, the entry's parts, the slug),
+    or None when the request must not be cached (not in the canonical spelling: computed every time, never stored).
 
-    The key is the raw query (the answer is a function of it), the language of the names and the host the
-    pagination links name.
+    The parts are the raw query (the answer is a function of it), the language of the names and the host the
+    pagination links name. The one function that keys the answer, for the hit path before DRF and for the view.
     """
-    query = registry_cache.query_parts(request.query_params)
-    if query is None:  # not in the canonical spelling: computed every time, never stored
-        data, _valid_until, _city = compute()
-        return HttpResponse(JSONRenderer().render(data), content_type="application/json")
-    slug = request.query_params.get("city")
+    query = registry_cache.query_parts(request.GET)
+    if query is None:
+        return None
+    slug = request.GET.get("city")
     scope = registry_cache.city_scope(slug)
     parts = (get_language(), request.scheme, request.get_host(), query)
-    lookup = registry_cache.Lookup(scope=scope, at=at, wanted=[(kind, parts)])
+    return registry_cache.Lookup(scope=scope, at=at, wanted=[(kind, parts)]), parts, slug
+
+
+def _registry_json(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type="application/json")
+
+
+def _registry_cached(request, *, kind: str, at, compute, key=None) -> HttpResponse:
+    """The registry's JSON for this request, from the cache while nothing it shows has changed (no place event of
+    the city, no clock move of its places); else `compute()` -> (data, valid_until, city), stored. An invalid
+    request raises before anything is stored, so only answers of valid requests are kept."""
+    key = key or _registry_key(request, kind=kind, at=at)
+    if key is None:
+        data, _valid_until, _city = compute()
+        return _registry_json(JSONRenderer().render(data))
+    lookup, parts, slug = key
     body = lookup.get(kind, parts)
     if body is None:
         data, valid_until, city = compute()
         body = JSONRenderer().render(data)
-        if (city.pk if city else registry_cache.ALL_CITIES) == scope:
+        if (city.pk if city else registry_cache.ALL_CITIES) == lookup.scope:
             lookup.put(kind, parts, body, valid_until=valid_until)
         elif slug is not None:
             registry_cache.city_scope_forget(slug)  # the slug now names another city
-    return HttpResponse(body, content_type="application/json")
+    return _registry_json(body)
+
+
+class CachedRegistryMixin:
+    """A registry read answered from the cache before DRF does any work (issue 15): a hit needs no negotiation,
+    authentication or serializer — it is the same bytes for everyone. A miss goes through DRF, which computes the
+    answer under the same key (`_registry_key`) and stores it."""
+
+    cache_kind = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET":
+            at = timezone.now()
+            key = _registry_key(request, kind=self.cache_kind, at=at)
+            body = key[0].get(self.cache_kind, key[1]) if key is not None else None
+            if body is not None:
+                return _registry_json(body)
+            request.registry_key, request.registry_at = key, at
+        return super().dispatch(request, *args, **kwargs)
 
 
 # --- Registry --------------------------------------------------------------------------------------------
@@ -174,17 +205,18 @@ class RegistryPagination(PageNumberPagination):
         responses={200: RegistryPlaceSerializer(many=True), **REGISTRY_ERRORS, 404: PAGE_NOT_FOUND},
     )
 )
-class RegistryView(ListAPIView):
+class RegistryView(CachedRegistryMixin, ListAPIView):
     """The free places open now (priority or general access), filtered, in pages (cached until the city's next
     place event or clock move, see `placement.registry_cache`)."""
 
     serializer_class = RegistryPlaceSerializer
     pagination_class = RegistryPagination
+    cache_kind = "api-list"
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # One clock reading per request: the filter and each place's access agree.
-        self.at = timezone.now()
+        self.at = getattr(request, "registry_at", None) or timezone.now()
 
     def get_queryset(self):
         filters = _validated(RegistryQuerySerializer, self.request).filters()
@@ -194,7 +226,8 @@ class RegistryView(ListAPIView):
         return {**super().get_serializer_context(), "at": getattr(self, "at", None) or timezone.now()}
 
     def list(self, request, *args, **kwargs):
-        return _registry_cached(request, kind="api-list", at=self.at, compute=self._compute)
+        key = getattr(request, "registry_key", None)
+        return _registry_cached(request, kind=self.cache_kind, at=self.at, compute=self._compute, key=key)
 
     def _compute(self):
         filters = _validated(RegistryQuerySerializer, self.request).filters()
@@ -223,11 +256,12 @@ class RegistrySummarySerializer(serializers.Serializer):
     by_kindergarten = KindergartenCountSerializer(many=True)
 
 
-class RegistrySummaryView(GenericAPIView):
+class RegistrySummaryView(CachedRegistryMixin, GenericAPIView):
     """How many matching places are open now, per access and per kindergarten."""
 
     serializer_class = RegistrySummarySerializer
     pagination_class = None
+    cache_kind = "api-summary"
 
     @extend_schema(
         parameters=REGISTRY_PARAMETERS,
@@ -236,7 +270,7 @@ class RegistrySummaryView(GenericAPIView):
         responses={200: RegistrySummarySerializer, **REGISTRY_ERRORS},
     )
     def get(self, request):
-        at = timezone.now()
+        at = getattr(request, "registry_at", None) or timezone.now()
 
         def compute():
             filters = _validated(RegistryQuerySerializer, request).filters()
@@ -244,7 +278,8 @@ class RegistrySummaryView(GenericAPIView):
             valid_until = registry.registry_next_change(filters=filters, at=at)
             return RegistrySummarySerializer(summary).data, valid_until, filters.city
 
-        return _registry_cached(request, kind="api-summary", at=at, compute=compute)
+        key = getattr(request, "registry_key", None)
+        return _registry_cached(request, kind=self.cache_kind, at=at, compute=compute, key=key)
 
 
 # --- Release protocols -----------------------------------------------------------------------------------
