@@ -112,22 +112,36 @@ def _registry_json(body: bytes) -> HttpResponse:
 
 def _registry_cached(request, *, kind: str, at, compute, key=None) -> HttpResponse:
     """The registry's JSON for this request, from the cache while nothing it shows has changed (no place event of
-    the city, no clock move of its places); else `compute()` -> (data, valid_until, city), stored. An invalid
-    request raises before anything is stored, so only answers of valid requests are kept."""
+    the city, no clock move of its places); else `compute(lookup)` -> (data, valid_until, city), stored. An invalid
+    request raises before anything is stored, so only answers of valid requests are kept. `compute` says what its
+    answer covers (`_registry_cover`) before it reads the places."""
     key = key or _registry_key(request, kind=kind, at=at)
     if key is None:
-        data, _valid_until, _city = compute()
+        data, _valid_until, _city = compute(None)
         return _registry_json(JSONRenderer().render(data))
     lookup, parts, slug = key
     body = lookup.get(kind, parts)
     if body is None:
-        data, valid_until, city = compute()
+        data, valid_until, city = compute(lookup)
         body = JSONRenderer().render(data)
         if (city.pk if city else registry_cache.ALL_CITIES) == lookup.scope:
             lookup.put(kind, parts, body, valid_until=valid_until)
         elif slug is not None:
             registry_cache.city_scope_forget(slug)  # the slug now names another city
     return _registry_json(body)
+
+
+def _registry_cover(lookup, filters: registry.RegistryFilters) -> None:
+    """Tell the cache what the answer for `filters` covers before it is read: the kindergarten, the cohort, or
+    every cohort of the city, so that a change elsewhere in the city leaves it cached (registry_cache)."""
+    if lookup is None or filters.city is None:
+        return
+    if filters.kindergarten_id is not None:
+        lookup.cover(kindergarten_id=filters.kindergarten_id)
+    elif filters.birth_year is not None:
+        lookup.cover(cohorts=[filters.birth_year])
+    else:
+        lookup.cover(cohorts=registry.city_cohorts(city=filters.city))
 
 
 class CachedRegistryMixin:
@@ -229,8 +243,9 @@ class RegistryView(CachedRegistryMixin, ListAPIView):
         key = getattr(request, "registry_key", None)
         return _registry_cached(request, kind=self.cache_kind, at=self.at, compute=self._compute, key=key)
 
-    def _compute(self):
+    def _compute(self, lookup):
         filters = _validated(RegistryQuerySerializer, self.request).filters()
+        _registry_cover(lookup, filters)
         page = self.paginate_queryset(registry.registry_places(filters=filters, at=self.at))
         data = self.get_paginated_response(self.get_serializer(page, many=True).data).data
         return data, registry.registry_next_change(filters=filters, at=self.at), filters.city
@@ -272,8 +287,9 @@ class RegistrySummaryView(CachedRegistryMixin, GenericAPIView):
     def get(self, request):
         at = getattr(request, "registry_at", None) or timezone.now()
 
-        def compute():
+        def compute(lookup):
             filters = _validated(RegistryQuerySerializer, request).filters()
+            _registry_cover(lookup, filters)
             summary = registry.registry_summary(filters=filters, at=at)
             valid_until = registry.registry_next_change(filters=filters, at=at)
             return RegistrySummarySerializer(summary).data, valid_until, filters.city

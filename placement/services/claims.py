@@ -163,7 +163,7 @@ def _place_claim(
                 again = _take_step_by_step(referral=referral, access=access, ip=ip)
                 if again is not None:
                     return again, False
-            registry_changed(city_ids=[place.city_id])
+            registry_changed(places=[place])
     except IntegrityError as exc:  # the constraints caught what the locks should have: report, never 500
         raise ClaimRefused("has_live_referral") from exc
     if Place.kindergarten.is_cached(place):  # the caller shows the referral with its kindergarten

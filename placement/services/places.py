@@ -68,7 +68,7 @@ def place_release(
         PlaceEvent.objects.bulk_create(
             [place_event_build(place=place, kind=kind, at=at, by=by, access=access) for place in places]
         )
-        registry_changed(city_ids=[city.pk])
+        registry_changed(places=places[:1])  # one group: one cohort, one kindergarten
     return places
 
 
@@ -99,7 +99,7 @@ def place_withdraw(*, place: Place, by=None, reason: str, at: dt.datetime | None
         place_event_build(
             place=place, kind=PlaceEvent.Kind.WITHDRAWN, at=at, by=by, reason=reason, access=access_before
         ).save()
-        registry_changed(city_ids=[place.city_id])
+        registry_changed(places=[place])
     return place
 
 
@@ -115,5 +115,5 @@ def place_return(*, place: Place, at: dt.datetime, by=None, reason: str = "") ->
     place_event_build(
         place=place, kind=PlaceEvent.Kind.RETURNED, at=at, by=by, reason=reason, access=Access.PRIORITY
     ).save()
-    registry_changed(city_ids=[place.city_id])
+    registry_changed(places=[place])
     return place

@@ -81,7 +81,7 @@ def referral_enrol(*, referral: Referral, by, at: dt.datetime | None = None, ip:
             enrolled_by=by,
         )
         place_event_build(place=place, kind=PlaceEvent.Kind.ENROLLED, at=at, by=by).save()
-        registry_changed(city_ids=[place.city_id])
+        registry_changed(places=[place])
         audit_record(actor=by, action="referral.enrol", target=referral, ip=ip, at=at, contract=contract.pk)
     referral.status, referral.closed_at = Referral.Status.ENROLLED, at
     return contract
