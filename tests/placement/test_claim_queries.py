@@ -10,11 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from placement.models import Referral
 from placement.services.claims import place_claim
 from placement.services.places import place_release
-from tests.factories import ApplicationFactory, ChildFactory, GroupFactory, RepresentationFactory
-from tests.placement.test_claim_api import api, at, claim_url
-from tests.placement.test_claim_pages import IN_GENERAL, RELEASED, applicant, logged_in, url
-from tests.placement.test_claim_pages import city as city
-from tests.placement.test_claim_pages import group as group
+from tests.clock import at
+from tests.factories import ApplicationFactory, ChildFactory, GroupFactory, RepresentationFactory, applicant
+from tests.i18n import url
+from tests.placement.claims import IN_GENERAL, RELEASED, claim_url
 
 pytestmark = pytest.mark.django_db
 
@@ -48,11 +47,11 @@ def busy_city(city, group, parent, *, extra: int) -> None:
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_an_api_claim_answers_201_in_ten_queries_whatever_the_city_holds(extra, city, group):
+def test_an_api_claim_answers_201_in_ten_queries_whatever_the_city_holds(api_as, extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL), CaptureQueriesContext(connection) as context:
         response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
     assert response.status_code == 201, response.content
@@ -63,13 +62,13 @@ def test_an_api_claim_answers_201_in_ten_queries_whatever_the_city_holds(extra, 
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_an_api_claim_of_a_taken_place_answers_409_in_three_queries_and_locks_nothing(extra, city, group):
+def test_an_api_claim_of_a_taken_place_answers_409_in_three_queries_and_locks_nothing(api_as, extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     winner, won = applicant(city, 0)
     place_claim(place=place, application=won, by=winner, at=IN_GENERAL)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL), CaptureQueriesContext(connection) as context:
         response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
     assert (response.status_code, response.json()["reason"]) == (409, "taken")
@@ -78,10 +77,10 @@ def test_an_api_claim_of_a_taken_place_answers_409_in_three_queries_and_locks_no
     assert not any("FOR " in s and "UPDATE" in s for s in sent)
 
 
-def test_the_same_claim_repeated_answers_200_with_one_more_query_only(city, group):
+def test_the_same_claim_repeated_answers_200_with_one_more_query_only(api_as, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL):
         client.post(claim_url(place.pk), {"application": application.number}, format="json")
         with CaptureQueriesContext(connection) as context:
@@ -91,7 +90,7 @@ def test_the_same_claim_repeated_answers_200_with_one_more_query_only(city, grou
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_the_confirmation_post_takes_the_place_in_ten_queries(extra, city, group):
+def test_the_confirmation_post_takes_the_place_in_ten_queries(logged_in, extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
