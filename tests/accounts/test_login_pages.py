@@ -7,34 +7,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts import sms
 from accounts.models import LoginRecord
 from tests.factories import ParentFactory
-from tests.i18n import untranslated_segments, visible_text
+from tests.i18n import text_of, untranslated_segments
+from tests.sms import last_code, wrong
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+77011235678"
 ANDROID = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0 Mobile Safari/537.36"
-
-
-@pytest.fixture
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
-
-
-def last_code(outbox) -> str:
-    return re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-def text_of(response) -> str:
-    return " ".join(visible_text(response.content.decode()))
 
 
 def interface_in_english(page_html: str, english_html: str) -> list[str]:
