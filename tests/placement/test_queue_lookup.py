@@ -115,13 +115,20 @@ def test_page_accepts_the_number_in_any_case_and_without_dashes(client, queue, t
     assert queue.number in response.content.decode()
 
 
-@pytest.mark.parametrize("number", ["0000-0000-0000", "ABC", "", "'; DROP TABLE--"])
+@pytest.mark.parametrize("number", ["0000-0000-0000", "ABC", "'; DROP TABLE--"])
 def test_unknown_or_malformed_number_is_a_translated_404(client, queue, number):
     response = client.get(url("queue-lookup"), {"number": number})
-    assert response.status_code in (404, 400)
-    if number:
-        assert response.status_code == 404
-        assert "Заявления с таким номером нет." in response.content.decode()
+    assert response.status_code == 404
+    assert "Заявления с таким номером нет." in response.content.decode()
+
+
+def test_an_empty_number_is_a_400_with_the_fields_translated_error(client, queue):
+    """The form asks for a number: an empty one is a bad request (400) shown on the field, not an unknown number."""
+    response = client.get(url("queue-lookup"), {"number": ""})
+    assert response.status_code == 400
+    assert response.context["form"].errors["number"] == ["Обязательное поле."]
+    assert "Обязательное поле." in response.content.decode()
+    assert "Заявления с таким номером нет." not in response.content.decode()
 
 
 def test_a_withdrawn_application_shows_its_status_and_no_position(client, queue, family):
