@@ -1,12 +1,17 @@
-"""factory_boy factories, all in one place (STYLE.md, Tests)."""
+"""factory_boy factories, all in one place (STYLE.md, Tests), and the few builders of a whole situation that many
+tests share (a parent in the queue, a referral). They use the project's own rules, never a copy of them."""
 
 import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
 
-from placement.models import City, Group, GroupType, Kindergarten, Language
+from placement.models import City, Group, GroupType, Kindergarten, Language, Referral
+from placement.services.applications import queue_category_for
+from placement.services.claims import place_claim
+from placement.services.places import place_release
 from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
+from tests.clock import astana
 
 
 class CityFactory(factory.django.DjangoModelFactory):
@@ -19,6 +24,10 @@ class CityFactory(factory.django.DjangoModelFactory):
     name_kk = factory.Sequence(lambda n: f"Қала {n}")
     name_en = factory.Sequence(lambda n: f"City {n}")
     priority_working_days = 3
+
+    class Params:
+        # The seed's city (DOMAIN.md, The seed's schedule), for pages that show the city's name.
+        temirtau = factory.Trait(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
 
 
 class KindergartenFactory(factory.django.DjangoModelFactory):
@@ -157,5 +166,38 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     privilege = "none"
     privilege_status = factory.LazyAttribute(lambda a: "none" if a.privilege == "none" else "confirmed")
     queue_category = factory.LazyAttribute(
-        lambda a: {"extraordinary": 0, "priority": 1}.get(a.privilege, 2) if a.privilege_status == "confirmed" else 2
+        lambda a: queue_category_for(privilege=a.privilege, privilege_status=a.privilege_status)
     )
+
+
+CHILD_FIELDS = ("last_name", "first_name", "middle_name", "birth_date")
+
+
+def applicant(city, minutes: int = 0, *, parent=None, representation: str = "confirmed", **fields):
+    """A parent (a new one unless given) with a queued application in `city` for a new child born on 1 March 2021
+    unless `birth_date` says otherwise. The parent's representation of the child is `representation`. Applied
+    `minutes` after 2023-01-01 09:00, so the minutes give the queue order. The child's fields (CHILD_FIELDS) go to
+    the child, any other field to the application. Returns (parent, application)."""
+    parent = parent or ParentFactory()
+    child_fields = {name: fields.pop(name) for name in CHILD_FIELDS if name in fields}
+    child = ChildFactory(**{"birth_date": dt.date(2021, 3, 1), **child_fields})
+    RepresentationFactory(parent=parent, child=child, status=representation)
+    application = ApplicationFactory(
+        parent=parent,
+        child=child,
+        city=city,
+        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
+        **fields,
+    )
+    return parent, application
+
+
+def referral_for(
+    group, *, released: dt.datetime, claimed: dt.datetime, minutes: int = 0, **applicant_fields
+) -> Referral:
+    """A referral to `group`: a place released at `released` and claimed at `claimed` by an applicant of the
+    group's city (see applicant, which gets `minutes` and the other fields)."""
+    [place] = place_release(group=group, count=1, at=released)
+    parent, application = applicant(group.kindergarten.city, minutes, **applicant_fields)
+    referral, _ = place_claim(place=place, application=application, by=parent, at=claimed)
+    return referral

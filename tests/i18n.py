@@ -1,10 +1,13 @@
-"""Helpers to check that a page is fully translated: its visible text against the catalogs and against English."""
+"""Pages in a language: a page's address in it, its visible text, and the checks that a page is fully translated
+(its visible text against the catalogs and against English)."""
 
 from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
 
 # Words that are the same in every language on purpose: the portal's name, the languages' own names.
 SAME_IN_EVERY_LANGUAGE = {"INDIGO", "Русский", "Қазақ", "English", "·", "API"}
@@ -43,6 +46,18 @@ def visible_text(html: str) -> list[str]:
     collector = _TextCollector()
     collector.feed(html)
     return collector.segments
+
+
+def text_of(response) -> str:
+    """A page's visible text, in one line."""
+    return " ".join(visible_text(response.content.decode()))
+
+
+def url(name: str, language: str = "ru", query: str = "", **kwargs) -> str:
+    """The address of the placement page `name` in `language`, with `query` (already encoded) if given."""
+    with translation.override(language):
+        path = reverse(f"placement:{name}", kwargs=kwargs or None)
+    return f"{path}?{query}" if query else path
 
 
 def has_letters(text: str) -> bool:

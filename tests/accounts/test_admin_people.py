@@ -9,26 +9,12 @@ from accounts import sms
 from accounts.models import AuditEntry, Child, LoginRecord, OtpChallenge, Representation
 from accounts.services.audit import audit_record
 from accounts.services.notifications import parent_notify
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import AdminFactory, ParentFactory, RepresentationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 REPRESENTATIONS = "/ru/admin/accounts/representation/"
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
-@pytest.fixture
-def superuser(client):
-    user = UserFactory(username="root", role="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture
@@ -120,9 +106,7 @@ def test_parent_notify_without_a_phone_sends_nothing():
 @pytest.mark.parametrize("language", ["ru", "kk"])
 def test_people_pages_open_for_a_superuser(client, superuser, pending, language):
     LoginRecord.objects.create(user=pending.parent, method="otp", ip="10.0.0.1", session_key="secret-session-key")
-    otp = OtpChallenge.objects.create(
-        phone="+77015550001", code_hash="hash-never-shown", expires_at=dt.datetime(2030, 1, 1, tzinfo=ASTANA)
-    )
+    otp = OtpChallenge.objects.create(phone="+77015550001", code_hash="hash-never-shown", expires_at=astana(2030, 1, 1))
     entry = audit_record(actor=superuser, action="test.action", target=pending, ip="10.0.0.2", note="x")
     login = LoginRecord.objects.get(user=pending.parent)
     for url in [
@@ -148,7 +132,7 @@ def test_people_pages_open_for_a_superuser(client, superuser, pending, language)
 def test_records_cannot_be_added_changed_or_deleted_in_the_admin(client, superuser, pending, model):
     entry = audit_record(actor=superuser, action="test.action", target=pending)
     LoginRecord.objects.create(user=pending.parent, method="otp")
-    OtpChallenge.objects.create(phone="+77015550001", code_hash="h", expires_at=dt.datetime(2030, 1, 1, tzinfo=ASTANA))
+    OtpChallenge.objects.create(phone="+77015550001", code_hash="h", expires_at=astana(2030, 1, 1))
     objects = {
         "auditentry": entry,
         "loginrecord": LoginRecord.objects.get(user=pending.parent),

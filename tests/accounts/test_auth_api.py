@@ -6,9 +6,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts import sms
 from accounts.models import LoginRecord, OtpChallenge
 from tests.factories import ParentFactory, StaffFactory
+from tests.sms import last_code, wrong
 
 pytestmark = pytest.mark.django_db
 
@@ -18,23 +18,8 @@ VERIFY_URL = "/api/v1/auth/otp/verify/"
 
 
 @pytest.fixture
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
-
-
-@pytest.fixture
 def api():
     return APIClient(REMOTE_ADDR="192.0.2.5", HTTP_USER_AGENT="INDIGO-Android/1.0 okhttp/4.12.0")
-
-
-def last_code(outbox) -> str:
-    return re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def test_request_answers_202_and_sends_the_code(api, outbox):

@@ -5,28 +5,23 @@ import datetime as dt
 import json
 
 import pytest
-import time_machine
 from django.test import Client
 
 from accounts.models import AuditEntry, LoginRecord
 from accounts.services.lockout import lockout_find
+from tests.clock import astana
 from tests.factories import AdminFactory, StaffFactory
-from tests.i18n import visible_text
+from tests.i18n import text_of
 
 pytestmark = pytest.mark.django_db
 
-ASTANA = dt.timezone(dt.timedelta(hours=5))
-NOW = dt.datetime(2024, 6, 3, 10, 0, tzinfo=ASTANA)
+NOW = astana(2024, 6, 3, 10, 0)
 PASSWORD = "correct-horse-battery"  # the factories' password
 WRONG = "wrong-horse-battery"
 OFFICE = "198.51.100.7"
 LOGIN = "/en/accounts/login/"
 ADMIN_LOGIN = "/en/admin/login/"
 LOCKED = "Too many failed login attempts. Try again after"
-
-
-def text_of(response) -> str:
-    return " ".join(visible_text(response.content.decode()))
 
 
 def attempt(username: str, password: str, *, ip: str = OFFICE, url: str = LOGIN, client: Client | None = None):
@@ -38,9 +33,8 @@ def logged_in(response) -> bool:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def now():
+    return NOW
 
 
 def test_five_wrong_passwords_lock_the_username_for_fifteen_minutes_even_against_the_right_one(clock):

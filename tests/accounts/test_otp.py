@@ -3,12 +3,10 @@ used once, audited without the code (issue 4; DOMAIN.md, People and security).""
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import translation
 
 from accounts import sms
@@ -25,30 +23,17 @@ from accounts.services.otp import (
     otp_request,
     otp_verify,
 )
-from schedules.calendar import ASTANA
+from tests.clock import astana
+from tests.conftest import run_together
 from tests.factories import ParentFactory, StaffFactory
+from tests.sms import last_code, wrong
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+77011235678"
 MASKED = "+7701***5678"
 IP = "10.1.2.3"
-T0 = dt.datetime(2024, 6, 3, 10, 0, tzinfo=ASTANA)
-
-
-@pytest.fixture
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
-
-
-def last_code(outbox) -> str:
-    return re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
+T0 = astana(2024, 6, 3, 10, 0)
 
 
 def verify(code, *, at=T0, phone=PHONE):
@@ -254,24 +239,8 @@ class FailingBackend(sms.BaseBackend):
 def test_two_concurrent_verifications_of_one_code_have_exactly_one_winner(postgres, outbox):
     otp_request(phone=PHONE, ip=IP, at=T0)
     code = last_code(outbox)
-    barrier = threading.Barrier(4)
-    results = []
-
-    def attempt():
-        try:
-            barrier.wait()
-            results.append(verify(code))
-        except OtpExpired as exc:
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+    results = run_together(*[lambda: verify(code)] * 4)
+    assert [r for r in results if isinstance(r, Exception) and not isinstance(r, OtpExpired)] == []
     winners = [r for r in results if not isinstance(r, Exception)]
     assert len(results) == 4 and len(winners) == 1
     assert get_user_model().objects.filter(phone=PHONE).count() == 1

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import itertools
-import re
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -10,11 +9,11 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from accounts import sms
 from accounts.models import AuditEntry, LoginRecord
 from accounts.selectors import device_label, logins_recent
 from accounts.services.sessions import login_record
 from tests.factories import AdminFactory, ParentFactory, StaffFactory
+from tests.sms import last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +25,6 @@ IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.5 Mobile/15E148 Safari/604.1"
 )
-
-
-@pytest.fixture
-def outbox():
-    sms.outbox.clear()
-    yield sms.outbox
-    sms.outbox.clear()
-
-
-def last_code(outbox) -> str:
-    return re.search(r"\b(\d{6})\b", outbox[-1].text).group(1)
 
 
 def sms_login(client, outbox, phone=PHONE):

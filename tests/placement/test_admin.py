@@ -8,23 +8,15 @@ from django.utils import timezone
 
 from placement.models import City, Group, Kindergarten, Place, PlaceEvent, Protocol
 from placement.services.places import place_release
-from schedules.calendar import ASTANA
 from schedules.models import CalendarOverride, CohortWindow, KindergartenShift, SummerSchedule
+from tests.clock import astana
 from tests.factories import (
     CohortWindowFactory,
     GroupFactory,
     KindergartenShiftFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser(client):
-    user = UserFactory(username="root", role="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture
@@ -32,7 +24,7 @@ def objects():
     """One row of every model the admin shows."""
     group = GroupFactory(birth_year=2021)
     kindergarten = group.kindergarten
-    [place] = place_release(group=group, count=1, at=dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA))
+    [place] = place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
     window = CohortWindowFactory(schedule__city=kindergarten.city, birth_year=2021, priority_start=dt.date(2024, 6, 3))
     shift = KindergartenShiftFactory(window=window, kindergarten=kindergarten, shifted_start=dt.date(2024, 6, 10))
     override = CalendarOverride.objects.create(date=dt.date(2024, 12, 30), kind="holiday", legal_act="Decree 1")

@@ -10,27 +10,13 @@ from accounts import sms
 from accounts.models import AuditEntry
 from placement.models import Application
 from placement.selectors.queue import queue_position
-from schedules.calendar import ASTANA
-from tests.factories import AdminFactory, ApplicationFactory, CityFactory, UserFactory
+from tests.clock import astana
+from tests.factories import AdminFactory, ApplicationFactory, CityFactory
 
 pytestmark = pytest.mark.django_db
 
 APPLICATIONS = "/ru/admin/placement/application/"
-T0 = dt.datetime(2022, 3, 1, 9, 0, tzinfo=ASTANA)
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
-@pytest.fixture
-def superuser(client):
-    user = UserFactory(username="root", role="admin", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return user
+T0 = astana(2022, 3, 1, 9, 0)
 
 
 @pytest.fixture

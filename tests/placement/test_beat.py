@@ -8,6 +8,7 @@ from placement.services.places import place_release
 from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
 from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import GroupFactory
 
 
@@ -25,7 +26,7 @@ def test_the_release_protocol_beat_entry_next_runs_at_13_00_utc():
 @pytest.mark.django_db(transaction=True)
 def test_the_18_00_run_goes_through_a_real_worker_on_redis(redis_worker, postgres):
     group = GroupFactory(birth_year=2021)
-    place_release(group=group, count=2, at=dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA))
+    place_release(group=group, count=2, at=astana(2024, 5, 2, 10, 0))
     result = run_daily.apply_async(kwargs={"at": "2024-05-06T18:00:00+05:00"}, queue=redis_worker.queue)
     outcome = result.get(timeout=90)
     slug = group.kindergarten.city.slug

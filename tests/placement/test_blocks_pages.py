@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-import time_machine
 from django.contrib.admin import AdminSite
 from django.contrib.admin import site as admin_site
 from django.test import RequestFactory
@@ -16,28 +15,13 @@ from accounts.services.blocks import CabinetAlreadyBlocked, cabinet_unblock
 from accounts.services.sessions import login_refusal
 from placement.models import Contract, Place, Referral
 from placement.services.blocks import cabinet_block
-from placement.services.claims import place_claim
-from placement.services.places import place_release
 from placement.services.referrals import referral_enrol
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
-    GroupFactory,
-    ParentFactory,
-    RepresentationFactory,
-    StaffFactory,
-    UserFactory,
-)
-from tests.i18n import untranslated_segments
+from tests.clock import astana
+from tests.factories import ParentFactory, StaffFactory, UserFactory, referral_for
+from tests.i18n import untranslated_segments, url
+from tests.rows import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
 
 RELEASED = astana(2024, 5, 2, 10, 0)
 CLAIMED = astana(2024, 5, 7, 12, 0)  # general access; referrals valid until 2024-05-16 18:00
@@ -47,19 +31,8 @@ REASON = "Передал доступ к кабинету посреднику"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def group():
-    return GroupFactory(birth_year=2021, kindergarten__code="101")
-
-
-@pytest.fixture
-def admin_user():
-    return AdminFactory(username="9001")
+def now():
+    return NOW
 
 
 @pytest.fixture
@@ -68,17 +41,17 @@ def parent():
 
 
 def claim(group, parent, child_born: dt.date, minutes: int) -> Referral:
-    [place] = place_release(group=group, count=1, at=RELEASED)
-    child = ChildFactory(birth_date=child_born, last_name="1", first_name=str(minutes))
-    RepresentationFactory(parent=parent, child=child)
-    application = ApplicationFactory(
+    """The parent's new child, born on `child_born`, takes a place of `group` (names without letters)."""
+    return referral_for(
+        group,
+        released=RELEASED,
+        claimed=CLAIMED,
+        minutes=minutes,
         parent=parent,
-        child=child,
-        city=group.kindergarten.city,
-        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
+        birth_date=child_born,
+        last_name="1",
+        first_name=str(minutes),
     )
-    referral, _ = place_claim(place=place, application=application, by=parent, at=CLAIMED)
-    return referral
 
 
 @pytest.fixture
@@ -92,23 +65,8 @@ def contract(group, parent):
     return referral_enrol(referral=referral, by=StaffFactory(kindergarten=group.kindergarten), at=CLAIMED)
 
 
-def url(name: str, language: str = "ru", **kwargs) -> str:
-    with translation.override(language):
-        return reverse(f"placement:{name}", kwargs=kwargs or None)
-
-
-def database_state() -> tuple:
-    return (
-        CabinetBlock.objects.count(),
-        tuple(CabinetBlock.objects.order_by("pk").values_list("lifted_at", flat=True)),
-        tuple(Referral.objects.order_by("pk").values_list("status", flat=True)),
-        tuple(Contract.objects.order_by("pk").values_list("status", flat=True)),
-        AuditEntry.objects.count(),
-    )
-
-
-def active_block(parent, admin_user) -> CabinetBlock:
-    return cabinet_block(user=parent, by=admin_user, reason=REASON, at=NOW - dt.timedelta(days=1))
+def active_block(parent, department_admin) -> CabinetBlock:
+    return cabinet_block(user=parent, by=department_admin, reason=REASON, at=NOW - dt.timedelta(days=1))
 
 
 # --- Who may open the pages ------------------------------------------------------------------------------------
@@ -127,10 +85,10 @@ def every_endpoint(parent, block) -> list[tuple[str, str, dict]]:
 @pytest.mark.parametrize("index", range(5))
 @pytest.mark.parametrize("role", ["parent", "staff", "staff-status-only"])
 def test_everyone_but_department_admins_gets_403_and_nothing_changes(
-    client, clock, parent, admin_user, live_referral, role, index
+    client, clock, parent, department_admin, live_referral, role, index
 ):
     other_parent = ParentFactory()
-    block = active_block(other_parent, admin_user)
+    block = active_block(other_parent, department_admin)
     user = {
         "parent": lambda: parent,
         "staff": lambda: StaffFactory(),
@@ -146,8 +104,8 @@ def test_everyone_but_department_admins_gets_403_and_nothing_changes(
 
 
 @pytest.mark.parametrize("index", range(5))
-def test_an_anonymous_visitor_is_sent_to_login(client, clock, parent, admin_user, index):
-    block = active_block(ParentFactory(), admin_user)
+def test_an_anonymous_visitor_is_sent_to_login(client, clock, parent, department_admin, index):
+    block = active_block(ParentFactory(), department_admin)
     method, address, data = every_endpoint(parent, block)[index]
     before = database_state()
     response = getattr(client, method)(address, data)
@@ -165,9 +123,9 @@ def test_a_superuser_may_open_the_blocks_page(client, clock):
 
 
 @pytest.mark.parametrize("query", ["+77010000001", "8 701 000 00 01", "+7 (701) 000-00-01", "iin"])
-def test_a_parent_is_found_exactly_by_phone_or_iin(client, clock, admin_user, parent, query):
+def test_a_parent_is_found_exactly_by_phone_or_iin(client, clock, department_admin, parent, query):
     ParentFactory(phone="+77010000002")
-    client.force_login(admin_user)
+    client.force_login(department_admin)
     response = client.get(url("blocks"), {"q": parent.iin if query == "iin" else query})
     assert response.status_code == 200
     assert response.context["found"] == [parent]
@@ -176,8 +134,8 @@ def test_a_parent_is_found_exactly_by_phone_or_iin(client, clock, admin_user, pa
     assert f'name="user" value="{parent.pk}"' in html
 
 
-def test_a_partial_phone_finds_nobody_and_a_malformed_query_is_explained(client, clock, admin_user, parent):
-    client.force_login(admin_user)
+def test_a_partial_phone_finds_nobody_and_a_malformed_query_is_explained(client, clock, department_admin, parent):
+    client.force_login(department_admin)
     assert client.get(url("blocks"), {"q": "+770100000"}).status_code == 400
     response = client.get(url("blocks"), {"q": "+77019999999"})
     assert response.context["found"] == []
@@ -186,15 +144,15 @@ def test_a_partial_phone_finds_nobody_and_a_malformed_query_is_explained(client,
     assert bad.context["search"].errors["q"]
 
 
-def test_staff_are_not_found_as_parents(client, clock, admin_user):
+def test_staff_are_not_found_as_parents(client, clock, department_admin):
     StaffFactory(phone="+77010000009")
-    client.force_login(admin_user)
+    client.force_login(department_admin)
     assert client.get(url("blocks"), {"q": "+77010000009"}).context["found"] == []
 
 
-def test_a_blocked_parent_is_found_with_the_block_and_a_lift_link(client, clock, admin_user, parent):
-    block = active_block(parent, admin_user)
-    client.force_login(admin_user)
+def test_a_blocked_parent_is_found_with_the_block_and_a_lift_link(client, clock, department_admin, parent):
+    block = active_block(parent, department_admin)
+    client.force_login(department_admin)
     html = client.get(url("blocks"), {"q": "+77010000001"}).content.decode()
     assert url("block-lift", pk=block.pk) in html
     assert f'name="user" value="{parent.pk}"' not in html
@@ -204,9 +162,9 @@ def test_a_blocked_parent_is_found_with_the_block_and_a_lift_link(client, clock,
 
 
 def test_the_preview_lists_the_referrals_to_cancel_and_the_contracts_to_terminate_and_changes_nothing(
-    client, clock, admin_user, parent, live_referral, contract
+    client, clock, department_admin, parent, live_referral, contract
 ):
-    client.force_login(admin_user)
+    client.force_login(department_admin)
     before = database_state()
     response = client.post(url("block-new"), {"user": parent.pk})
     assert response.status_code == 200
@@ -227,21 +185,21 @@ def test_the_preview_lists_the_referrals_to_cancel_and_the_contracts_to_terminat
 
 
 def test_confirming_blocks_the_cabinet_returns_the_place_terminates_the_contract_and_refuses_the_login(
-    client, clock, admin_user, parent, live_referral, contract
+    client, clock, department_admin, parent, live_referral, contract
 ):
-    client.force_login(admin_user)
+    client.force_login(department_admin)
     response = client.post(url("block-new"), {"user": parent.pk, "confirm": "1", "reason": REASON}, follow=True)
     assert response.redirect_chain == [(url("blocks"), 302)]
     [message] = response.context["messages"]
     assert message.level_tag == "success" and "10.11.2024" in str(message)
     block = CabinetBlock.objects.get()
-    assert (block.user, block.created_by, block.reason, block.starts_at) == (parent, admin_user, REASON, NOW)
+    assert (block.user, block.created_by, block.reason, block.starts_at) == (parent, department_admin, REASON, NOW)
     live_referral.refresh_from_db()
     contract.refresh_from_db()
     assert live_referral.status == Referral.Status.CANCELLED
     assert contract.status == Contract.Status.TERMINATED
     assert Place.objects.open_at(NOW).filter(pk=live_referral.place_id).exists()  # back in the registry
-    assert AuditEntry.objects.filter(action="cabinet.block", actor=admin_user, target_id=str(block.pk)).exists()
+    assert AuditEntry.objects.filter(action="cabinet.block", actor=department_admin, target_id=str(block.pk)).exists()
     assert [b.pk for b in response.context["page"]] == [block.pk]
 
     assert REASON in str(login_refusal(parent))
@@ -252,8 +210,8 @@ def test_confirming_blocks_the_cabinet_returns_the_place_terminates_the_contract
     assert "_auth_user_id" not in client.session
 
 
-def test_a_block_needs_a_reason_and_changes_nothing_without_one(client, clock, admin_user, parent, live_referral):
-    client.force_login(admin_user)
+def test_a_block_needs_a_reason_and_changes_nothing_without_one(client, clock, department_admin, parent, live_referral):
+    client.force_login(department_admin)
     before = database_state()
     response = client.post(url("block-new"), {"user": parent.pk, "confirm": "1", "reason": "   "})
     assert response.status_code == 400
@@ -262,33 +220,33 @@ def test_a_block_needs_a_reason_and_changes_nothing_without_one(client, clock, a
     assert database_state() == before
 
 
-def test_a_second_confirmation_does_not_stack_blocks(client, clock, admin_user, parent):
-    client.force_login(admin_user)
+def test_a_second_confirmation_does_not_stack_blocks(client, clock, department_admin, parent):
+    client.force_login(department_admin)
     body = {"user": parent.pk, "confirm": "1", "reason": REASON}
     client.post(url("block-new"), body)
     client.post(url("block-new"), body)
     assert CabinetBlock.objects.count() == 1
 
 
-def test_the_service_refuses_a_second_block_under_the_parents_lock(clock, admin_user, parent):
+def test_the_service_refuses_a_second_block_under_the_parents_lock(clock, department_admin, parent):
     """The check lives in cabinet_block, after the row lock, so two admins at once cannot stack blocks either."""
-    cabinet_block(user=parent, by=admin_user, reason=REASON)
+    cabinet_block(user=parent, by=department_admin, reason=REASON)
     with pytest.raises(CabinetAlreadyBlocked):
-        cabinet_block(user=parent, by=admin_user, reason=REASON)
+        cabinet_block(user=parent, by=department_admin, reason=REASON)
     assert CabinetBlock.objects.count() == 1
     assert AuditEntry.objects.filter(action="cabinet.block").count() == 1
 
 
-def test_lifting_a_lifted_block_audits_nothing(clock, admin_user, parent):
-    block = cabinet_block(user=parent, by=admin_user, reason=REASON)
-    cabinet_unblock(block=block, by=admin_user, reason="Ошибка")
-    cabinet_unblock(block=block, by=admin_user, reason="Ошибка")
+def test_lifting_a_lifted_block_audits_nothing(clock, department_admin, parent):
+    block = cabinet_block(user=parent, by=department_admin, reason=REASON)
+    cabinet_unblock(block=block, by=department_admin, reason="Ошибка")
+    cabinet_unblock(block=block, by=department_admin, reason="Ошибка")
     assert AuditEntry.objects.filter(action="cabinet.unblock").count() == 1
 
 
 @pytest.mark.parametrize("user", ["", "abc", "staff", "missing"])
-def test_only_a_parent_can_be_chosen_for_a_block(client, clock, admin_user, user):
-    client.force_login(admin_user)
+def test_only_a_parent_can_be_chosen_for_a_block(client, clock, department_admin, user):
+    client.force_login(department_admin)
     value = {"staff": lambda: StaffFactory().pk, "missing": lambda: 999999}.get(user, lambda: user)()
     response = client.post(url("block-new"), {"user": value, "confirm": "1", "reason": REASON})
     assert response.status_code == 404
@@ -298,9 +256,9 @@ def test_only_a_parent_can_be_chosen_for_a_block(client, clock, admin_user, user
 # --- Lifting ---------------------------------------------------------------------------------------------------
 
 
-def test_lifting_needs_a_reason_then_lets_the_parent_log_in(client, clock, admin_user, parent):
-    block = active_block(parent, admin_user)
-    client.force_login(admin_user)
+def test_lifting_needs_a_reason_then_lets_the_parent_log_in(client, clock, department_admin, parent):
+    block = active_block(parent, department_admin)
+    client.force_login(department_admin)
     page = client.get(url("block-lift", pk=block.pk))
     assert page.status_code == 200 and REASON in page.content.decode()
     refused = client.post(url("block-lift", pk=block.pk), {"reason": ""})
@@ -313,15 +271,15 @@ def test_lifting_needs_a_reason_then_lets_the_parent_log_in(client, clock, admin
     [message] = response.context["messages"]
     assert message.level_tag == "success"
     block.refresh_from_db()
-    assert (block.lifted_at, block.lifted_by, block.lift_reason) == (NOW, admin_user, "Ошибка оператора")
-    assert AuditEntry.objects.filter(action="cabinet.unblock", actor=admin_user).exists()
+    assert (block.lifted_at, block.lifted_by, block.lift_reason) == (NOW, department_admin, "Ошибка оператора")
+    assert AuditEntry.objects.filter(action="cabinet.unblock", actor=department_admin).exists()
     assert login_refusal(parent) is None
     assert "Ошибка оператора" in response.content.decode()  # the list shows the lift and its reason
 
 
-def test_a_lifted_block_is_not_lifted_again(client, clock, admin_user, parent):
-    block = active_block(parent, admin_user)
-    client.force_login(admin_user)
+def test_a_lifted_block_is_not_lifted_again(client, clock, department_admin, parent):
+    block = active_block(parent, department_admin)
+    client.force_login(department_admin)
     client.post(url("block-lift", pk=block.pk), {"reason": "Ошибка"})
     client.post(url("block-lift", pk=block.pk), {"reason": "Ещё раз"})
     block.refresh_from_db()
@@ -332,10 +290,10 @@ def test_a_lifted_block_is_not_lifted_again(client, clock, admin_user, parent):
 # --- The list --------------------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_active_and_past_blocks_with_masked_phones(client, clock, admin_user, parent):
-    old = cabinet_block(user=parent, by=admin_user, reason="Давняя", at=NOW - dt.timedelta(days=400))
-    current = active_block(parent, admin_user)
-    client.force_login(admin_user)
+def test_the_list_shows_active_and_past_blocks_with_masked_phones(client, clock, department_admin, parent):
+    old = cabinet_block(user=parent, by=department_admin, reason="Давняя", at=NOW - dt.timedelta(days=400))
+    current = active_block(parent, department_admin)
+    client.force_login(department_admin)
     response = client.get(url("blocks"))
     states = {block.pk: block.state for block in response.context["page"]}
     assert states == {old.pk: "ended", current.pk: "active"}
@@ -345,8 +303,8 @@ def test_the_list_shows_active_and_past_blocks_with_masked_phones(client, clock,
     assert "Сапарова Айгерим" in html or "Айгерим Сапарова" in html
 
 
-def test_the_list_links_to_the_audit_log(client, clock, admin_user):
-    client.force_login(admin_user)
+def test_the_list_links_to_the_audit_log(client, clock, department_admin):
+    client.force_login(department_admin)
     html = client.get(url("blocks")).content.decode()
     audit = reverse("admin:accounts_auditentry_changelist")
     assert f'href="{audit}"' in html
@@ -355,14 +313,14 @@ def test_the_list_links_to_the_audit_log(client, clock, admin_user):
 # --- The admin list --------------------------------------------------------------------------------------------
 
 
-def test_the_admin_list_of_blocks_is_read_only_and_filters_by_state(clock, admin_user, parent):
-    old = cabinet_block(user=parent, by=admin_user, reason="Давняя", at=NOW - dt.timedelta(days=400))
-    lifted = cabinet_block(user=ParentFactory(), by=admin_user, reason="Снята", at=NOW - dt.timedelta(days=3))
+def test_the_admin_list_of_blocks_is_read_only_and_filters_by_state(clock, department_admin, parent):
+    old = cabinet_block(user=parent, by=department_admin, reason="Давняя", at=NOW - dt.timedelta(days=400))
+    lifted = cabinet_block(user=ParentFactory(), by=department_admin, reason="Снята", at=NOW - dt.timedelta(days=3))
     lifted.lifted_at, lifted.lift_reason = NOW, "Ошибка"
     lifted.save()
-    current = active_block(parent, admin_user)
+    current = active_block(parent, department_admin)
     request = RequestFactory().get("/")
-    request.user = admin_user
+    request.user = department_admin
     model_admin = CabinetBlockAdmin(CabinetBlock, AdminSite())
     assert model_admin.has_view_permission(request) is True
     assert (model_admin.has_add_permission(request), model_admin.has_change_permission(request)) == (False, False)
@@ -373,11 +331,11 @@ def test_the_admin_list_of_blocks_is_read_only_and_filters_by_state(clock, admin
         assert list(state.queryset(request, CabinetBlock.objects.all())) == [expected]
 
 
-def test_the_admin_changelist_of_blocks_opens_when_registered(client, clock, admin_user, parent):
+def test_the_admin_changelist_of_blocks_opens_when_registered(client, clock, department_admin, parent):
     if not admin_site.is_registered(CabinetBlock):
         pytest.skip("accounts/admin.py does not register CabinetBlockAdmin yet")
-    active_block(parent, admin_user)
-    client.force_login(admin_user)
+    active_block(parent, department_admin)
+    client.force_login(department_admin)
     assert client.get(reverse("admin:accounts_cabinetblock_changelist")).status_code == 200
 
 
@@ -385,11 +343,11 @@ def test_the_admin_changelist_of_blocks_opens_when_registered(client, clock, adm
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
-def test_block_pages_leave_no_english(client, clock, admin_user, parent, live_referral, contract, language):
-    lifted = active_block(ParentFactory(first_name="5", last_name="6"), admin_user)
-    client.force_login(admin_user)
+def test_block_pages_leave_no_english(client, clock, department_admin, parent, live_referral, contract, language):
+    lifted = active_block(ParentFactory(first_name="5", last_name="6"), department_admin)
+    client.force_login(department_admin)
     client.post(url("block-lift", pk=lifted.pk), {"reason": "7"})
-    other = active_block(ParentFactory(first_name="8", last_name="9", phone="+77010000003"), admin_user)
+    other = active_block(ParentFactory(first_name="8", last_name="9", phone="+77010000003"), department_admin)
     # Data are the same in every language: the parent's name, the referral numbers, the reasons.
     data = {parent.first_name, parent.last_name, parent.get_full_name(), REASON}
     data |= {live_referral.number, contract.referral.number}

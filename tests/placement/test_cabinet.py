@@ -4,13 +4,11 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from django.urls import reverse
-from django.utils import translation
 
 from accounts.models import AuditEntry, Child, LoginRecord, Representation
 from placement.models import Application
 from placement.selectors.queue import queue_position
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import (
     AdminFactory,
     ApplicationFactory,
@@ -22,34 +20,16 @@ from tests.factories import (
     StaffFactory,
     valid_iin,
 )
-from tests.i18n import untranslated_segments
+from tests.i18n import untranslated_segments, url
 
 pytestmark = pytest.mark.django_db
 
-T0 = dt.datetime(2024, 3, 1, 9, 0, tzinfo=ASTANA)
-
-
-def url(name: str, language: str = "ru", **kwargs) -> str:
-    with translation.override(language):
-        return reverse(f"placement:{name}", kwargs=kwargs or None)
+T0 = astana(2024, 3, 1, 9, 0)
 
 
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
-
-
-@pytest.fixture
-def parent():
-    return ParentFactory(username="3001")
-
-
-@pytest.fixture
-def child(parent):
-    representation = RepresentationFactory(
-        parent=parent, child=ChildFactory(last_name="Сапаров", first_name="Арман", birth_date=dt.date(2021, 6, 1))
-    )
-    return representation.child
+    return CityFactory(temirtau=True)
 
 
 @pytest.fixture
@@ -105,8 +85,7 @@ def test_staff_and_admins_get_403_in_the_cabinet(client, user_factory, name):
     assert client.post(url(name), {}).status_code == 403
 
 
-def test_staff_cannot_withdraw_a_parents_application(client, city, parent, child):
-    application = ApplicationFactory(parent=parent, child=child, city=city)
+def test_staff_cannot_withdraw_a_parents_application(client, application):
     client.force_login(AdminFactory())
     response = client.post(url("cabinet-withdraw", number=application.number))
     assert response.status_code == 403
@@ -177,8 +156,7 @@ def test_cabinet_shows_each_application_with_its_position_category_and_privilege
     assert "Ожидает подтверждения" in row
 
 
-def test_addresses_in_the_cabinet_carry_no_iin_or_name(parent_client, parent, child, city):
-    ApplicationFactory(parent=parent, child=child, city=city)
+def test_addresses_in_the_cabinet_carry_no_iin_or_name(parent_client, parent, child, application):
     html = parent_client.get(url("cabinet")).content.decode()
     hrefs = [part.split('"', 1)[0] for part in html.split('href="')[1:]]
     assert hrefs
@@ -359,20 +337,18 @@ def test_withdrawal_asks_for_confirmation_then_the_others_move_up(parent_client,
     assert AuditEntry.objects.filter(action="application.withdraw", actor=parent).exists()
 
 
-def test_withdrawing_twice_is_a_message_not_a_500(parent_client, parent, child, city):
-    mine = ApplicationFactory(parent=parent, child=child, city=city)
-    parent_client.post(url("cabinet-withdraw", number=mine.number))
-    response = parent_client.post(url("cabinet-withdraw", number=mine.number), follow=True)
+def test_withdrawing_twice_is_a_message_not_a_500(parent_client, application):
+    parent_client.post(url("cabinet-withdraw", number=application.number))
+    response = parent_client.post(url("cabinet-withdraw", number=application.number), follow=True)
     assert response.status_code == 200
     assert "Отозвать можно только заявление, которое стоит в очереди." in response.content.decode()
 
 
-def test_the_number_may_be_typed_in_small_letters_without_dashes(parent_client, parent, child, city):
-    mine = ApplicationFactory(parent=parent, child=child, city=city)
-    response = parent_client.post(url("cabinet-withdraw", number=mine.number.replace("-", "").lower()))
+def test_the_number_may_be_typed_in_small_letters_without_dashes(parent_client, application):
+    response = parent_client.post(url("cabinet-withdraw", number=application.number.replace("-", "").lower()))
     assert response.status_code == 302
-    mine.refresh_from_db()
-    assert mine.status == "withdrawn"
+    application.refresh_from_db()
+    assert application.status == "withdrawn"
 
 
 def test_another_familys_application_cannot_be_withdrawn(parent_client, city, child):
@@ -384,15 +360,14 @@ def test_another_familys_application_cannot_be_withdrawn(parent_client, city, ch
     assert foreign.status == "queued"
 
 
-def test_posts_without_the_csrf_token_are_refused(parent, child, city):
-    mine = ApplicationFactory(parent=parent, child=child, city=city)
+def test_posts_without_the_csrf_token_are_refused(parent, child, city, application):
     client = Client(enforce_csrf_checks=True)
     client.force_login(parent)
-    assert client.post(url("cabinet-withdraw", number=mine.number)).status_code == 403
+    assert client.post(url("cabinet-withdraw", number=application.number)).status_code == 403
     assert client.post(url("cabinet-apply"), apply_form(child, city)).status_code == 403
     assert client.post(url("cabinet-child-add"), child_form()).status_code == 403
-    mine.refresh_from_db()
-    assert mine.status == "queued" and Application.objects.count() == 1
+    application.refresh_from_db()
+    assert application.status == "queued" and Application.objects.count() == 1
 
 
 # --- Languages -------------------------------------------------------------------------------------------

@@ -1,17 +1,16 @@
 """A parent on a phone logs in with the SMS code in Kazakh, adds a child, applies and sees the queue position."""
 
 import datetime as dt
-import re
 
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from accounts import sms
 from accounts.models import Representation
 from placement.models import Application
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import ApplicationFactory, ChildFactory, CityFactory, ParentFactory, valid_iin
+from tests.sms import browser_sms_login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -26,12 +25,12 @@ def kk(name: str) -> str:
 @pytest.fixture
 def city():
     """Temirtau with two applications already queued in the 2021 cohort."""
-    city = CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    city = CityFactory(temirtau=True)
     for hours in (0, 1):
         ApplicationFactory(
             city=city,
             child=ChildFactory(birth_date=dt.date(2021, 2, 2)),
-            applied_at=dt.datetime(2024, 3, 1, 9 + hours, tzinfo=ASTANA),
+            applied_at=astana(2024, 3, 1, 9 + hours),
         )
     return city
 
@@ -40,22 +39,11 @@ def test_parent_logs_in_with_the_sms_code_in_kazakh_adds_a_child_applies_and_see
     browser_page, live_server, city
 ):
     parent = ParentFactory(phone=PHONE, first_name="Айгерим", last_name="Сапарова")
-    sms.outbox.clear()
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
 
     # The SMS login, in Kazakh: the phone, then the code from the SMS (the live server shares the outbox).
-    page.goto(live_server.url + kk("accounts:otp-login"))
-    assert page.locator("html").get_attribute("lang") == "kk"
-    page.locator('input[name="phone"]').fill("8 701 555 01 77")
-    page.locator('form:has(input[name="phone"]) button[type="submit"]').click()
-    page.wait_for_selector('input[name="code"]')
-    assert "/kk/" in page.url
-    [message] = [m for m in sms.outbox if m.phone == PHONE]
-    code = re.search(r"\b(\d{6})\b", message.text).group(1)
-    page.locator('input[name="code"]').fill(code)
-    page.locator('form:has(input[name="code"]) button[type="submit"]').click()
-    page.wait_for_url(f"**{kk('placement:cabinet')}")
+    browser_sms_login(page, live_server.url, phone=PHONE, typed="8 701 555 01 77", language="kk")
     assert page.get_by_role("heading", level=1).inner_text() == "Жеке кабинет"
     assert "Сіз әлі бала қоспадыңыз." in page.locator("main").inner_text()
 

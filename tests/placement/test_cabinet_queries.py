@@ -5,12 +5,8 @@ children, applications and referrals (issue 6, Queue position: "the cabinet page
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from placement.models import Application
 from placement.selectors.parents import parent_applications
@@ -19,7 +15,7 @@ from placement.services.applications import application_withdraw
 from placement.services.claims import place_claim
 from placement.services.places import place_release
 from placement.services.referrals import referral_decline, referral_enrol
-from schedules.calendar import ASTANA
+from tests.clock import astana, at
 from tests.factories import (
     ApplicationFactory,
     ChildFactory,
@@ -29,18 +25,18 @@ from tests.factories import (
     RepresentationFactory,
     StaffFactory,
 )
-from tests.placement.test_claim_pages import url
+from tests.i18n import url
 
 pytestmark = pytest.mark.django_db
 
-RELEASED = dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA)  # priority until Mon 2024-05-06 18:00
-IN_GENERAL = dt.datetime(2024, 5, 7, 12, 0, tzinfo=ASTANA)
-LATER = dt.datetime(2024, 5, 8, 12, 0, tzinfo=ASTANA)
+RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
+IN_GENERAL = astana(2024, 5, 7, 12, 0)
+LATER = astana(2024, 5, 8, 12, 0)
 LISTS = ("/api/v1/me/applications/", "/api/v1/me/children/", "/api/v1/me/referrals/")
 
 
 def applied(minutes: int) -> dt.datetime:
-    return dt.datetime(2023, 1, 1, 9, 0, tzinfo=ASTANA) + dt.timedelta(minutes=minutes)
+    return astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes)
 
 
 @pytest.fixture
@@ -113,28 +109,25 @@ def big(cities, others):
     return parent
 
 
-def page_queries(parent) -> tuple[int, str]:
-    client = Client()
-    client.force_login(parent)
-    with time_machine.travel(LATER, tick=False), CaptureQueriesContext(connection) as captured:
+def page_queries(client) -> tuple[int, str]:
+    with at(LATER), CaptureQueriesContext(connection) as captured:
         response = client.get(url("cabinet"))
     assert response.status_code == 200
     return len(captured), response.content.decode()
 
 
-def api_queries(parent, path: str) -> tuple[int, list]:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=parent).key}")
-    with time_machine.travel(LATER, tick=False), CaptureQueriesContext(connection) as captured:
+def api_queries(client, path: str) -> tuple[int, list]:
+    with at(LATER), CaptureQueriesContext(connection) as captured:
         response = client.get(path)
-    Token.objects.filter(user=parent).delete()
     assert response.status_code == 200
     return len(captured), response.json()
 
 
-def test_the_cabinet_page_costs_the_same_queries_for_one_application_and_for_four_children_with_twelve(small, big):
-    small_count, _ = page_queries(small)
-    big_count, big_html = page_queries(big)
+def test_the_cabinet_page_costs_the_same_queries_for_one_application_and_for_four_children_with_twelve(
+    logged_in, small, big
+):
+    small_count, _ = page_queries(logged_in(small))
+    big_count, big_html = page_queries(logged_in(big))
     assert big_html.count('class="child-card"') == 4 and big_html.count("data-number=") == 12
     assert 'class="referral-card"' in big_html and "contracts-table" in big_html
     assert big_count == small_count, (small_count, big_count)
@@ -142,10 +135,10 @@ def test_the_cabinet_page_costs_the_same_queries_for_one_application_and_for_fou
 
 @pytest.mark.parametrize("path", LISTS)
 def test_each_me_list_costs_the_same_queries_for_one_application_and_for_four_children_with_twelve(
-    small, big, path
+    api_as, small, big, path
 ):
-    small_count, _ = api_queries(small, path)
-    big_count, body = api_queries(big, path)
+    small_count, _ = api_queries(api_as(small), path)
+    big_count, body = api_queries(api_as(big), path)
     assert body, "the big family's list is not empty"
     assert big_count == small_count, (small_count, big_count)
 
@@ -162,8 +155,8 @@ def test_batched_positions_are_queue_positions_in_every_category_status_city_and
     assert any(a.position and a.position > 1 for a in batched)
 
 
-def test_the_me_applications_list_gives_the_same_positions_as_the_single_lookup(big):
-    _, body = api_queries(big, "/api/v1/me/applications/")
+def test_the_me_applications_list_gives_the_same_positions_as_the_single_lookup(api_as, big):
+    _, body = api_queries(api_as(big), "/api/v1/me/applications/")
     positions = {row["number"]: row["position"] for row in body}
     expected = {a.number: queue_position(a) for a in Application.objects.filter(parent=big).select_related("city")}
     assert positions == expected

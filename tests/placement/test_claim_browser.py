@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts import sms
 from placement.models import Contract, Referral
 from placement.services.places import place_release
 from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import (
     ApplicationFactory,
     ChildFactory,
@@ -22,6 +22,7 @@ from tests.factories import (
     RepresentationFactory,
     StaffFactory,
 )
+from tests.sms import browser_sms_login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -37,16 +38,14 @@ def kk(name: str, **kwargs) -> str:
 @pytest.fixture
 def situation():
     """A general place (released 8 days ago) of a Temirtau kindergarten, and a confirmed parent in the queue."""
-    city = CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    city = CityFactory(temirtau=True)
     kindergarten = KindergartenFactory(city=city, code="K-101", name_ru="Солнышко", name_kk="Күншуақ")
     group = GroupFactory(kindergarten=kindergarten, birth_year=2021, language="kk", group_type="general")
     [place] = place_release(group=group, count=1, at=timezone.now() - dt.timedelta(days=8))
     parent = ParentFactory(phone=PHONE, first_name="Айгерим", last_name="Сапарова")
     child = ChildFactory(last_name="Сапаров", first_name="Арман", birth_date=dt.date(2021, 6, 1))
     RepresentationFactory(parent=parent, child=child)
-    application = ApplicationFactory(
-        parent=parent, child=child, city=city, applied_at=dt.datetime(2023, 3, 1, 9, tzinfo=ASTANA)
-    )
+    application = ApplicationFactory(parent=parent, child=child, city=city, applied_at=astana(2023, 3, 1, 9))
     staff = StaffFactory(username="kunshuaq", kindergarten=kindergarten)
     return place, parent, application, staff
 
@@ -55,20 +54,11 @@ def test_parent_takes_a_place_in_kazakh_prints_the_referral_and_the_staff_enrol_
     browser_page, live_server, situation
 ):
     place, _parent, application, staff = situation
-    sms.outbox.clear()
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
 
     # SMS login in Kazakh.
-    page.goto(live_server.url + kk("accounts:otp-login"))
-    assert page.locator("html").get_attribute("lang") == "kk"
-    page.locator('input[name="phone"]').fill("8 701 555 01 88")
-    page.locator('form:has(input[name="phone"]) button[type="submit"]').click()
-    page.wait_for_selector('input[name="code"]')
-    [message] = [m for m in sms.outbox if m.phone == PHONE]
-    page.locator('input[name="code"]').fill(re.search(r"\b(\d{6})\b", message.text).group(1))
-    page.locator('form:has(input[name="code"]) button[type="submit"]').click()
-    page.wait_for_url(f"**{kk('placement:cabinet')}")
+    browser_sms_login(page, live_server.url, phone=PHONE, typed="8 701 555 01 88", language="kk")
 
     # The registry shows a "take" button on the general place, for Арман (2021), never the IIN.
     page.goto(live_server.url + kk("placement:registry") + "?city=temirtau")

@@ -3,102 +3,38 @@
 
 import datetime as dt
 import itertools
-import re
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from accounts.models import CabinetBlock
 from placement.models import Application, Place, Referral
 from placement.selectors.claims import claim_refusal, registry_claim_options
 from placement.selectors.parents import claimable_applications
 from placement.services.claims import place_claim
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
-    CityFactory,
-    GroupFactory,
-    KindergartenFactory,
-    ParentFactory,
-    RepresentationFactory,
-    StaffFactory,
+from schedules.calendar import priority_ends_at
+from tests.clock import astana, at
+from tests.factories import CityFactory, GroupFactory, KindergartenFactory, ParentFactory, StaffFactory, applicant
+from tests.i18n import url
+from tests.placement.claims import (
+    IN_GENERAL,
+    IN_PRIORITY,
+    REFUSAL_CODES,
+    RELEASED,
+    interface_in_english,
+    refusal_situation,
+    registry,
 )
-from tests.i18n import untranslated_segments
 
 pytestmark = pytest.mark.django_db
 
 
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
-
-RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
-IN_PRIORITY = astana(2024, 5, 3, 12, 0)
-IN_GENERAL = astana(2024, 5, 7, 12, 0)  # a referral issued now is valid until 16.05.2024 18:00
-
-
-def url(name: str, language: str = "ru", query: str = "", **kwargs) -> str:
-    with translation.override(language):
-        path = reverse(f"placement:{name}", kwargs=kwargs or None)
-    return f"{path}?{query}" if query else path
-
-
-def at(moment):
-    return time_machine.travel(moment, tick=False)
-
-
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
-
-
-@pytest.fixture
-def group(city):
-    return GroupFactory(
-        kindergarten__city=city, kindergarten__code="KG-01", birth_year=2021, language="kk", group_type="general"
-    )
-
-
-def applicant(city, minutes=0, *, parent=None, first_name="Арман", **kwargs):
-    """A parent with a queued application in `city` for a child born in 2021 (confirmed unless told)."""
-    parent = parent or ParentFactory()
-    child = ChildFactory(first_name=first_name, birth_date=kwargs.pop("birth_date", dt.date(2021, 3, 1)))
-    RepresentationFactory(parent=parent, child=child, status=kwargs.pop("representation", "confirmed"))
-    application = ApplicationFactory(
-        parent=parent,
-        child=child,
-        city=city,
-        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
-        **kwargs,
-    )
-    return parent, application
-
-
-def interface_in_english(page_html: str, english_html: str, *data: str) -> list[str]:
-    """Untranslated segments, leaving out data that reads the same in every language: codes, numbers, names."""
-    codes = re.compile(r"^\(?[A-Z0-9]+(-[A-Z0-9]+)+\)?:?$|^№")
-    return [
-        s
-        for s in untranslated_segments(page_html, english_html)
-        if not codes.search(s) and not any(d and d in s for d in data)
-    ]
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def registry(client, city, language="ru"):
-    return client.get(url("registry", language, query=f"city={city.slug}"))
+    return CityFactory(temirtau=True)
 
 
 # --- The registry ----------------------------------------------------------------------------------------
@@ -112,7 +48,7 @@ def test_a_visitor_sees_no_take_buttons_and_a_hint_to_log_in(client, city, group
     assert 'class="button take"' not in html and "claim-cell" not in html
 
 
-def test_staff_see_no_take_buttons(city, group):
+def test_staff_see_no_take_buttons(logged_in, city, group):
     place_release(group=group, count=1, at=RELEASED)
     with at(IN_GENERAL):
         html = registry(logged_in(StaffFactory(kindergarten=group.kindergarten)), city).content.decode()
@@ -120,10 +56,10 @@ def test_staff_see_no_take_buttons(city, group):
 
 
 def test_the_head_of_the_queue_sees_take_on_a_priority_place_and_the_next_parent_sees_position_and_deadline(
-    city, group
+    logged_in, city, group
 ):
     [place] = place_release(group=group, count=1, at=RELEASED)
-    first_parent, first = applicant(city, 1)
+    first_parent, first = applicant(city, 1, first_name="Арман")
     second_parent, _second = applicant(city, 2, first_name="Дана")
     with at(IN_PRIORITY):
         first_html = registry(logged_in(first_parent), city).content.decode()
@@ -139,7 +75,7 @@ def test_the_head_of_the_queue_sees_take_on_a_priority_place_and_the_next_parent
     assert 'class="button take"' not in second_html
 
 
-def test_each_of_two_applications_gets_its_own_answer_on_each_place(city, group):
+def test_each_of_two_applications_gets_its_own_answer_on_each_place(logged_in, city, group):
     parent, kk_application = applicant(city, 1)
     applicant(city, 2, parent=parent, first_name="Дана", language="ru", birth_date=dt.date(2021, 8, 8))
     place_release(group=group, count=1, at=RELEASED)
@@ -150,63 +86,15 @@ def test_each_of_two_applications_gets_its_own_answer_on_each_place(city, group)
     assert 'data-reason="language_mismatch"' in html
 
 
-def test_a_parent_without_applications_is_told_to_apply_first(city, group):
+def test_a_parent_without_applications_is_told_to_apply_first(logged_in, city, group):
     place_release(group=group, count=1, at=RELEASED)
     with at(IN_GENERAL):
         html = registry(logged_in(ParentFactory()), city).content.decode()
     assert "claim-hint" in html and 'class="button take"' not in html
 
 
-def refusal_situation(code, city, group):
-    """A parent, one of their applications and a place for which claim_refusal answers `code`."""
-    [place] = place_release(group=group, count=1, at=RELEASED)
-    moment = IN_GENERAL
-    kwargs = {}
-    if code == "cohort_mismatch":
-        kwargs["birth_date"] = dt.date(2020, 5, 5)
-    elif code == "language_mismatch":
-        kwargs["language"] = "ru"
-    elif code == "group_type_mismatch":
-        kwargs["group_type"] = "special"
-    elif code == "not_confirmed":
-        kwargs["representation"] = "pending"
-    parent, application = applicant(CityFactory() if code == "city_mismatch" else city, 5, **kwargs)
-    if code == "not_head_of_queue":
-        applicant(city, 0)
-        moment = IN_PRIORITY
-    elif code == "blocked":
-        CabinetBlock.objects.create(
-            user=parent,
-            starts_at=RELEASED,
-            ends_at=RELEASED + dt.timedelta(days=180),
-            reason="Доступ передан третьим лицам",
-            created_by=AdminFactory(),
-        )
-    elif code == "not_in_queue":
-        Application.objects.filter(pk=application.pk).update(status=Application.Status.HELD)
-    elif code == "has_live_referral":
-        other_group = GroupFactory(kindergarten__city=city, birth_year=2021, language="kk", group_type="general")
-        [other] = place_release(group=other_group, count=1, at=RELEASED)
-        place_claim(place=other, application=application, by=parent, at=IN_GENERAL)
-    application.refresh_from_db()
-    return parent, application, place, moment
-
-
-REFUSAL_CODES = [
-    "blocked",
-    "not_confirmed",
-    "not_in_queue",
-    "has_live_referral",
-    "city_mismatch",
-    "cohort_mismatch",
-    "language_mismatch",
-    "group_type_mismatch",
-    "not_head_of_queue",
-]
-
-
 @pytest.mark.parametrize("code", REFUSAL_CODES)
-def test_every_refusal_reason_reaches_the_registry_and_the_confirmation_page(code, city, group):
+def test_every_refusal_reason_reaches_the_registry_and_the_confirmation_page(logged_in, code, city, group):
     parent, application, place, moment = refusal_situation(code, city, group)
     client = logged_in(parent)
     confirm = url("place-claim", pk=place.pk, query=f"application={application.number}")
@@ -263,7 +151,7 @@ def test_the_pages_batch_answers_agree_with_claim_refusal_for_every_place_and_ap
 
 
 def test_the_logged_in_registry_stays_within_20_queries_for_2_applications_and_25_places(
-    city, group, django_assert_max_num_queries
+    logged_in, city, group, django_assert_max_num_queries
 ):
     for i in range(6):
         g = GroupFactory(kindergarten__city=city, birth_year=2021, language=("kk", "ru")[i % 2])
@@ -283,9 +171,9 @@ def test_the_logged_in_registry_stays_within_20_queries_for_2_applications_and_2
 # --- The confirmation step -------------------------------------------------------------------------------
 
 
-def test_confirm_take_and_a_double_click_land_on_the_same_referral(city, group):
+def test_confirm_take_and_a_double_click_land_on_the_same_referral(logged_in, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
-    parent, application = applicant(city, 3)
+    parent, application = applicant(city, 3, first_name="Арман")
     client = logged_in(parent)
     confirm = url("place-claim", pk=place.pk, query=f"application={application.number}")
     with at(IN_GENERAL):
@@ -306,7 +194,7 @@ def test_confirm_take_and_a_double_click_land_on_the_same_referral(city, group):
 
 
 @pytest.mark.parametrize("how", ["taken", "withdrawn", "not_open"])
-def test_a_place_gone_meanwhile_shows_a_translated_message_with_409(how, city, group):
+def test_a_place_gone_meanwhile_shows_a_translated_message_with_409(logged_in, how, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 3)
     if how == "taken":
@@ -315,8 +203,9 @@ def test_a_place_gone_meanwhile_shows_a_translated_message_with_409(how, city, g
     elif how == "withdrawn":
         place_withdraw(place=place, by=StaffFactory(kindergarten=group.kindergarten), reason="Ремонт", at=IN_GENERAL)
     else:
+        opens = astana(2024, 6, 3, 0, 0)  # a summer window's start, still ahead
         Place.objects.filter(pk=place.pk).update(
-            entered_priority_at=astana(2024, 6, 3, 0, 0), priority_until=astana(2024, 6, 5, 18, 0)
+            entered_priority_at=opens, priority_until=priority_ends_at(opens, place.city.priority_working_days)
         )
     confirm = url("place-claim", "kk", pk=place.pk, query=f"application={application.number}")
     client = logged_in(parent)
@@ -332,7 +221,7 @@ def test_a_place_gone_meanwhile_shows_a_translated_message_with_409(how, city, g
     assert Referral.objects.filter(application=application).count() == 0
 
 
-def test_forged_place_ids_and_other_parents_applications_are_404_and_change_nothing(city, group):
+def test_forged_place_ids_and_other_parents_applications_are_404_and_change_nothing(logged_in, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     _stranger, foreign = applicant(city, 0)
@@ -362,7 +251,7 @@ def test_the_confirmation_post_needs_the_csrf_token(city, group):
     assert not Referral.objects.exists()
 
 
-def test_visitors_are_sent_to_log_in_and_staff_get_403_on_the_confirmation(client, city, group):
+def test_visitors_are_sent_to_log_in_and_staff_get_403_on_the_confirmation(logged_in, client, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     _, application = applicant(city, 1)
     confirm = url("place-claim", pk=place.pk, query=f"application={application.number}")
@@ -377,7 +266,7 @@ def test_visitors_are_sent_to_log_in_and_staff_get_403_on_the_confirmation(clien
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
-def test_the_logged_in_registry_and_the_confirmation_leave_no_english(language, city, group):
+def test_the_logged_in_registry_and_the_confirmation_leave_no_english(logged_in, language, city, group):
     [place] = place_release(group=group, count=2, at=RELEASED)[:1]
     parent, application = applicant(city, 1)
     applicant(city, 2, parent=parent, first_name="Дана", language="ru", birth_date=dt.date(2021, 9, 9))
@@ -417,7 +306,7 @@ def test_batched_queue_positions_equal_queue_position_across_categories(city):
     assert positions == {a.pk: queue_position(a) for a in applications}
 
 
-def test_an_out_of_range_place_id_is_a_404_not_a_500(city, group):
+def test_an_out_of_range_place_id_is_a_404_not_a_500(logged_in, city, group):
     parent, application = applicant(city, 1)
     client = logged_in(parent)
     huge = 10**30
@@ -428,7 +317,7 @@ def test_an_out_of_range_place_id_is_a_404_not_a_500(city, group):
 
 
 def test_past_the_claim_limit_the_confirmation_answers_429_in_the_parents_language_and_takes_nothing(
-    city, group, settings
+    logged_in, city, group, settings
 ):
     settings.CLAIM_ATTEMPTS_PER_MINUTE = 1
     [place] = place_release(group=group, count=1, at=RELEASED)

@@ -11,11 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from placement.models import Referral
 from placement.services.claims import place_claim
 from placement.services.places import place_release
-from tests.factories import ApplicationFactory, ChildFactory, GroupFactory, RepresentationFactory
-from tests.placement.test_claim_api import api, at, claim_url
-from tests.placement.test_claim_pages import IN_GENERAL, RELEASED, applicant, logged_in, url
-from tests.placement.test_claim_pages import city as city
-from tests.placement.test_claim_pages import group as group
+from tests.clock import at
+from tests.factories import ApplicationFactory, ChildFactory, GroupFactory, RepresentationFactory, applicant
+from tests.i18n import url
+from tests.placement.claims import IN_GENERAL, RELEASED, claim_url
 
 pytestmark = pytest.mark.django_db
 
@@ -51,11 +50,11 @@ def busy_city(city, group, parent, *, extra: int) -> None:
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_an_api_claim_answers_201_in_a_fixed_number_of_queries_whatever_the_city_holds(extra, city, group):
+def test_an_api_claim_answers_201_in_a_fixed_number_of_queries_whatever_the_city_holds(api_as, extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL), CaptureQueriesContext(connection) as context:
         response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
     assert response.status_code == 201, response.content
@@ -68,11 +67,11 @@ def test_an_api_claim_answers_201_in_a_fixed_number_of_queries_whatever_the_city
         assert sum(s.startswith("INSERT") for s in sent) == 3 and sum(s.startswith("UPDATE") for s in sent) == 2
 
 
-def test_a_cached_token_spares_its_query(city, group):
+def test_a_cached_token_spares_its_query(api_as, city, group):
     first, second = place_release(group=group, count=2, at=RELEASED)
     parent, application = applicant(city, 1)
     _other_parent, other = applicant(city, 2)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL):
         client.post(claim_url(first.pk), {"application": other.number}, format="json")  # caches the token
         with CaptureQueriesContext(connection) as context:
@@ -82,13 +81,15 @@ def test_a_cached_token_spares_its_query(city, group):
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_an_api_claim_of_a_place_taken_by_another_answers_409_on_the_place_alone_and_locks_nothing(extra, city, group):
+def test_an_api_claim_of_a_place_taken_by_another_answers_409_on_the_place_alone_and_locks_nothing(
+    api_as, extra, city, group
+):
     [place] = place_release(group=group, count=1, at=RELEASED)
     winner, won = applicant(city, 0)
     place_claim(place=place, application=won, by=winner, at=IN_GENERAL)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL), CaptureQueriesContext(connection) as context:
         response = client.post(claim_url(place.pk), {"application": application.number}, format="json")
     assert (response.status_code, response.json()["reason"]) == (409, "taken")
@@ -97,10 +98,10 @@ def test_an_api_claim_of_a_place_taken_by_another_answers_409_on_the_place_alone
     assert not any("FOR " in s and "UPDATE" in s for s in sent)
 
 
-def test_the_same_claim_repeated_answers_200_with_the_referral_and_no_lock(city, group):
+def test_the_same_claim_repeated_answers_200_with_the_referral_and_no_lock(api_as, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
-    client = api(parent)
+    client = api_as(parent)
     with at(IN_GENERAL):
         client.post(claim_url(place.pk), {"application": application.number}, format="json")
         with CaptureQueriesContext(connection) as context:
@@ -113,7 +114,7 @@ def test_the_same_claim_repeated_answers_200_with_the_referral_and_no_lock(city,
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_the_confirmation_post_takes_the_place_in_a_fixed_number_of_queries(extra, city, group):
+def test_the_confirmation_post_takes_the_place_in_a_fixed_number_of_queries(logged_in, extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)

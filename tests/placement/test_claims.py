@@ -2,7 +2,6 @@ import datetime as dt
 import threading
 
 import pytest
-import time_machine
 from django.db import connections
 
 from accounts.models import CabinetBlock
@@ -16,53 +15,23 @@ from placement.services.claims import place_claim
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
 from placement.services.referrals import referral_decline, referral_enrol
-from schedules.calendar import ASTANA
+from tests.clock import astana, at
 from tests.factories import (
     AdminFactory,
     ApplicationFactory,
     ChildFactory,
     CityFactory,
     GroupFactory,
-    ParentFactory,
     RepresentationFactory,
     StaffFactory,
+    applicant,
 )
 
 pytestmark = pytest.mark.django_db
 
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
-
 RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
 IN_PRIORITY = astana(2024, 5, 3, 12, 0)
 IN_GENERAL = astana(2024, 5, 7, 12, 0)
-
-
-@pytest.fixture
-def city():
-    return CityFactory()
-
-
-@pytest.fixture
-def group(city):
-    return GroupFactory(kindergarten__city=city, birth_year=2021, language="kk", group_type="general")
-
-
-def applicant(city, minutes=0, **kwargs):
-    """A confirmed parent with a queued application in `city` for a child born in 2021."""
-    parent = ParentFactory()
-    child = ChildFactory(birth_date=kwargs.pop("birth_date", dt.date(2021, 3, 1)))
-    RepresentationFactory(parent=parent, child=child, status=kwargs.pop("representation", "confirmed"))
-    application = ApplicationFactory(
-        parent=parent,
-        child=child,
-        city=city,
-        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
-        **kwargs,
-    )
-    return parent, application
 
 
 def test_a_general_place_goes_to_any_matching_application_and_issues_a_referral(city, group):
@@ -291,7 +260,7 @@ def test_a_block_cancels_referrals_terminates_contracts_and_refuses_the_next_log
     from accounts.models import AuditEntry
 
     assert AuditEntry.objects.filter(action="cabinet.block", target_id=str(block.pk)).exists()
-    with time_machine.travel(block_at + dt.timedelta(days=30)):
+    with at(block_at + dt.timedelta(days=30)):
         refusal = login_refusal(parent)
         assert refusal is not None and "Передал доступ посреднику" in str(refusal)
         cabinet_unblock(block=block, by=AdminFactory(), reason="Ошибка оператора")
@@ -301,9 +270,9 @@ def test_a_block_cancels_referrals_terminates_contracts_and_refuses_the_next_log
 def test_a_block_lifts_by_itself_after_six_months(city):
     parent, _ = applicant(city)
     block = cabinet_block(user=parent, by=AdminFactory(), reason="Передал доступ", at=IN_GENERAL)
-    with time_machine.travel(block.ends_at - dt.timedelta(seconds=1)):
+    with at(block.ends_at - dt.timedelta(seconds=1)):
         assert login_refusal(parent) is not None
-    with time_machine.travel(block.ends_at):
+    with at(block.ends_at):
         assert login_refusal(parent) is None
 
 

@@ -1,17 +1,18 @@
 import datetime as dt
-import threading
 from contextlib import contextmanager
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import connection
 
-from placement.models import City, Place, PlaceEvent, Protocol
+from placement.models import Place, PlaceEvent, Protocol
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
 from placement.services.protocols import protocols_verify
 from schedules.calendar import ASTANA
+from tests.clock import astana
+from tests.conftest import run_together
 from tests.factories import CohortWindowFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,20 +30,6 @@ def rewriting_history():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET session_replication_role = DEFAULT")
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
-
-@pytest.fixture
-def group():
-    return GroupFactory(birth_year=2021)
-
-
-@pytest.fixture
-def city(group) -> City:
-    return group.kindergarten.city
 
 
 def test_run_moves_a_may_release_to_general_at_18_00_on_may_6(group, city):
@@ -214,24 +201,8 @@ def test_two_runs_at_once_publish_one_protocol_per_day(postgres):
     group = GroupFactory(birth_year=2021)
     city = group.kindergarten.city
     place_release(group=group, count=50, at=astana(2024, 5, 2, 10, 0))
-    barrier = threading.Barrier(4)
-    results, errors = [], []
-
-    def runner():
-        try:
-            barrier.wait(timeout=10)
-            results.append(run_daily(at=astana(2024, 5, 8, 18, 0)))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    results = run_together(*[lambda: run_daily(at=astana(2024, 5, 8, 18, 0))] * 4)
+    assert [r for r in results if isinstance(r, Exception)] == []
     published_days = sorted(p.day for run in results for p in run)
     assert published_days == [dt.date(2024, 5, 2) + dt.timedelta(days=n) for n in range(7)]  # each day once
     assert Protocol.objects.filter(city=city).count() == 7

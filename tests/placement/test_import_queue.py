@@ -15,12 +15,12 @@ from placement.models import Application
 from placement.selectors.queue import queue_position
 from placement.services.imports import ImportRejected
 from placement.services.queue_import import COLUMNS, queue_import
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import ApplicationFactory, CityFactory, ParentFactory, valid_iin
 
 pytestmark = pytest.mark.django_db
 
-AT = dt.datetime(2025, 2, 1, 12, 0, tzinfo=ASTANA)
+AT = astana(2025, 2, 1, 12, 0)
 
 
 def parent_iin(n: int) -> str:
@@ -104,12 +104,12 @@ def test_a_good_file_imports_people_confirmed_and_keeps_every_time_to_the_second
 
     assert Application.objects.count() == 6
     applied = {a.child.iin: a.applied_at for a in Application.objects.select_related("child")}
-    assert applied[child_iin(1)] == dt.datetime(2021, 3, 11, 9, 1, 1, tzinfo=ASTANA)
-    assert applied[child_iin(2)] == dt.datetime(2021, 6, 30, 23, 59, 58, tzinfo=ASTANA)
+    assert applied[child_iin(1)] == astana(2021, 3, 11, 9, 1, 1)
+    assert applied[child_iin(2)] == astana(2021, 6, 30, 23, 59, 58)
     # Astana was UTC+6 until 2024-03-01: 04:03:03 UTC was 10:03:03 there
-    assert applied[child_iin(3)] == dt.datetime(2021, 3, 12, 10, 3, 3, tzinfo=ASTANA)
-    assert applied[child_iin(4)] == dt.datetime(2021, 5, 20, 10, 0, tzinfo=ASTANA)
-    assert applied[child_iin(5)] == dt.datetime(2021, 3, 11, 9, 1, 2, tzinfo=ASTANA)
+    assert applied[child_iin(3)] == astana(2021, 3, 12, 10, 3, 3)
+    assert applied[child_iin(4)] == astana(2021, 5, 20, 10, 0)
+    assert applied[child_iin(5)] == astana(2021, 3, 11, 9, 1, 2)
 
     parent = User.objects.get(iin=parent_iin(1))
     assert (parent.role, parent.phone, parent.middle_name) == ("parent", "+77012000001", "Сериковна")
@@ -265,5 +265,5 @@ def test_xlsx_files_are_read_too(tmp_path, city):
     workbook.save(path)
     call_command("import_queue", str(path), stdout=io.StringIO())
     application = Application.objects.get()
-    assert application.applied_at == dt.datetime(2021, 3, 11, 9, 1, 1, tzinfo=ASTANA)
+    assert application.applied_at == astana(2021, 3, 11, 9, 1, 1)
     assert application.child.birth_date == dt.date(2020, 2, 5)

@@ -4,12 +4,11 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Representation
 from placement.models import Application
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import (
     AdminFactory,
     ApplicationFactory,
@@ -24,7 +23,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-T0 = dt.datetime(2024, 3, 1, 9, 0, tzinfo=ASTANA)
+T0 = astana(2024, 3, 1, 9, 0)
 ME = "/api/v1/me/"
 CHILDREN = "/api/v1/me/children/"
 APPLICATIONS = "/api/v1/me/applications/"
@@ -36,7 +35,7 @@ def withdraw_url(number: str) -> str:
 
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau")
+    return CityFactory(temirtau=True)
 
 
 @pytest.fixture
@@ -45,16 +44,9 @@ def parent():
 
 
 @pytest.fixture
-def child(parent):
-    return RepresentationFactory(parent=parent, child=ChildFactory(birth_date=dt.date(2021, 6, 1))).child
-
-
-@pytest.fixture
-def api(parent):
+def api(api_as, parent):
     """Token authentication, as a phone app would use it (the token from /api/v1/auth/otp/verify/)."""
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="ru")
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=parent).key}")
-    return client
+    return api_as(parent, language="ru")
 
 
 def application_body(child, /, **overrides) -> dict:
@@ -273,10 +265,9 @@ def test_withdrawal_is_200_with_no_position_and_the_others_move_up(api, parent, 
     assert public["position"] == 1
 
 
-def test_withdrawing_twice_is_409(api, parent, child, city):
-    mine = ApplicationFactory(parent=parent, child=child, city=city)
-    api.post(withdraw_url(mine.number))
-    response = api.post(withdraw_url(mine.number))
+def test_withdrawing_twice_is_409(api, application):
+    api.post(withdraw_url(application.number))
+    response = api.post(withdraw_url(application.number))
     assert response.status_code == 409
     assert response.json()["reason"] == "application_not_withdrawable"
 
@@ -289,13 +280,12 @@ def test_another_familys_application_is_404_and_stays_queued(api, city):
     assert application.status == "queued"
 
 
-def test_session_posts_need_the_csrf_token(parent, child, city):
-    mine = ApplicationFactory(parent=parent, child=child, city=city)
+def test_session_posts_need_the_csrf_token(parent, application):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(parent)
-    assert client.post(withdraw_url(mine.number)).status_code == 403
-    mine.refresh_from_db()
-    assert mine.status == "queued"
+    assert client.post(withdraw_url(application.number)).status_code == 403
+    application.refresh_from_db()
+    assert application.status == "queued"
 
 
 def test_the_schema_documents_the_me_and_queue_endpoints(client):

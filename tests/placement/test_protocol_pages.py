@@ -13,20 +13,20 @@ from openpyxl import load_workbook
 from placement.models import Protocol
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import CityFactory, GroupFactory, KindergartenFactory
-from tests.i18n import untranslated_segments, visible_text
+from tests.i18n import text_of, untranslated_segments
 
 pytestmark = pytest.mark.django_db
 
-RELEASED = dt.datetime(2024, 6, 3, 10, 0, tzinfo=ASTANA)  # Mon: counted June 4, 5, 6 -> general June 6 18:00
-WITHDRAWN = dt.datetime(2024, 6, 4, 11, 30, tzinfo=ASTANA)
-RUN = dt.datetime(2024, 6, 6, 18, 0, tzinfo=ASTANA)
+RELEASED = astana(2024, 6, 3, 10, 0)  # Mon: counted June 4, 5, 6 -> general June 6 18:00
+WITHDRAWN = astana(2024, 6, 4, 11, 30)
+RUN = astana(2024, 6, 6, 18, 0)
 
 
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    return CityFactory(temirtau=True)
 
 
 @pytest.fixture
@@ -38,10 +38,6 @@ def published(city):
     place_withdraw(place=withdrawn, reason="Группа закрыта на ремонт", at=WITHDRAWN)
     run_daily(at=RUN)
     return {"city": city, "kindergarten": kindergarten, "kept": kept, "withdrawn": withdrawn}
-
-
-def text_of(response) -> str:
-    return " ".join(visible_text(response.content.decode()))
 
 
 def interface_in_english(page_html: str, english_html: str) -> list[str]:

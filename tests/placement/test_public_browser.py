@@ -10,25 +10,25 @@ from django.utils import timezone
 
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import CityFactory, GroupFactory, KindergartenFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-RELEASED = dt.datetime(2024, 6, 3, 10, 0, tzinfo=ASTANA)
+RELEASED = astana(2024, 6, 3, 10, 0)
 
 
 @pytest.fixture
 def city_with_places():
     """2021 places released in June 2024 (general long since), 2020 places released now (in priority)."""
-    city = CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    city = CityFactory(temirtau=True)
     sunny = KindergartenFactory(city=city, code="K-001", name_ru="Солнышко", name_kk="Күншуақ")
     bird = KindergartenFactory(city=city, code="K-002", name_ru="Ласточка", name_kk="Қарлығаш")
     old = place_release(group=GroupFactory(kindergarten=sunny, birth_year=2021, language="ru"), count=2, at=RELEASED)
     place_withdraw(place=old[1], reason="Ремонт группы", at=RELEASED + dt.timedelta(days=1, hours=1))
     place_release(group=GroupFactory(kindergarten=bird, birth_year=2021, language="kk"), count=1, at=RELEASED)
     place_release(group=GroupFactory(kindergarten=bird, birth_year=2020), count=3, at=timezone.now())
-    run_daily(at=dt.datetime(2024, 6, 6, 18, 0, tzinfo=ASTANA), city=city)
+    run_daily(at=astana(2024, 6, 6, 18, 0), city=city)
     return city
 
 

@@ -8,10 +8,10 @@ from placement.errors import AlreadyInQueue
 from placement.models import Application
 from placement.selectors.queue import interleaved_position, queue_head, queue_position
 from placement.services.applications import application_create, application_privilege_decide, application_withdraw
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import AdminFactory, ApplicationFactory, ChildFactory, CityFactory, RepresentationFactory
 
-T0 = dt.datetime(2023, 1, 10, 9, 0, tzinfo=ASTANA)
+T0 = astana(2023, 1, 10, 9, 0)
 
 
 def reference_order(categories: list[int], ratio: int) -> list[int]:

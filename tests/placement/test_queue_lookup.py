@@ -7,12 +7,11 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 from rest_framework.test import APIClient
 
 from placement.models import Application
 from placement.services.applications import application_privilege_decide, application_withdraw
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import (
     AdminFactory,
     ApplicationFactory,
@@ -21,16 +20,11 @@ from tests.factories import (
     ParentFactory,
     RepresentationFactory,
 )
-from tests.i18n import untranslated_segments
+from tests.i18n import untranslated_segments, url
 
 pytestmark = pytest.mark.django_db
 
-T0 = dt.datetime(2024, 3, 1, 9, 0, tzinfo=ASTANA)
-
-
-def page_url(language: str = "ru") -> str:
-    with translation.override(language):
-        return reverse("placement:queue-lookup")
+T0 = astana(2024, 3, 1, 9, 0)
 
 
 def api_url(number: str) -> str:
@@ -39,7 +33,7 @@ def api_url(number: str) -> str:
 
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    return CityFactory(temirtau=True)
 
 
 @pytest.fixture
@@ -89,13 +83,13 @@ def assert_nothing_personal(body: str, family) -> None:
 
 
 def test_page_without_a_number_shows_the_form(client):
-    response = client.get(page_url())
+    response = client.get(url("queue-lookup"))
     assert response.status_code == 200
     assert 'name="number"' in response.content.decode()
 
 
 def test_page_shows_position_cohort_category_and_status(client, queue):
-    response = client.get(page_url(), {"number": queue.number})
+    response = client.get(url("queue-lookup"), {"number": queue.number})
     assert response.status_code == 200
     html = response.content.decode()
     assert '<dd class="position"><strong>3</strong></dd>' in html
@@ -105,7 +99,7 @@ def test_page_shows_position_cohort_category_and_status(client, queue):
 
 
 def test_page_shows_no_name_iin_or_phone(client, queue, family):
-    body = client.get(page_url(), {"number": queue.number}).content.decode()
+    body = client.get(url("queue-lookup"), {"number": queue.number}).content.decode()
     assert_nothing_personal(body, family)
 
 
@@ -116,29 +110,36 @@ def test_page_accepts_the_number_in_any_case_and_without_dashes(client, queue, t
         "no_dashes": queue.number.replace("-", ""),
         "spaces": " " + queue.number.replace("-", " ") + " ",
     }[typed]
-    response = client.get(page_url(), {"number": number})
+    response = client.get(url("queue-lookup"), {"number": number})
     assert response.status_code == 200
     assert queue.number in response.content.decode()
 
 
-@pytest.mark.parametrize("number", ["0000-0000-0000", "ABC", "", "'; DROP TABLE--"])
+@pytest.mark.parametrize("number", ["0000-0000-0000", "ABC", "'; DROP TABLE--"])
 def test_unknown_or_malformed_number_is_a_translated_404(client, queue, number):
-    response = client.get(page_url(), {"number": number})
-    assert response.status_code in (404, 400)
-    if number:
-        assert response.status_code == 404
-        assert "Заявления с таким номером нет." in response.content.decode()
+    response = client.get(url("queue-lookup"), {"number": number})
+    assert response.status_code == 404
+    assert "Заявления с таким номером нет." in response.content.decode()
+
+
+def test_an_empty_number_is_a_400_with_the_fields_translated_error(client, queue):
+    """The form asks for a number: an empty one is a bad request (400) shown on the field, not an unknown number."""
+    response = client.get(url("queue-lookup"), {"number": ""})
+    assert response.status_code == 400
+    assert response.context["form"].errors["number"] == ["Обязательное поле."]
+    assert "Обязательное поле." in response.content.decode()
+    assert "Заявления с таким номером нет." not in response.content.decode()
 
 
 def test_a_withdrawn_application_shows_its_status_and_no_position(client, queue, family):
     application_withdraw(application=queue, by=family[0])
-    html = client.get(page_url(), {"number": queue.number}).content.decode()
+    html = client.get(url("queue-lookup"), {"number": queue.number}).content.decode()
     assert "Отозвано" in html and "Не в очереди" in html
 
 
 def test_the_position_changes_the_instant_a_privilege_is_confirmed(client, queue):
     application_privilege_decide(application=queue, by=AdminFactory(), confirm=True)
-    html = client.get(page_url(), {"number": queue.number}).content.decode()
+    html = client.get(url("queue-lookup"), {"number": queue.number}).content.decode()
     assert '<dd class="position"><strong>1</strong></dd>' in html
     assert "Внеочередное право" in html
 
@@ -150,8 +151,8 @@ def test_lookup_page_leaves_no_english(client, city, language):
     )
     Application.objects.filter(pk=application.pk).update(number="1111-2222-3333")
     for query in ({}, {"number": "1111-2222-3333"}, {"number": "9999-9999-9999"}):
-        english = client.get(page_url("en"), query).content.decode()
-        translated = client.get(page_url(language), query).content.decode()
+        english = client.get(url("queue-lookup", "en"), query).content.decode()
+        translated = client.get(url("queue-lookup", language), query).content.decode()
         assert untranslated_segments(translated, english) == []
 
 

@@ -5,10 +5,8 @@ state and no error (a deadlock would surface as an exception in a thread).
 """
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connections
 
 from placement.errors import ClaimRefused, PlaceGone, PlaceNotWithdrawable, ReferralNotLive
 from placement.models import Application, Place, PlaceEvent, Referral
@@ -17,58 +15,14 @@ from placement.services.claims import place_claim
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
 from placement.services.referrals import referral_decline
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
-    CityFactory,
-    GroupFactory,
-    ParentFactory,
-    RepresentationFactory,
-    StaffFactory,
-)
+from tests.clock import astana
+from tests.conftest import run_together
+from tests.factories import AdminFactory, CityFactory, GroupFactory, StaffFactory, applicant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-RELEASED = dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA)
-IN_GENERAL = dt.datetime(2024, 5, 7, 12, 0, tzinfo=ASTANA)
-
-
-def run_together(*jobs):
-    """Run the callables in threads released at once; return their results or exceptions, in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def runner(index, job):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except Exception as exc:  # returned for the test to judge
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck (deadlock?)"
-    return results
-
-
-def applicant(city, minutes=0):
-    parent = ParentFactory()
-    child = ChildFactory(birth_date=dt.date(2021, 3, 1))
-    RepresentationFactory(parent=parent, child=child)
-    application = ApplicationFactory(
-        parent=parent,
-        child=child,
-        city=city,
-        applied_at=dt.datetime(2023, 1, 1, 9, tzinfo=ASTANA) + dt.timedelta(minutes=minutes),
-    )
-    return parent, application
+RELEASED = astana(2024, 5, 2, 10, 0)
+IN_GENERAL = astana(2024, 5, 7, 12, 0)
 
 
 def test_staff_withdrawing_while_parents_claim_the_same_places(postgres):

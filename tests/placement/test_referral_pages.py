@@ -2,35 +2,18 @@
 contracts (issue 5, What users see)."""
 
 import pytest
-import time_machine
 from django.test import Client
 
 from placement.models import Application, Place, PlaceEvent, Referral
 from placement.services.claims import place_claim
 from placement.services.places import place_release
 from placement.services.referrals import referral_enrol
-from tests.factories import ParentFactory, RepresentationFactory, StaffFactory
-from tests.placement.test_claim_pages import (
-    IN_GENERAL,
-    IN_PRIORITY,
-    RELEASED,
-    applicant,
-    astana,
-    interface_in_english,
-    logged_in,
-    registry,
-    url,
-)
-
-# Fixtures shared with the registry and confirmation tests.
-from tests.placement.test_claim_pages import city as city
-from tests.placement.test_claim_pages import group as group
+from tests.clock import astana, at
+from tests.factories import ParentFactory, RepresentationFactory, StaffFactory, applicant
+from tests.i18n import url
+from tests.placement.claims import IN_GENERAL, IN_PRIORITY, RELEASED, interface_in_english, registry
 
 pytestmark = pytest.mark.django_db
-
-
-def at(moment):
-    return time_machine.travel(moment, tick=False)
 
 
 @pytest.fixture
@@ -42,7 +25,7 @@ def taken(city, group):
     return parent, referral
 
 
-def test_the_referral_page_shows_kindergarten_group_child_and_the_deadline_in_astana_time(taken):
+def test_the_referral_page_shows_kindergarten_group_child_and_the_deadline_in_astana_time(logged_in, taken):
     parent, referral = taken
     with at(IN_GENERAL):
         response = logged_in(parent).get(url("referral", number=referral.number))
@@ -56,7 +39,7 @@ def test_the_referral_page_shows_kindergarten_group_child_and_the_deadline_in_as
     assert url("referral-decline", number=referral.number) in html
 
 
-def test_the_print_version_has_the_number_and_the_deadline_and_no_navigation(taken):
+def test_the_print_version_has_the_number_and_the_deadline_and_no_navigation(logged_in, taken):
     parent, referral = taken
     with at(IN_GENERAL):
         html = logged_in(parent).get(url("referral", "kk", number=referral.number) + "?print=1").content.decode()
@@ -64,7 +47,7 @@ def test_the_print_version_has_the_number_and_the_deadline_and_no_navigation(tak
     assert "site-nav" not in html and "lang-switch" not in html and "<script" not in html
 
 
-def test_another_family_gets_404_on_the_referral_and_cannot_decline_it(taken):
+def test_another_family_gets_404_on_the_referral_and_cannot_decline_it(logged_in, taken):
     _, referral = taken
     stranger = logged_in(ParentFactory())
     with at(IN_GENERAL):
@@ -76,7 +59,7 @@ def test_another_family_gets_404_on_the_referral_and_cannot_decline_it(taken):
     assert referral.status == Referral.Status.LIVE
 
 
-def test_the_other_confirmed_parent_sees_the_referral_but_only_the_holder_declines(taken):
+def test_the_other_confirmed_parent_sees_the_referral_but_only_the_holder_declines(logged_in, taken):
     _, referral = taken
     other = ParentFactory()
     RepresentationFactory(parent=other, child=referral.child)
@@ -90,7 +73,7 @@ def test_the_other_confirmed_parent_sees_the_referral_but_only_the_holder_declin
     assert referral.status == Referral.Status.LIVE
 
 
-def test_claim_then_decline_returns_the_place_to_the_registry_and_the_child_to_the_queue(city, group):
+def test_claim_then_decline_returns_the_place_to_the_registry_and_the_child_to_the_queue(logged_in, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     client = logged_in(parent)
@@ -129,7 +112,7 @@ def test_the_decline_post_needs_the_csrf_token(taken):
 # --- The cabinet -----------------------------------------------------------------------------------------
 
 
-def test_the_cabinet_says_whether_priority_places_are_open_to_each_application_and_why(city, group):
+def test_the_cabinet_says_whether_priority_places_are_open_to_each_application_and_why(logged_in, city, group):
     place_release(group=group, count=2, at=RELEASED)
     first_parent, _first = applicant(city, 1)
     for minutes in range(2, 5):
@@ -145,7 +128,7 @@ def test_the_cabinet_says_whether_priority_places_are_open_to_each_application_a
 
 
 def test_the_cabinet_lists_live_referrals_with_deadline_and_links_past_ones_with_status_and_contracts(
-    city, group, taken
+    logged_in, city, group, taken
 ):
     parent, live = taken
     [other_place] = place_release(group=group, count=1, at=RELEASED)
@@ -162,7 +145,7 @@ def test_the_cabinet_lists_live_referrals_with_deadline_and_links_past_ones_with
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
-def test_the_referral_pages_and_the_cabinet_leave_no_english(language, taken):
+def test_the_referral_pages_and_the_cabinet_leave_no_english(logged_in, language, taken):
     parent, referral = taken
     client = logged_in(parent)
     names = ["referral", "referral-decline"]

@@ -4,31 +4,26 @@ import datetime as dt
 import re
 
 import pytest
-import time_machine
 
 from placement.models import GroupType, Language, Place
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
+from tests.clock import astana, at
 from tests.factories import CityFactory, CohortWindowFactory, GroupFactory, KindergartenFactory
-from tests.i18n import untranslated_segments, visible_text
+from tests.i18n import text_of, untranslated_segments, visible_text
 
 pytestmark = pytest.mark.django_db
 
 # Thu 2024-05-02 10:00: counted May 3, May 4 (worked Saturday), May 6 -> general at 2024-05-06 18:00.
-RELEASED = dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA)
-BEFORE_GENERAL = dt.datetime(2024, 5, 6, 17, 59, tzinfo=ASTANA)
-GENERAL = dt.datetime(2024, 5, 6, 18, 0, tzinfo=ASTANA)
+RELEASED = astana(2024, 5, 2, 10, 0)
+BEFORE_GENERAL = astana(2024, 5, 6, 17, 59)
+GENERAL = astana(2024, 5, 6, 18, 0)
 # Released Fri 2024-05-03 10:00: counted May 4, May 6, May 10 (May 7-9 off) -> still priority on May 6 18:00.
-LATER_RELEASE = dt.datetime(2024, 5, 3, 10, 0, tzinfo=ASTANA)
-
-
-def at(moment):
-    return time_machine.travel(moment, tick=False)
+LATER_RELEASE = astana(2024, 5, 3, 10, 0)
 
 
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    return CityFactory(temirtau=True)
 
 
 @pytest.fixture
@@ -154,10 +149,10 @@ def test_withdrawn_places_leave_the_registry_at_once(client, world):
 def test_scheduled_places_stay_out_of_the_registry_until_their_window_opens(client, city):
     CohortWindowFactory(schedule__city=city, birth_year=2021, priority_start=dt.date(2024, 6, 3))
     group = GroupFactory(kindergarten=KindergartenFactory(city=city), birth_year=2021)
-    scheduled = place_release(group=group, count=1, at=dt.datetime(2024, 5, 20, 12, 0, tzinfo=ASTANA))
-    with at(dt.datetime(2024, 6, 2, 23, 59, tzinfo=ASTANA)):
+    scheduled = place_release(group=group, count=1, at=astana(2024, 5, 20, 12, 0))
+    with at(astana(2024, 6, 2, 23, 59)):
         before = client.get("/api/v1/registry/")
-    with at(dt.datetime(2024, 6, 3, 0, 0, tzinfo=ASTANA)):
+    with at(astana(2024, 6, 3, 0, 0)):
         opened = client.get("/api/v1/registry/")
     assert before.json()["count"] == 0
     assert ids(opened) == pks(scheduled)
@@ -252,14 +247,10 @@ def interface_in_english(page_html: str, english_html: str) -> list[str]:
     return [s for s in untranslated_segments(page_html, english_html) if not data.search(s)]
 
 
-def page_text(response) -> str:
-    return " ".join(visible_text(response.content.decode()))
-
-
 def test_registry_page_lists_places_with_the_moment_they_go_general(client, world):
     with at(BEFORE_GENERAL):
         response = client.get("/ru/registry/")
-    text = page_text(response)
+    text = text_of(response)
     assert response.status_code == 200
     assert "Солнышко" in text and "K-001" in text and "ул. Абая, 1" in text
     assert "общий доступ с 06.05.2024 18:00" in text
@@ -273,8 +264,8 @@ def test_registry_page_filters_by_birth_year_and_access(client, world):
     assert response.status_code == 200
     assert f'data-place="{world["places"]["bird_2021_ru_special"][0].pk}"' in html
     assert html.count("data-place=") == 1
-    assert "Қарлығаш" in page_text(response)
-    assert "Табылған орындар: 1" in page_text(response)
+    assert "Қарлығаш" in text_of(response)
+    assert "Табылған орындар: 1" in text_of(response)
 
 
 def test_registry_page_shows_counts_per_kindergarten(client, world):
@@ -290,12 +281,12 @@ def test_registry_page_labels_cohorts_with_their_summer_age(client, world):
     CohortWindowFactory(schedule__city=world["city"], birth_year=2021, age=3)
     with at(BEFORE_GENERAL):
         response = client.get("/kk/registry/")
-    assert "2021 (3 жас)" in page_text(response)
+    assert "2021 (3 жас)" in text_of(response)
 
 
 def test_registry_page_shows_the_empty_state(client, city):
     response = client.get("/ru/registry/")
-    assert "Сейчас нет свободных мест, подходящих под эти фильтры." in page_text(response)
+    assert "Сейчас нет свободных мест, подходящих под эти фильтры." in text_of(response)
 
 
 @pytest.mark.parametrize(
@@ -311,7 +302,7 @@ def test_registry_page_answers_400_with_the_error_and_ignores_the_bad_filter(cli
     with at(BEFORE_GENERAL):
         response = client.get("/ru/registry/", params)
     assert response.status_code == 400
-    assert message in page_text(response)
+    assert message in text_of(response)
     assert response.content.decode().count("data-place=") == 4
 
 

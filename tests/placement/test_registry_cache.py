@@ -4,7 +4,6 @@ moment one of its places changes access by the clock, and never mixes languages,
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db.models import Max
 
 from placement import registry_cache
@@ -14,26 +13,18 @@ from placement.services.claims import place_claim
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
 from placement.services.referrals import referral_decline, referral_enrol
-from schedules.calendar import ASTANA
+from tests.clock import astana, at
 from tests.factories import (
     AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
     CityFactory,
     CohortWindowFactory,
     GroupFactory,
     KindergartenFactory,
-    ParentFactory,
-    RepresentationFactory,
     StaffFactory,
+    applicant,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
 
 RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
 IN_PRIORITY = astana(2024, 5, 3, 12, 0)
@@ -45,23 +36,14 @@ API = "/api/v1/registry/"
 SUMMARY = "/api/v1/registry/summary/"
 
 
-def at(moment):
-    return time_machine.travel(moment, tick=False)
-
-
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    return CityFactory(temirtau=True)
 
 
 @pytest.fixture
 def kindergarten(city):
     return KindergartenFactory(city=city, code="K-001", name_ru="Солнышко", name_kk="Күншуақ", name_en="Sunny")
-
-
-@pytest.fixture
-def group(kindergarten):
-    return GroupFactory(kindergarten=kindergarten, birth_year=2021, language="kk", group_type="general")
 
 
 def ids(response) -> list[int]:
@@ -70,16 +52,6 @@ def ids(response) -> list[int]:
 
 def page_places(response) -> int:
     return response.content.decode().count("data-place=")
-
-
-def applicant(city, minutes=0):
-    parent = ParentFactory()
-    child = ChildFactory(first_name="Арман", birth_date=dt.date(2021, 3, 1))
-    RepresentationFactory(parent=parent, child=child, status="confirmed")
-    application = ApplicationFactory(
-        parent=parent, child=child, city=city, applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes)
-    )
-    return parent, application
 
 
 @pytest.fixture(autouse=True)

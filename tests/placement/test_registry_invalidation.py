@@ -6,21 +6,12 @@ import pytest
 
 from placement.services.claims import place_claim
 from placement.services.places import place_release, place_withdraw
-from tests.factories import GroupFactory, KindergartenFactory
-from tests.placement.test_registry_cache import (
-    API,
-    IN_PRIORITY,
-    RELEASED,
-    SUMMARY,
-    applicant,
-    at,
-    cached,
-    ids,
-)
+from tests.clock import at
+from tests.factories import GroupFactory, KindergartenFactory, applicant
+from tests.placement.test_registry_cache import API, IN_PRIORITY, RELEASED, SUMMARY, cached, ids
 from tests.placement.test_registry_cache import _fresh_city_ids as _fresh_city_ids
 from tests.placement.test_registry_cache import city as city
 from tests.placement.test_registry_cache import committed as committed
-from tests.placement.test_registry_cache import group as group
 from tests.placement.test_registry_cache import kindergarten as kindergarten
 
 pytestmark = pytest.mark.django_db

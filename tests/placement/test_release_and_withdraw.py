@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from placement.errors import NotYourKindergarten, PlaceNotWithdrawable
 from placement.models import Access, Place, PlaceEvent
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import (
     CohortWindowFactory,
     GroupFactory,
@@ -15,20 +15,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
-
-@pytest.fixture
-def group():
-    return GroupFactory(birth_year=2021)
-
-
-@pytest.fixture
-def staff(group):
-    return StaffFactory(kindergarten=group.kindergarten)
 
 
 def test_released_place_enters_priority_for_three_working_days(group, staff):

@@ -11,15 +11,15 @@ from placement.demo import demo_seed
 from placement.models import City, Group, Kindergarten, Place, PlaceEvent, Protocol
 from placement.services.daily import run_daily
 from placement.services.protocols import protocols_verify
-from schedules.calendar import ASTANA
 from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
 from schedules.selectors import window_dates
+from tests.clock import astana
 
 pytestmark = pytest.mark.django_db
 
 # A fixed "today" for the places the demo releases relative to now (a Thursday, a working day).
-NOW = dt.datetime(2025, 11, 20, 12, 0, tzinfo=ASTANA)
-JUNE_5_1800 = dt.datetime(2024, 6, 5, 18, 0, tzinfo=ASTANA)
+NOW = astana(2025, 11, 20, 12, 0)
+JUNE_5_1800 = astana(2024, 6, 5, 18, 0)
 
 
 @pytest.fixture(autouse=True)
@@ -113,9 +113,9 @@ def test_summer_places_are_scheduled_and_year_round_places_went_general():
     assert summer.exists()
     assert set(summer.exclude(state="withdrawn").values_list("state", flat=True)) == {"scheduled"}
     # DOMAIN.md, Places 2: released Thu 2024-05-02 10:00 -> general at Mon 2024-05-06 18:00.
-    may_2 = Place.objects.filter(released_at=dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA))
+    may_2 = Place.objects.filter(released_at=astana(2024, 5, 2, 10, 0))
     assert may_2.exists()
-    assert {place.priority_until for place in may_2} == {dt.datetime(2024, 5, 6, 18, 0, tzinfo=ASTANA)}
+    assert {place.priority_until for place in may_2} == {astana(2024, 5, 6, 18, 0)}
     assert Place.objects.filter(state="withdrawn").exclude(withdraw_reason="").count() == 2
 
 

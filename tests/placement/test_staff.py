@@ -1,23 +1,16 @@
 """Kindergarten staff pages: groups and release, live places and withdrawal, history (issue 3, staff)."""
 
-import datetime as dt
-
 import pytest
-import time_machine
 from django.urls import reverse
 
 from placement.models import Place, PlaceEvent
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
-from tests.factories import AdminFactory, GroupFactory, KindergartenFactory, StaffFactory, UserFactory
-from tests.i18n import untranslated_segments
+from tests.clock import astana, at
+from tests.factories import AdminFactory
+from tests.i18n import untranslated_segments, url
+from tests.rows import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
 
 RELEASED_AT = astana(2024, 5, 2, 10, 0)  # priority until Monday 05-06 18:00 (DOMAIN.md, May 2024)
 IN_PRIORITY = astana(2024, 5, 3, 11, 0)
@@ -25,58 +18,14 @@ IN_GENERAL = astana(2024, 5, 10, 11, 0)
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(IN_PRIORITY, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def group():
-    # Codes and user names without letters: the i18n checks compare visible text with the English page.
-    return GroupFactory(birth_year=2021, kindergarten__code="101")
-
-
-@pytest.fixture
-def kindergarten(group):
-    return group.kindergarten
-
-
-@pytest.fixture
-def staff(kindergarten):
-    return StaffFactory(kindergarten=kindergarten, username="2001")
-
-
-@pytest.fixture
-def other_staff(kindergarten):
-    other = KindergartenFactory(city=kindergarten.city, code="102")
-    GroupFactory(kindergarten=other)
-    return StaffFactory(kindergarten=other, username="2002")
-
-
-@pytest.fixture
-def parent():
-    return UserFactory(username="3001")
+def now():
+    return IN_PRIORITY
 
 
 @pytest.fixture
 def place(group, staff):
     [place] = place_release(group=group, count=1, by=staff, at=RELEASED_AT)
     return place
-
-
-def url(name: str, language: str = "ru", **kwargs) -> str:
-    from django.utils import translation
-
-    with translation.override(language):
-        return reverse(f"placement:{name}", kwargs=kwargs or None)
-
-
-def database_state() -> tuple:
-    return (
-        Place.objects.count(),
-        PlaceEvent.objects.count(),
-        tuple(Place.objects.order_by("pk").values_list("state", flat=True)),
-    )
 
 
 def every_endpoint(group, place) -> list[tuple[str, str, dict]]:
@@ -146,7 +95,7 @@ def test_home_counts_live_places_by_access_following_the_clock(client, group, st
     place_release(group=group, count=2, by=staff, at=RELEASED_AT)
     place_release(group=group, count=1, by=staff, at=astana(2024, 5, 8, 10, 0))
     client.force_login(staff)
-    with time_machine.travel(astana(2024, 5, 8, 12, 0), tick=False):
+    with at(astana(2024, 5, 8, 12, 0)):
         response = client.get(url("staff-home"))
     assert response.status_code == 200
     [row] = response.context["groups"]
@@ -223,9 +172,8 @@ def test_release_refuses_an_unknown_group_without_a_server_error(client, clock, 
     assert response.context["form"].errors["group"]
 
 
-def test_department_admin_picks_a_kindergarten_then_releases_there(client, clock, group):
-    admin = AdminFactory(username="4001")
-    client.force_login(admin)
+def test_department_admin_picks_a_kindergarten_then_releases_there(client, clock, group, department_admin):
+    client.force_login(department_admin)
     chooser = client.get(url("staff-home"))
     assert chooser.status_code == 200
     assert "placement/staff/choose.html" in [t.name for t in chooser.templates]
@@ -261,7 +209,7 @@ def test_live_places_list_has_a_labelled_reason_box_per_place(client, clock, pla
 
 def test_staff_withdraws_a_place_in_priority_access(client, place, staff):
     client.force_login(staff)
-    with time_machine.travel(IN_PRIORITY, tick=False):
+    with at(IN_PRIORITY):
         response = client.post(url("staff-withdraw", pk=place.pk), {"reason": "Ремонт группы"})
     assert response.status_code == 302
     assert response["Location"] == url("staff-places")
@@ -273,7 +221,7 @@ def test_staff_withdraws_a_place_in_priority_access(client, place, staff):
 
 def test_staff_withdraws_a_place_in_general_access(client, place, staff):
     client.force_login(staff)
-    with time_machine.travel(IN_GENERAL, tick=False):
+    with at(IN_GENERAL):
         response = client.post(url("staff-withdraw", pk=place.pk), {"reason": "Карантин"})
     assert response.status_code == 302
     assert PlaceEvent.objects.get(place=place, kind="withdrawn").access == "general"

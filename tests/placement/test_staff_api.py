@@ -3,29 +3,16 @@
 import datetime as dt
 
 import pytest
-import time_machine
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from placement.models import Place, PlaceEvent
 from placement.services.places import place_release, place_withdraw
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    CohortWindowFactory,
-    GroupFactory,
-    KindergartenFactory,
-    StaffFactory,
-    UserFactory,
-)
+from tests.clock import astana, at
+from tests.factories import AdminFactory, CohortWindowFactory, UserFactory
+from tests.rows import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
 
 RELEASED_AT = astana(2024, 5, 2, 10, 0)
 IN_PRIORITY = astana(2024, 5, 3, 11, 0)
@@ -39,50 +26,14 @@ def withdraw_url(place) -> str:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(IN_PRIORITY, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def group():
-    return GroupFactory(birth_year=2021)
-
-
-@pytest.fixture
-def staff(group):
-    return StaffFactory(kindergarten=group.kindergarten)
-
-
-@pytest.fixture
-def other_staff(group):
-    other = KindergartenFactory(city=group.kindergarten.city)
-    GroupFactory(kindergarten=other)
-    return StaffFactory(kindergarten=other)
+def now():
+    return IN_PRIORITY
 
 
 @pytest.fixture
 def place(group, staff):
     [place] = place_release(group=group, count=1, by=staff, at=RELEASED_AT)
     return place
-
-
-def api_as(user=None, *, token: bool = True) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        if token:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-        else:
-            client.force_login(user)
-    return client
-
-
-def database_state() -> tuple:
-    return (
-        Place.objects.count(),
-        PlaceEvent.objects.count(),
-        tuple(Place.objects.order_by("pk").values_list("state", flat=True)),
-    )
 
 
 def every_endpoint(group, place) -> list[tuple[str, str, dict]]:
@@ -103,7 +54,7 @@ ENDPOINT_IDS = ["list-places", "release", "withdraw", "events"]
 
 @pytest.mark.parametrize("index", range(4), ids=ENDPOINT_IDS)
 def test_another_kindergartens_staff_gets_403_on_every_staff_endpoint_and_nothing_changes(
-    clock, group, place, other_staff, index
+    api_as, clock, group, place, other_staff, index
 ):
     method, address, data = every_endpoint(group, place)[index]
     before = database_state()
@@ -114,7 +65,7 @@ def test_another_kindergartens_staff_gets_403_on_every_staff_endpoint_and_nothin
 
 
 @pytest.mark.parametrize("index", range(4), ids=ENDPOINT_IDS)
-def test_parent_gets_403_on_every_staff_endpoint_and_nothing_changes(clock, group, place, index):
+def test_parent_gets_403_on_every_staff_endpoint_and_nothing_changes(api_as, clock, group, place, index):
     method, address, data = every_endpoint(group, place)[index]
     before = database_state()
     response = getattr(api_as(UserFactory()), method)(address, data, format="json")
@@ -123,7 +74,7 @@ def test_parent_gets_403_on_every_staff_endpoint_and_nothing_changes(clock, grou
 
 
 @pytest.mark.parametrize("index", range(4), ids=ENDPOINT_IDS)
-def test_anonymous_caller_gets_401_on_every_staff_endpoint(clock, group, place, index):
+def test_anonymous_caller_gets_401_on_every_staff_endpoint(api_as, clock, group, place, index):
     method, address, data = every_endpoint(group, place)[index]
     before = database_state()
     response = getattr(api_as(None), method)(address, data, format="json")
@@ -143,7 +94,7 @@ def test_session_authentication_works_and_needs_the_csrf_token(clock, group, sta
 # --- Release ---------------------------------------------------------------------------------------------
 
 
-def test_staff_releases_places_and_gets_them_back_with_201(clock, group, staff):
+def test_staff_releases_places_and_gets_them_back_with_201(api_as, clock, group, staff):
     response = api_as(staff).post(PLACES, {"group": group.pk, "count": 2}, format="json")
     assert response.status_code == 201
     body = response.json()
@@ -167,9 +118,9 @@ def test_staff_releases_places_and_gets_them_back_with_201(clock, group, staff):
     assert Place.objects.filter(group=group).count() == 2
 
 
-def test_release_during_the_summer_campaign_answers_with_scheduled_places(group, staff):
+def test_release_during_the_summer_campaign_answers_with_scheduled_places(api_as, group, staff):
     CohortWindowFactory(schedule__city=group.kindergarten.city, birth_year=2021, priority_start=dt.date(2024, 6, 3))
-    with time_machine.travel(astana(2024, 5, 27, 11, 0), tick=False):
+    with at(astana(2024, 5, 27, 11, 0)):
         response = api_as(staff).post(PLACES, {"group": group.pk, "count": 1}, format="json")
     [place] = response.json()
     assert (place["state"], place["access"]) == ("scheduled", "scheduled")
@@ -188,7 +139,7 @@ def test_release_during_the_summer_campaign_answers_with_scheduled_places(group,
         ({"group": "abc", "count": 1}, "group"),
     ],
 )
-def test_release_refuses_bad_input_with_400_and_a_field_error(clock, group, staff, body, field):
+def test_release_refuses_bad_input_with_400_and_a_field_error(api_as, clock, group, staff, body, field):
     body = {"group": group.pk, **body}
     response = api_as(staff).post(PLACES, body, format="json")
     assert response.status_code == 400
@@ -196,7 +147,7 @@ def test_release_refuses_bad_input_with_400_and_a_field_error(clock, group, staf
     assert Place.objects.count() == 0
 
 
-def test_department_admin_releases_into_any_kindergarten(clock, group):
+def test_department_admin_releases_into_any_kindergarten(api_as, clock, group):
     response = api_as(AdminFactory()).post(PLACES, {"group": group.pk, "count": 1}, format="json")
     assert response.status_code == 201
 
@@ -204,8 +155,8 @@ def test_department_admin_releases_into_any_kindergarten(clock, group):
 # --- Withdraw --------------------------------------------------------------------------------------------
 
 
-def test_staff_withdraws_a_place_in_priority_access(place, staff):
-    with time_machine.travel(IN_PRIORITY, tick=False):
+def test_staff_withdraws_a_place_in_priority_access(api_as, place, staff):
+    with at(IN_PRIORITY):
         response = api_as(staff).post(withdraw_url(place), {"reason": "Ремонт группы"}, format="json")
     assert response.status_code == 200
     body = response.json()
@@ -215,14 +166,14 @@ def test_staff_withdraws_a_place_in_priority_access(place, staff):
     assert PlaceEvent.objects.get(place=place, kind="withdrawn").access == "priority"
 
 
-def test_staff_withdraws_a_place_in_general_access(place, staff):
-    with time_machine.travel(IN_GENERAL, tick=False):
+def test_staff_withdraws_a_place_in_general_access(api_as, place, staff):
+    with at(IN_GENERAL):
         response = api_as(staff).post(withdraw_url(place), {"reason": "Карантин"}, format="json")
     assert response.status_code == 200
     assert PlaceEvent.objects.get(place=place, kind="withdrawn").access == "general"
 
 
-def test_withdrawing_a_place_no_longer_withdrawable_is_409_and_changes_nothing(clock, place, staff):
+def test_withdrawing_a_place_no_longer_withdrawable_is_409_and_changes_nothing(api_as, clock, place, staff):
     place_withdraw(place=place, by=staff, reason="Ремонт", at=IN_PRIORITY)
     before = database_state()
     response = api_as(staff).post(withdraw_url(place), {"reason": "Ещё раз"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
@@ -235,7 +186,7 @@ def test_withdrawing_a_place_no_longer_withdrawable_is_409_and_changes_nothing(c
 
 
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}])
-def test_withdrawal_without_a_proper_reason_is_400(clock, place, staff, body):
+def test_withdrawal_without_a_proper_reason_is_400(api_as, clock, place, staff, body):
     response = api_as(staff).post(withdraw_url(place), body, format="json")
     assert response.status_code == 400
     assert "reason" in response.json()["detail"]
@@ -243,14 +194,14 @@ def test_withdrawal_without_a_proper_reason_is_400(clock, place, staff, body):
     assert place.state == "priority"
 
 
-def test_withdrawing_an_unknown_place_is_404(clock, staff):
+def test_withdrawing_an_unknown_place_is_404(api_as, clock, staff):
     assert api_as(staff).post("/api/v1/staff/places/999999/withdraw/", {"reason": "x"}).status_code == 404
 
 
 # --- Lists -----------------------------------------------------------------------------------------------
 
 
-def test_staff_lists_only_their_live_places(clock, group, place, staff, other_staff):
+def test_staff_lists_only_their_live_places(api_as, clock, group, place, staff, other_staff):
     [withdrawn] = place_release(group=group, count=1, by=staff, at=RELEASED_AT)
     place_withdraw(place=withdrawn, by=staff, reason="Ремонт", at=IN_PRIORITY)
     [other_group] = other_staff.kindergarten.groups.all()
@@ -260,7 +211,7 @@ def test_staff_lists_only_their_live_places(clock, group, place, staff, other_st
     assert [p["id"] for p in response.json()["results"]] == [place.pk]
 
 
-def test_staff_events_are_their_own_newest_first_and_paginated(clock, group, staff, other_staff):
+def test_staff_events_are_their_own_newest_first_and_paginated(api_as, clock, group, staff, other_staff):
     place_release(group=group, count=55, by=staff, at=RELEASED_AT)
     [other_group] = other_staff.kindergarten.groups.all()
     place_release(group=other_group, count=1, by=other_staff, at=IN_PRIORITY)
@@ -272,7 +223,7 @@ def test_staff_events_are_their_own_newest_first_and_paginated(clock, group, sta
     assert first["results"][0]["by"] == staff.username
 
 
-def test_department_admin_lists_a_chosen_kindergarten(clock, place, other_staff):
+def test_department_admin_lists_a_chosen_kindergarten(api_as, clock, place, other_staff):
     admin_client = api_as(AdminFactory())
     response = admin_client.get(PLACES, {"kindergarten": other_staff.kindergarten_id})
     assert response.json()["count"] == 0

@@ -3,35 +3,19 @@
 import datetime as dt
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import AuditEntry
 from placement.models import Application, Contract, Place, PlaceEvent, Referral
 from placement.services.blocks import cabinet_block
-from placement.services.claims import place_claim
-from placement.services.places import place_release
 from placement.services.referrals import referral_decline
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
-    GroupFactory,
-    KindergartenFactory,
-    ParentFactory,
-    RepresentationFactory,
-    StaffFactory,
-)
-from tests.i18n import untranslated_segments
+from tests.clock import astana, at
+from tests.factories import AdminFactory, referral_for
+from tests.i18n import untranslated_segments, url
+from tests.rows import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
 
 RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
 CLAIMED = astana(2024, 5, 7, 12, 0)  # general access; the referral is valid until Thu 2024-05-16 18:00
@@ -41,71 +25,25 @@ AFTER_DEADLINE = DEADLINE + dt.timedelta(minutes=1)
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(WITHIN_VALIDITY, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def group():
-    # A code without letters: the i18n checks compare visible text with the English page.
-    return GroupFactory(birth_year=2021, kindergarten__code="101")
-
-
-@pytest.fixture
-def kindergarten(group):
-    return group.kindergarten
-
-
-@pytest.fixture
-def staff(kindergarten):
-    return StaffFactory(kindergarten=kindergarten, username="2001")
-
-
-@pytest.fixture
-def other_staff(kindergarten):
-    other = KindergartenFactory(city=kindergarten.city, code="102")
-    GroupFactory(kindergarten=other)
-    return StaffFactory(kindergarten=other, username="2002")
-
-
-def referral_for(group, *, minutes: int = 0, at: dt.datetime = CLAIMED, **child) -> Referral:
-    """A confirmed parent's child takes a fresh place of `group` in general access."""
-    [place] = place_release(group=group, count=1, at=RELEASED)
-    parent = ParentFactory()
-    child = ChildFactory(birth_date=dt.date(2021, 3, 1), **child)
-    RepresentationFactory(parent=parent, child=child)
-    application = ApplicationFactory(
-        parent=parent,
-        child=child,
-        city=group.kindergarten.city,
-        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
-    )
-    referral, _ = place_claim(place=place, application=application, by=parent, at=at)
-    return referral
+def now():
+    return WITHIN_VALIDITY
 
 
 @pytest.fixture
 def referral(group):
-    return referral_for(group, last_name="Сапаров", first_name="Арман", middle_name="Ерланұлы")
-
-
-def url(name: str, language: str = "ru", **kwargs) -> str:
-    with translation.override(language):
-        return reverse(f"placement:{name}", kwargs=kwargs or None)
+    return referral_for(
+        group,
+        released=RELEASED,
+        claimed=CLAIMED,
+        last_name="Сапаров",
+        first_name="Арман",
+        middle_name="Ерланұлы",
+        birth_date=dt.date(2021, 3, 1),
+    )
 
 
 def enrol_url(referral: Referral, language: str = "ru") -> str:
     return url("staff-referral-enrol", language, number=referral.number)
-
-
-def database_state() -> tuple:
-    return (
-        tuple(Referral.objects.order_by("pk").values_list("status", flat=True)),
-        tuple(Place.objects.order_by("pk").values_list("state", flat=True)),
-        Contract.objects.count(),
-        PlaceEvent.objects.count(),
-    )
 
 
 # --- The list --------------------------------------------------------------------------------------------------
@@ -134,7 +72,7 @@ def test_the_referrals_page_is_in_the_staff_menu(client, clock, staff):
 
 def test_staff_see_only_their_own_kindergartens_referrals(client, clock, staff, other_staff, referral):
     other_group = other_staff.kindergarten.groups.get()
-    theirs = referral_for(other_group, minutes=5)
+    theirs = referral_for(other_group, released=RELEASED, claimed=CLAIMED, minutes=5)
     client.force_login(other_staff)
     response = client.get(url("staff-referrals"))
     assert response.context["referrals"] == [theirs]
@@ -143,7 +81,7 @@ def test_staff_see_only_their_own_kindergartens_referrals(client, clock, staff, 
 
 def test_a_referral_past_its_deadline_is_no_longer_offered_for_enrolment(client, staff, referral):
     client.force_login(staff)
-    with time_machine.travel(AFTER_DEADLINE, tick=False):
+    with at(AFTER_DEADLINE):
         response = client.get(url("staff-referrals"))
     assert response.context["referrals"] == []
 
@@ -178,7 +116,7 @@ def test_staff_enrol_within_validity_creating_the_contract_and_the_enrolled_even
 def test_enrolment_after_the_deadline_is_refused_with_409_and_changes_nothing(client, staff, referral):
     client.force_login(staff)
     before = database_state()
-    with time_machine.travel(AFTER_DEADLINE, tick=False):
+    with at(AFTER_DEADLINE):
         response = client.post(enrol_url(referral))
     assert response.status_code == 409
     [message] = response.context["messages"]
@@ -286,8 +224,10 @@ def test_a_terminated_contract_is_listed_with_its_reason(client, clock, staff, r
 @pytest.mark.parametrize("language", ["ru", "kk"])
 def test_referrals_page_leaves_no_english(client, clock, staff, group, language):
     # Data (numbers, names) are the same in every language; child names without letters keep the check strict.
-    live = referral_for(group, last_name="1", first_name="2", middle_name="")
-    enrolled = referral_for(group, minutes=1, last_name="3", first_name="4", middle_name="")
+    live = referral_for(group, released=RELEASED, claimed=CLAIMED, last_name="1", first_name="2", middle_name="")
+    enrolled = referral_for(
+        group, released=RELEASED, claimed=CLAIMED, minutes=1, last_name="3", first_name="4", middle_name=""
+    )
     client.force_login(staff)
     client.post(enrol_url(enrolled))
     english = client.get(url("staff-referrals", "en")).content.decode()
@@ -296,7 +236,7 @@ def test_referrals_page_leaves_no_english(client, clock, staff, group, language)
     data = {live.number, enrolled.number}
     assert [s for s in untranslated_segments(translated.content.decode(), english) if s not in data] == []
     # The refusal (409) too.
-    with time_machine.travel(AFTER_DEADLINE, tick=False):
+    with at(AFTER_DEADLINE):
         english = client.post(enrol_url(live, "en")).content.decode()
         translated = client.post(enrol_url(live, language)).content.decode()
     assert [s for s in untranslated_segments(translated, english) if s not in data] == []

@@ -3,35 +3,17 @@
 import datetime as dt
 
 import pytest
-import time_machine
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from indigo.api import exception_handler
 from placement.errors import ClaimRefused, NotYourKindergarten, PlaceGone, PlaceNotWithdrawable, ReferralNotLive
-from placement.models import Contract, Place, PlaceEvent, Referral
+from placement.models import Contract, Place, PlaceEvent
 from placement.services.blocks import cabinet_block
-from placement.services.claims import place_claim
-from placement.services.places import place_release
 from placement.services.referrals import referral_decline
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
-    GroupFactory,
-    KindergartenFactory,
-    ParentFactory,
-    RepresentationFactory,
-    StaffFactory,
-)
+from tests.clock import astana, at
+from tests.factories import AdminFactory, referral_for
+from tests.rows import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
 
 RELEASED = astana(2024, 5, 2, 10, 0)
 CLAIMED = astana(2024, 5, 7, 12, 0)  # general access; valid until 2024-05-16 18:00
@@ -46,73 +28,27 @@ def enrol_url(number: str) -> str:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(WITHIN_VALIDITY, tick=False) as traveller:
-        yield traveller
+def now():
+    return WITHIN_VALIDITY
 
 
 @pytest.fixture
-def group():
-    return GroupFactory(birth_year=2021)
-
-
-@pytest.fixture
-def staff(group):
-    return StaffFactory(kindergarten=group.kindergarten)
-
-
-@pytest.fixture
-def other_group(group):
-    return GroupFactory(kindergarten=KindergartenFactory(city=group.kindergarten.city), birth_year=2021)
-
-
-@pytest.fixture
-def other_staff(other_group):
-    return StaffFactory(kindergarten=other_group.kindergarten)
-
-
-def referral_for(group, minutes: int = 0) -> Referral:
-    [place] = place_release(group=group, count=1, at=RELEASED)
-    parent = ParentFactory()
-    child = ChildFactory(birth_date=dt.date(2021, 3, 1))
-    RepresentationFactory(parent=parent, child=child)
-    application = ApplicationFactory(
-        parent=parent,
-        child=child,
-        city=group.kindergarten.city,
-        applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes),
-    )
-    referral, _ = place_claim(place=place, application=application, by=parent, at=CLAIMED)
-    return referral
+def other_group(other_staff):
+    return other_staff.kindergarten.groups.get()
 
 
 @pytest.fixture
 def referral(group):
-    return referral_for(group)
-
-
-def api_as(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def database_state() -> tuple:
-    return (
-        tuple(Referral.objects.order_by("pk").values_list("status", flat=True)),
-        tuple(Place.objects.order_by("pk").values_list("state", flat=True)),
-        Contract.objects.count(),
-        PlaceEvent.objects.count(),
-    )
+    return referral_for(group, released=RELEASED, claimed=CLAIMED, birth_date=dt.date(2021, 3, 1))
 
 
 # --- The list --------------------------------------------------------------------------------------------------
 
 
-def test_staff_list_their_kindergartens_valid_referrals_with_the_child_but_no_iin(clock, staff, referral, other_group):
-    referral_for(other_group, minutes=1)
+def test_staff_list_their_kindergartens_valid_referrals_with_the_child_but_no_iin(
+    api_as, clock, staff, referral, other_group
+):
+    referral_for(other_group, released=RELEASED, claimed=CLAIMED, minutes=1)
     response = api_as(staff).get(REFERRALS)
     assert response.status_code == 200
     [row] = response.json()["results"]
@@ -128,8 +64,8 @@ def test_staff_list_their_kindergartens_valid_referrals_with_the_child_but_no_ii
     assert referral.child.iin not in response.content.decode()
 
 
-def test_department_admins_list_every_kindergarten_or_the_one_they_ask_for(clock, staff, referral, other_group):
-    theirs = referral_for(other_group, minutes=1)
+def test_department_admins_list_every_kindergarten_or_the_one_they_ask_for(api_as, clock, staff, referral, other_group):
+    theirs = referral_for(other_group, released=RELEASED, claimed=CLAIMED, minutes=1)
     client = api_as(AdminFactory())
     every = {row["number"] for row in client.get(REFERRALS).json()["results"]}
     assert every == {referral.number, theirs.number}
@@ -137,21 +73,21 @@ def test_department_admins_list_every_kindergarten_or_the_one_they_ask_for(clock
     assert [row["number"] for row in one] == [theirs.number]
 
 
-def test_staff_asking_for_another_kindergartens_referrals_get_403(clock, staff, other_staff, referral):
+def test_staff_asking_for_another_kindergartens_referrals_get_403(api_as, clock, staff, other_staff, referral):
     response = api_as(other_staff).get(REFERRALS, {"kindergarten": staff.kindergarten_id})
     assert response.status_code == 403
     assert response.json()["reason"] == "not_your_kindergarten"
 
 
-def test_a_referral_past_its_deadline_is_not_listed(staff, referral):
-    with time_machine.travel(AFTER_DEADLINE, tick=False):
+def test_a_referral_past_its_deadline_is_not_listed(api_as, staff, referral):
+    with at(AFTER_DEADLINE):
         assert api_as(staff).get(REFERRALS).json()["results"] == []
 
 
 # --- Enrolment -------------------------------------------------------------------------------------------------
 
 
-def test_enrol_within_validity_answers_201_with_the_contract(clock, staff, referral):
+def test_enrol_within_validity_answers_201_with_the_contract(api_as, clock, staff, referral):
     response = api_as(staff).post(enrol_url(referral.number))
     assert response.status_code == 201
     contract = Contract.objects.get(referral=referral)
@@ -169,19 +105,19 @@ def test_enrol_within_validity_answers_201_with_the_contract(clock, staff, refer
 
 
 @pytest.mark.parametrize("ending", ["expired", "declined", "cancelled", "enrolled"])
-def test_enrolling_a_referral_that_is_no_longer_live_answers_409_and_changes_nothing(staff, referral, ending):
-    at = WITHIN_VALIDITY
+def test_enrolling_a_referral_that_is_no_longer_live_answers_409_and_changes_nothing(api_as, staff, referral, ending):
+    moment = WITHIN_VALIDITY
     if ending == "expired":
-        at = AFTER_DEADLINE
+        moment = AFTER_DEADLINE
     elif ending == "declined":
         referral_decline(referral=referral, by=referral.parent, at=WITHIN_VALIDITY)
     elif ending == "cancelled":
         cabinet_block(user=referral.parent, by=AdminFactory(), reason="Передал доступ", at=WITHIN_VALIDITY)
     else:
-        with time_machine.travel(WITHIN_VALIDITY, tick=False):
+        with at(WITHIN_VALIDITY):
             assert api_as(staff).post(enrol_url(referral.number)).status_code == 201
     before = database_state()
-    with time_machine.travel(at, tick=False):
+    with at(moment):
         response = api_as(staff).post(enrol_url(referral.number))
     assert response.status_code == 409
     assert response.json()["reason"] == "referral_not_live"
@@ -189,7 +125,7 @@ def test_enrolling_a_referral_that_is_no_longer_live_answers_409_and_changes_not
     assert database_state() == before
 
 
-def test_another_kindergartens_staff_get_403_and_nothing_changes(clock, other_staff, referral):
+def test_another_kindergartens_staff_get_403_and_nothing_changes(api_as, clock, other_staff, referral):
     before = database_state()
     response = api_as(other_staff).post(enrol_url(referral.number))
     assert response.status_code == 403
@@ -197,11 +133,11 @@ def test_another_kindergartens_staff_get_403_and_nothing_changes(clock, other_st
     assert database_state() == before
 
 
-def test_an_unknown_number_answers_404(clock, staff, referral):
+def test_an_unknown_number_answers_404(api_as, clock, staff, referral):
     assert api_as(staff).post(enrol_url("R-AAAA-BBBB-CCCC")).status_code == 404
 
 
-def test_a_department_admin_may_enrol_any_kindergartens_referral(clock, referral):
+def test_a_department_admin_may_enrol_any_kindergartens_referral(api_as, clock, referral):
     admin = AdminFactory()
     response = api_as(admin).post(enrol_url(referral.number))
     assert response.status_code == 201
@@ -209,7 +145,7 @@ def test_a_department_admin_may_enrol_any_kindergartens_referral(clock, referral
 
 
 @pytest.mark.parametrize("who", ["anonymous", "parent"])
-def test_anonymous_and_parents_are_refused_and_nothing_changes(clock, referral, who):
+def test_anonymous_and_parents_are_refused_and_nothing_changes(api_as, clock, referral, who):
     client = api_as(None if who == "anonymous" else referral.parent)
     expected = 401 if who == "anonymous" else 403
     before = database_state()

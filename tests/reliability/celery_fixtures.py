@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.conftest import BASE_DIR, database_url_for_subprocess, require, wait_for
+from tests.conftest import BASE_DIR, database_url_for_subprocess, process_stop, require, wait_for
 from tests.reliability.conftest import free_port
 
 
@@ -91,14 +91,8 @@ class CeleryProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            process_stop(self.process)
 
 
 class CeleryProcesses:

@@ -2,7 +2,6 @@
 with a few days of published protocols, createdb + scripts/restore.sh (pg_restore, then verify_protocols) into a new
 database, whose chain verifies and whose rows equal the original's. The new database is dropped at the end."""
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from accounts.services.audit import audit_record
 from placement.models import Protocol
 from placement.services.daily import run_daily
 from placement.services.places import place_release
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.conftest import BASE_DIR, database_url_for_subprocess
 from tests.factories import GroupFactory, StaffFactory
 
@@ -23,10 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Compared row for row between the original and the restored database.
 TABLES = ("placement_protocol", "placement_placeevent", "placement_place", "accounts_user", "accounts_auditentry")
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
 
 
 def server_options() -> list[str]:

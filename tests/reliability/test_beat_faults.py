@@ -12,7 +12,8 @@ from placement.services.daily import run_daily as run_daily_service
 from placement.services.places import place_release
 from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
-from schedules.calendar import ASTANA, astana
+from schedules import calendar
+from tests.clock import astana
 from tests.conftest import wait_for
 from tests.factories import GroupFactory
 
@@ -25,10 +26,6 @@ from .celery_fixtures import (  # noqa: F401 (fixtures)
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def at(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
 
 
 def days_of(city: City) -> list[dt.date]:
@@ -48,9 +45,9 @@ def test_after_beat_was_down_friday_to_sunday_the_catch_up_publishes_each_day_in
     city = group.kindergarten.city
     # Released on Tuesday April 30 and Thursday May 2 (May 1 is a holiday): each goes general at 18:00 after its
     # working days, which the outage of Friday to Sunday and the late run on Monday must not change.
-    place_release(group=group, count=1, at=at(2024, 4, 30, 10, 0))
-    place_release(group=group, count=1, at=at(2024, 5, 2, 10, 0))
-    run_daily_service(at=at(2024, 5, 2, 18, 0))  # Thursday's run was the last before beat went down
+    place_release(group=group, count=1, at=astana(2024, 4, 30, 10, 0))
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
+    run_daily_service(at=astana(2024, 5, 2, 18, 0))  # Thursday's run was the last before beat went down
     assert days_of(city)[-1] == dt.date(2024, 5, 2)
 
     # Beat is back on Monday: its first run comes at 18:30, late, through a real worker.
@@ -67,12 +64,12 @@ def test_after_beat_was_down_friday_to_sunday_the_catch_up_publishes_each_day_in
         rule_time = event.place.priority_until  # the end of its working days, fixed at its release
         assert event.place.state == Place.State.GENERAL
         assert event.place.general_since == rule_time
-        assert astana(rule_time).time() == dt.time(18, 0)
+        assert calendar.astana(rule_time).time() == dt.time(18, 0)
         assert event.at == rule_time  # the chronology shows the rule's time ...
-        assert event.protocol_day == astana(rule_time).date()
+        assert event.protocol_day == calendar.astana(rule_time).date()
         assert event.recorded_at >= sent_at > event.at  # ... and the time it was recorded, by the catch-up
         entries = Protocol.objects.get(city=city, day=event.protocol_day).entries
-        assert [(e["event"], e["at"]) for e in entries] == [("to_general", astana(rule_time).isoformat())]
+        assert [(e["event"], e["at"]) for e in entries] == [("to_general", calendar.astana(rule_time).isoformat())]
     assert events[0].protocol_day in missed[:-1]  # the first moved while beat was down ...
     assert events[1].protocol_day == dt.date(2024, 5, 6)  # ... the second on Monday, 30 minutes before the run
     assert protocols_verify() == []
@@ -84,7 +81,8 @@ def test_two_beats_running_at_once_still_publish_one_protocol_per_city_and_day(
 ):
     groups = [GroupFactory(birth_year=2021) for _ in range(2)]
     cities = [group.kindergarten.city for group in groups]
-    released = astana(timezone.now() - dt.timedelta(days=4)).replace(hour=10, minute=0, second=0, microsecond=0)
+    four_days_ago = calendar.astana(timezone.now() - dt.timedelta(days=4))
+    released = four_days_ago.replace(hour=10, minute=0, second=0, microsecond=0)
     for group in groups:
         place_release(group=group, count=2, at=released)
     last_day = last_complete_day(timezone.now())

@@ -18,7 +18,8 @@ from placement.services.daily import last_complete_day
 from placement.services.places import place_release
 from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
-from schedules.calendar import ASTANA, astana
+from schedules import calendar
+from tests.clock import astana
 from tests.conftest import wait_for
 from tests.factories import GroupFactory
 
@@ -38,7 +39,7 @@ def test_a_run_sent_while_the_broker_is_down_is_sent_when_it_returns_and_runs(
 ):
     caplog.set_level(logging.WARNING, logger="indigo.celery")
     group = GroupFactory(birth_year=2021)
-    place_release(group=group, count=1, at=dt.datetime(2024, 5, 2, 10, tzinfo=ASTANA))
+    place_release(group=group, count=1, at=astana(2024, 5, 2, 10))
     queue = f"indigo-test-{uuid.uuid4().hex[:10]}"
     env = {"CELERY_BROKER_URL": private_broker.url, "CELERY_RESULT_BACKEND": private_broker.url}
     worker = celery_processes.worker(queue=queue, env=env)
@@ -103,7 +104,8 @@ def test_beat_keeps_trying_through_a_broker_outage_and_the_run_it_sent_then_is_d
     postgres, private_broker, celery_processes  # noqa: F811
 ):
     group = GroupFactory(birth_year=2021)
-    released = astana(timezone.now() - dt.timedelta(days=4)).replace(hour=10, minute=0, second=0, microsecond=0)
+    four_days_ago = calendar.astana(timezone.now() - dt.timedelta(days=4))
+    released = four_days_ago.replace(hour=10, minute=0, second=0, microsecond=0)
     place_release(group=group, count=1, at=released)
     env = {
         "CELERY_BROKER_URL": private_broker.url,

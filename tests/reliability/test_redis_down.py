@@ -24,12 +24,12 @@ from placement.models import Place, PlaceEvent, Referral
 from placement.services.daily import run_daily
 from placement.services.places import place_release
 from schedules import calendar
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.factories import ApplicationFactory, ChildFactory, CityFactory, GroupFactory, RepresentationFactory
 
-RELEASED = dt.datetime(2024, 5, 2, 10, 0, tzinfo=ASTANA)  # priority until Mon 2024-05-06 18:00
-RUN = dt.datetime(2024, 5, 6, 18, 0, tzinfo=ASTANA)  # the run moves both places to general and publishes the days
-IN_GENERAL = dt.datetime(2024, 5, 7, 12, 0, tzinfo=ASTANA)
+RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
+RUN = astana(2024, 5, 6, 18, 0)  # the run moves both places to general and publishes the days
+IN_GENERAL = astana(2024, 5, 7, 12, 0)
 
 
 def dead_cache(**options) -> TolerantRedisCache:
@@ -118,14 +118,14 @@ def cache_keys(server) -> list[bytes]:
 
 @pytest.fixture
 def city_with_places():
-    city = CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    city = CityFactory(temirtau=True)
     group = GroupFactory(kindergarten__city=city, kindergarten__code="KG-01", birth_year=2021, language="kk")
     places = place_release(group=group, count=2, at=RELEASED)
     run_daily(at=RUN)
     child = ChildFactory(first_name="Арман", birth_date=dt.date(2021, 3, 1))
     representation = RepresentationFactory(child=child, status="confirmed")
     application = ApplicationFactory(
-        parent=representation.parent, child=child, city=city, applied_at=dt.datetime(2023, 1, 1, 9, tzinfo=ASTANA)
+        parent=representation.parent, child=child, city=city, applied_at=astana(2023, 1, 1, 9)
     )
     return city, places, representation.parent, application
 

@@ -14,7 +14,7 @@ from placement.models import PlaceEvent, Protocol
 from placement.services.places import place_release
 from placement.services.protocols import protocols_verify
 from placement.tasks import run_daily
-from schedules.calendar import ASTANA
+from tests.clock import astana
 from tests.conftest import wait_for
 from tests.factories import GroupFactory
 
@@ -32,7 +32,7 @@ def test_a_worker_killed_mid_run_is_redelivered_and_publishes_each_city_day_exac
     first, second = (group.kindergarten.city for group in groups)
     assert first.pk < second.pk  # the run goes city by city in pk order
     for group in groups:
-        place_release(group=group, count=2, at=dt.datetime(2024, 5, 2, 10, tzinfo=ASTANA))
+        place_release(group=group, count=2, at=astana(2024, 5, 2, 10))
     queue = f"indigo-test-{uuid.uuid4().hex[:10]}"
     # A visibility timeout of seconds, so the test need not wait the production ten minutes.
     env = {"INDIGO_BROKER_VISIBILITY_TIMEOUT": "2"}
@@ -68,7 +68,7 @@ def test_a_pool_process_killed_mid_run_gives_the_run_back_and_the_worker_complet
     groups = [GroupFactory(birth_year=2021) for _ in range(2)]
     first, second = (group.kindergarten.city for group in groups)
     for group in groups:
-        place_release(group=group, count=2, at=dt.datetime(2024, 5, 2, 10, tzinfo=ASTANA))
+        place_release(group=group, count=2, at=astana(2024, 5, 2, 10))
     queue = f"indigo-test-{uuid.uuid4().hex[:10]}"
 
     with city_row_held(second):

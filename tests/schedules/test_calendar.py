@@ -3,7 +3,6 @@ import datetime as dt
 import pytest
 
 from schedules.calendar import (
-    ASTANA,
     add_working_days,
     counted_days,
     is_working_day,
@@ -12,12 +11,9 @@ from schedules.calendar import (
     support_status,
 )
 from schedules.models import CalendarOverride
+from tests.clock import astana
 
 pytestmark = pytest.mark.django_db
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
 
 
 def test_may_2024_worked_saturday_and_holidays():

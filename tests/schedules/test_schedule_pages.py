@@ -12,7 +12,7 @@ from tests.factories import (
     KindergartenShiftFactory,
     SummerScheduleFactory,
 )
-from tests.i18n import untranslated_segments, visible_text
+from tests.i18n import text_of, untranslated_segments
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ SEED_DATES = {
 
 @pytest.fixture
 def temirtau():
-    city = CityFactory(slug="temirtau", name_ru="Темиртау", name_kk="Теміртау", name_en="Temirtau")
+    city = CityFactory(temirtau=True)
     schedule = SummerScheduleFactory(city=city, year=2024, campaign_start=dt.date(2024, 5, 20))
     windows = {
         year: CohortWindowFactory(schedule=schedule, birth_year=year, age=age, priority_start=start)
@@ -93,7 +93,7 @@ def test_schedule_page_shows_a_kindergarten_shift_with_its_computed_dates_and_re
 
 
 def test_schedule_page_in_russian_uses_the_notice_wording(client, temirtau):
-    text = " ".join(visible_text(client.get("/ru/schedule/temirtau/2024/").content.decode()))
+    text = text_of(client.get("/ru/schedule/temirtau/2024/"))
     assert "График летнего комплектования по городу Темиртау, 2024" in text
     assert "Возраст 3 года" in text and "Возраст 5 лет" in text
     assert "с 1 января по 31 декабря 2021 г.р." in text
@@ -106,7 +106,7 @@ def test_schedule_page_in_russian_uses_the_notice_wording(client, temirtau):
 
 
 def test_schedule_page_in_kazakh_uses_the_notice_wording(client, temirtau):
-    text = " ".join(visible_text(client.get("/kk/schedule/temirtau/2024/").content.decode()))
+    text = text_of(client.get("/kk/schedule/temirtau/2024/"))
     assert "Теміртау қ. жазғы жинақтау кестесі, 2024" in text
     assert "3 жастан бастап" in text
     assert "2021 жылы 1 қаңтар - 31 желтоқсан аралығында туылған балалар" in text
@@ -117,7 +117,7 @@ def test_schedule_page_in_kazakh_uses_the_notice_wording(client, temirtau):
 
 
 def test_schedule_page_in_english_explains_the_rules(client, temirtau):
-    text = " ".join(visible_text(client.get("/en/schedule/temirtau/2024/").content.decode()))
+    text = text_of(client.get("/en/schedule/temirtau/2024/"))
     assert "Summer placement schedule, Temirtau, 2024" in text
     assert "Age 3 years" in text
     assert "from 1 January to 31 December 2021" in text
@@ -132,7 +132,7 @@ def test_the_working_days_rule_follows_the_city_setting(client, temirtau):
     city, _, _ = temirtau
     city.priority_working_days = 2
     city.save()
-    text = " ".join(visible_text(client.get("/en/schedule/temirtau/2024/").content.decode()))
+    text = text_of(client.get("/en/schedule/temirtau/2024/"))
     assert "only after 2 working days" in text
     html = client.get("/en/schedule/temirtau/2024/").content.decode()
     assert _cells(html, "schedule-table")["2021"] == ("03.06.2024–04.06.2024", "05.06.2024 (if any remain)")

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-import time_machine
 from rest_framework.authtoken.models import Token
 
 from placement.models import Application, Contract, Group, Kindergarten, Place, Protocol, Referral
@@ -15,23 +14,8 @@ from placement.services.claims import place_claim
 from placement.services.daily import run_daily
 from placement.services.places import place_release
 from placement.services.referrals import referral_enrol
-from schedules.calendar import ASTANA
-from tests.factories import (
-    AdminFactory,
-    ApplicationFactory,
-    ChildFactory,
-    CityFactory,
-    GroupFactory,
-    KindergartenFactory,
-    ParentFactory,
-    RepresentationFactory,
-    StaffFactory,
-)
-
-
-def astana(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ASTANA)
-
+from tests.clock import astana
+from tests.factories import AdminFactory, CityFactory, GroupFactory, KindergartenFactory, StaffFactory, applicant
 
 RELEASED = astana(2024, 5, 2, 10, 0)  # priority until Mon 2024-05-06 18:00
 CLAIMED = astana(2024, 5, 7, 12, 0)  # general access; referrals valid until 2024-05-16 18:00
@@ -44,9 +28,8 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def now():
+    return NOW
 
 
 @dataclass
@@ -77,25 +60,15 @@ class World:
     protocol: Protocol
 
 
-def _applicant(city, minutes: int):
-    parent = ParentFactory()
-    child = ChildFactory(birth_date=dt.date(2021, 3, 1))
-    RepresentationFactory(parent=parent, child=child, status="confirmed")
-    application = ApplicationFactory(
-        parent=parent, child=child, city=city, applied_at=astana(2023, 1, 1, 9, 0) + dt.timedelta(minutes=minutes)
-    )
-    return parent, application
-
-
 def _side(city, admin, index: int) -> Side:
     kindergarten = KindergartenFactory(city=city)
     group = GroupFactory(kindergarten=kindergarten, birth_year=2021, language="kk", group_type="general")
     staff = StaffFactory(kindergarten=kindergarten)
     places = place_release(group=group, count=3, by=staff, at=RELEASED)
     # One referral that stays live, one enrolled into a contract; the third place stays free.
-    parent, application = _applicant(city, index * 10)
+    parent, application = applicant(city, index * 10)
     referral, _ = place_claim(place=places[0], application=application, by=parent, at=CLAIMED)
-    enrolled_parent, enrolled_application = _applicant(city, index * 10 + 1)
+    enrolled_parent, enrolled_application = applicant(city, index * 10 + 1)
     enrolled, _ = place_claim(place=places[1], application=enrolled_application, by=enrolled_parent, at=CLAIMED)
     contract = referral_enrol(referral=enrolled, by=staff, at=CLAIMED + dt.timedelta(hours=1))
     return Side(
@@ -118,7 +91,7 @@ def world(db, clock) -> World:
     admin = AdminFactory()
     ours = _side(city, admin, 1)
     theirs = _side(city, admin, 2)
-    blocked_parent, _ = _applicant(city, 100)
+    blocked_parent, _ = applicant(city, 100)
     block = cabinet_block(user=blocked_parent, by=admin, reason="Передача доступа", at=CLAIMED)
     run_daily(at=NOW, city=city)
     protocol = Protocol.objects.filter(city=city).order_by("day").first()

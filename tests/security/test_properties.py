@@ -27,6 +27,7 @@ from schedules.calendar import (
     is_working_day,
     priority_ends_at,
 )
+from tests.clock import astana
 from tests.factories import CityFactory
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -148,7 +149,7 @@ def good_kindergarten_rows() -> list[list[str]]:
 
 
 def good_queue_rows() -> list[list[str]]:
-    rows = background_queue_rows(city_slug="prop-city", count=3, now=dt.datetime(2024, 6, 1, 12, tzinfo=ASTANA))
+    rows = background_queue_rows(city_slug="prop-city", count=3, now=astana(2024, 6, 1, 12))
     header = list(rows[0])
     return [header] + [[row[column] for column in header] for row in rows]
 
