@@ -33,6 +33,7 @@ from ..models.referrals import referral_valid_until
 from ..registry_cache import registry_changed
 from ..selectors.claims import claim_refusal, place_gone
 from .events import place_event_build
+from .notifications import referral_issued_notify
 
 CLAIM_ATTEMPTS_WINDOW = 60  # seconds: the limit is CLAIM_ATTEMPTS_PER_MINUTE attempts per parent and minute
 
@@ -163,6 +164,7 @@ def _place_claim(
                 place=place.pk,
                 application=application.number,
             )
+            referral_issued_notify(referral=referral, parent=by, application=application, at=at)
     except IntegrityError as exc:  # the constraints caught what the locks should have: report, never 500
         raise ClaimRefused("has_live_referral") from exc
     place.state = Place.State.TAKEN

@@ -1,7 +1,8 @@
 """Query counts of a claim (issue 6: the claim storm's hot path). A claim reads the token with its user, the place
 and the application (one query each), then the transaction: the parent's row with the block, the place taken,
-the application referred, the referral, its event and the audit record. Nothing depends on how many places,
-applications or children there are; a query that creeps in fails these tests."""
+the application referred, the referral, its event, the audit record and the parent's SMS in the notification
+outbox (issue 14: written in the claim's transaction, so a claim rolled back sends nothing). Nothing depends on how
+many places, applications or children there are; a query that creeps in fails these tests."""
 
 import pytest
 from django.db import connection
@@ -20,11 +21,11 @@ pytestmark = pytest.mark.django_db
 
 # The API: token + user, place, application; then the parent's lock, the block (after the lock, never in the
 # locking statement: see place_claim), the place's UPDATE, the application's UPDATE, the referral, the event, the
-# audit record.
-API_201 = 3 + 7
+# audit record, the notification (one INSERT ... ON CONFLICT DO NOTHING, nothing read for it).
+API_201 = 3 + 8
 API_409 = 3
 # The page: session, user, place, application, then the same transaction.
-PAGE_201 = 4 + 7
+PAGE_201 = 4 + 8
 
 
 def statements(context: CaptureQueriesContext) -> list[str]:
@@ -48,7 +49,7 @@ def busy_city(city, group, parent, *, extra: int) -> None:
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_an_api_claim_answers_201_in_ten_queries_whatever_the_city_holds(extra, city, group):
+def test_an_api_claim_answers_201_in_eleven_queries_whatever_the_city_holds(extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
@@ -59,7 +60,7 @@ def test_an_api_claim_answers_201_in_ten_queries_whatever_the_city_holds(extra, 
     assert response.json()["number"] == Referral.objects.get(place=place).number
     sent = statements(context)
     assert len(sent) == API_201, "\n".join(sent)
-    assert sum(s.startswith("INSERT") for s in sent) == 3 and sum(s.startswith("UPDATE") for s in sent) == 2
+    assert sum(s.startswith("INSERT") for s in sent) == 4 and sum(s.startswith("UPDATE") for s in sent) == 2
 
 
 @pytest.mark.parametrize("extra", [0, 5])
@@ -91,7 +92,7 @@ def test_the_same_claim_repeated_answers_200_with_one_more_query_only(city, grou
 
 
 @pytest.mark.parametrize("extra", [0, 5])
-def test_the_confirmation_post_takes_the_place_in_ten_queries(extra, city, group):
+def test_the_confirmation_post_takes_the_place_in_eleven_queries(extra, city, group):
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city, 1)
     busy_city(city, group, parent, extra=extra)
