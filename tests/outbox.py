@@ -11,4 +11,4 @@ from accounts.services.notifications import notifications_send_due
 
 def delivered(at=None) -> list[sms.SmsMessage]:
     notifications_send_due(at=at)
-    return sms.outbox
+    return list(sms.outbox)

@@ -4,11 +4,12 @@ Each function writes its notification through the outbox (`accounts.services.not
 transaction, keyed by the event, so an event rolled back sends nothing and an event reported twice sends once.
 Called by the services that make the events: the claim (`referral_issued_notify`), the privilege decision, the
 cabinet block, the 18:00 run (`general_access_notify`), the beat's reminders (`deadline_reminders_enqueue`), and
-the offers (`offer_notify`, `application_paused_notify`).
+the offers (`offers_notify`).
 """
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db.models import CharField, Exists, Min, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -17,7 +18,16 @@ from accounts.models import CabinetBlock, Notification, Representation
 from accounts.services.notifications import Recipient, notification_build, notification_enqueue, notifications_enqueue
 from schedules.calendar import astana
 
-from ..models import Application, City, GeneralAccessSubscription, Place, PlaceEvent, Protocol, Referral
+from ..models import (
+    Application,
+    City,
+    GeneralAccessSubscription,
+    Kindergarten,
+    Place,
+    PlaceEvent,
+    Protocol,
+    Referral,
+)
 
 Kind = Notification.Kind
 REMINDER_AHEAD = dt.timedelta(hours=24)
@@ -163,42 +173,56 @@ def general_access_notify(*, city: City, day: dt.date, recorded_at: dt.datetime)
     return len(notifications)
 
 
-# --- Offer mode: the calls the offers service makes ------------------------------------------------------
+# --- Offer mode: the call the offers service makes --------------------------------------------------------
+
+OFFER_KINDS = (Kind.OFFER_MADE, Kind.OFFER_EXPIRING, Kind.APPLICATION_PAUSED)
+RESUME_DAYS = 28  # a paused application may be resumed by its parent within this many days (issue 14)
 
 
-OFFER_KINDS = (Kind.OFFER_MADE, Kind.OFFER_EXPIRING)
+def offers_notify(*, kind: str, offers, at: dt.datetime, resume_days: int = RESUME_DAYS) -> int:
+    """Offer mode's SMS, one per offer (issue 14, Notifications), written in bulk in the caller's transaction:
 
+    - OFFER_MADE, when the 18:00 run makes the offers: which kindergarten, for which application, until when to
+      answer (`valid_until`);
+    - OFFER_EXPIRING, when an offer's deadline is within 24 hours;
+    - APPLICATION_PAUSED, when an offer expired unanswered: the application is paused, and the parent may resume
+      it in the cabinet until `valid_until` + `resume_days`.
 
-def offer_notify(
-    *, kind: str, parent, offer_id: int, application_number: str, kindergarten, until: dt.datetime, at: dt.datetime
-) -> None:
-    """An offer's SMS, one per offer and kind: OFFER_MADE when the 18:00 run makes it (which kindergarten, for
-    which application, until when to answer), OFFER_EXPIRING when its deadline is within 24 hours. Neither is
-    sent after the deadline."""
+    An offer is anything with `pk`, `parent_id`, `application_id`, `kindergarten_id` and `valid_until`
+    (`placement.models.Offer`); the parents, numbers and kindergartens are read in one query each, whatever the
+    count. Keyed `<kind>:<offer id>`, so a run repeated writes nothing twice; the offer's SMS are not sent after its
+    deadline, the pause's not after the resume deadline. Returns how many were written (or already there)."""
     if kind not in OFFER_KINDS:
         raise ValueError(f"not an offer's notification: {kind!r}")
-    notification_enqueue(
-        user=parent,
-        kind=kind,
-        key=event_key(kind, offer_id),
-        at=at,
-        send_before=until,
-        kindergarten=kindergarten,
-        number=application_number,
-        until=until,
+    offers = list(offers)
+    if not offers:
+        return 0
+    parents = {
+        pk: Recipient(user_id=pk, phone=phone or "", language=language)
+        for pk, phone, language in get_user_model()
+        .objects.filter(pk__in={offer.parent_id for offer in offers})
+        .values_list("pk", "phone", "language")
+    }
+    numbers = dict(
+        Application.objects.filter(pk__in={offer.application_id for offer in offers}).values_list("pk", "number")
     )
-
-
-def application_paused_notify(
-    *, parent, application_id: int, application_number: str, resume_until: dt.datetime, at: dt.datetime
-) -> None:
-    """An expired offer paused the application: the parent may resume it in the cabinet until `resume_until`.
-    Keyed by the application and the moment of the pause (an application may be paused again later)."""
-    notification_enqueue(
-        user=parent,
-        kind=Kind.APPLICATION_PAUSED,
-        key=event_key(Kind.APPLICATION_PAUSED, application_id, int(at.timestamp())),
-        at=at,
-        number=application_number,
-        until=resume_until,
-    )
+    kindergartens = Kindergarten.objects.in_bulk({offer.kindergarten_id for offer in offers})
+    notifications = []
+    for offer in offers:
+        until = offer.valid_until
+        if kind == Kind.APPLICATION_PAUSED:
+            until = offer.valid_until + dt.timedelta(days=resume_days)
+        notifications.append(
+            notification_build(
+                recipient=parents[offer.parent_id],
+                kind=kind,
+                key=event_key(kind, offer.pk),
+                at=at,
+                send_before=until,
+                kindergarten=kindergartens[offer.kindergarten_id],
+                number=numbers[offer.application_id],
+                until=until,
+            )
+        )
+    notifications_enqueue(notifications)
+    return len(notifications)

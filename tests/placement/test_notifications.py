@@ -4,6 +4,7 @@ offers' kinds; claim mode's "a place my child can take is in general access" (at
 day); and one notification sent by a real worker on Redis after its transaction committed."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 import time_machine
@@ -21,12 +22,7 @@ from placement.services.applications import application_privilege_decide
 from placement.services.blocks import cabinet_block
 from placement.services.claims import place_claim
 from placement.services.daily import run_daily
-from placement.services.notifications import (
-    application_paused_notify,
-    deadline_reminders_enqueue,
-    general_access_notify,
-    offer_notify,
-)
+from placement.services.notifications import deadline_reminders_enqueue, general_access_notify, offers_notify
 from placement.services.places import place_release
 from placement.services.subscriptions import general_access_subscribe
 from placement.tasks import deadline_reminders
@@ -170,50 +166,53 @@ def test_beat_sweeps_the_outbox_every_minute_and_reminds_every_15_minutes():
 # --- Offer mode's kinds (the calls the offers service makes) ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class FakeOffer:
+    """What `offers_notify` reads of an offer (placement.models.Offer in offer mode)."""
+
+    pk: int
+    parent_id: int
+    application_id: int
+    kindergarten_id: int
+    valid_until: dt.datetime
+
+
 @pytest.mark.parametrize("language", ["ru", "kk"])
-def test_the_offer_kinds_read_in_the_parents_language(city, group, language):
-    parent = ParentFactory(language=language)
+def test_the_offer_kinds_read_in_the_parents_language(city, group, django_assert_max_num_queries, language):
     until = astana(2024, 5, 9, 18, 0)
-    for kind in (Kind.OFFER_MADE, Kind.OFFER_EXPIRING):
-        offer_notify(
-            kind=kind,
-            parent=parent,
-            offer_id=5,
-            application_number="AB12-CD34-EF56",
-            kindergarten=group.kindergarten,
-            until=until,
-            at=astana(2024, 5, 7, 18, 0),
-        )
-    application_paused_notify(
-        parent=parent,
-        application_id=9,
-        application_number="AB12-CD34-EF56",
-        resume_until=astana(2024, 6, 6, 18, 0),
-        at=astana(2024, 5, 8, 12, 0),
-    )
-    made, expiring, paused = delivered(at=astana(2024, 5, 8, 19, 0))
+    offers = []
+    for n in range(3):
+        parent, application = applicant(city, n, parent=ParentFactory(language=language))
+        offers.append(FakeOffer(10 + n, parent.pk, application.pk, group.kindergarten_id, until))
+    made_at = astana(2024, 5, 7, 18, 0)
+    with django_assert_max_num_queries(4):  # parents, numbers, kindergartens, one INSERT: whatever the count
+        assert offers_notify(kind=Kind.OFFER_MADE, offers=offers, at=made_at) == 3
+    offers_notify(kind=Kind.OFFER_EXPIRING, offers=offers[:1], at=until - dt.timedelta(hours=24))
+    offers_notify(kind=Kind.APPLICATION_PAUSED, offers=offers[:1], at=until)
+    offers_notify(kind=Kind.OFFER_MADE, offers=offers, at=made_at)  # the run repeated: nothing twice
+    number = application_number(offers[0])
+    made = [m for m in delivered(at=made_at) if number in m.text]
+    sms.outbox.clear()
+    expiring = delivered(at=until - dt.timedelta(hours=23))
+    sms.outbox.clear()
+    paused = delivered(at=until)
     balabaqsha = {"ru": "детском саду KG-01 Балапан", "kk": "KG-01 Балапан балабақшас"}[language]
+    [made], [expiring], [paused] = made, expiring, paused
     assert balabaqsha in made.text and "09.05.2024 18:00" in made.text
-    assert balabaqsha in expiring.text and "AB12-CD34-EF56" in expiring.text
-    assert "06.06.2024 18:00" in paused.text
-    assert set(Notification.objects.values_list("key", flat=True)) == {
-        "offer_made:5",
-        "offer_expiring:5",
-        f"application_paused:9:{int(astana(2024, 5, 8, 12, 0).timestamp())}",
-    }
+    assert balabaqsha in expiring.text and number in expiring.text and "09.05.2024 18:00" in expiring.text
+    assert number in paused.text and "06.06.2024 18:00" in paused.text  # 28 days to resume
+    assert sorted(Notification.objects.values_list("key", flat=True)) == sorted(
+        [*(f"offer_made:{offer.pk}" for offer in offers), "offer_expiring:10", "application_paused:10"]
+    )
 
 
-def test_an_offer_notification_of_another_kind_is_refused(city, group):
+def application_number(offer: FakeOffer) -> str:
+    return Application.objects.get(pk=offer.application_id).number
+
+
+def test_an_offer_notification_of_another_kind_is_refused():
     with pytest.raises(ValueError):
-        offer_notify(
-            kind=Kind.REFERRAL_ISSUED,
-            parent=ParentFactory(),
-            offer_id=1,
-            application_number="AB12-CD34-EF56",
-            kindergarten=group.kindergarten,
-            until=IN_GENERAL,
-            at=IN_GENERAL,
-        )
+        offers_notify(kind=Kind.REFERRAL_ISSUED, offers=[], at=IN_GENERAL)
 
 
 # --- Claim mode's subscription -------------------------------------------------------------------------------
