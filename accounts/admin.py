@@ -26,9 +26,8 @@ from indigo.errors import DomainError
 from indigo.http import request_ip
 from schedules.calendar import ASTANA
 
-from .models import AuditEntry, CabinetBlock, Child, LoginRecord, OtpChallenge, Representation, User
+from .models import AuditEntry, CabinetBlock, Child, LoginRecord, Notification, OtpChallenge, Representation, User
 from .permissions import admin_site_access
-from .services.notifications import representation_decision_notify
 from .services.people import representation_decide
 from .sms import mask_phone
 
@@ -126,16 +125,15 @@ def reason_page(modeladmin, request, queryset, *, title: str, intro: str):
 
 
 def decide_each(modeladmin, request, objects, *, confirm: bool, reason: str = "") -> None:
-    """Decide every object through its service (which audits it), then notify its parent by SMS."""
+    """Decide every object through its service, which audits it and queues the SMS to its parent (the outbox)."""
     done = 0
     for obj in objects:
         try:
-            decided = modeladmin.decide(obj, by=request.user, confirm=confirm, reason=reason, ip=request_ip(request))
+            modeladmin.decide(obj, by=request.user, confirm=confirm, reason=reason, ip=request_ip(request))
         except (DomainError, ValidationError) as exc:
             message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
             modeladmin.message_user(request, f"{obj}: {message}", messages.ERROR)
             continue
-        modeladmin.notify(decided)
         done += 1
     if done:
         text = (
@@ -171,9 +169,10 @@ def skip_undecidable(modeladmin, request, queryset, *, pending):
 
 
 class DecisionActions:
-    """Confirm or reject the pending rows of a selection through their service, each parent told by SMS: the admin
-    sets `pending` (the filter of undecided rows), `decided_related` (what the service and SMS read), `decide`,
-    `notify` and the rejection page's `rejection_title` and `rejection_intro`; its actions call these two."""
+    """Confirm or reject the pending rows of a selection through their service, each parent told by SMS (the
+    service writes it to the outbox): the admin sets `pending` (the filter of undecided rows), `decided_related`
+    (what the service and SMS read), `decide` and the rejection page's `rejection_title` and `rejection_intro`;
+    its actions call these two."""
 
     pending: dict
     decided_related: tuple[str, ...] = ()
@@ -181,9 +180,6 @@ class DecisionActions:
     rejection_intro = ""
 
     def decide(self, obj, **kwargs):
-        raise NotImplementedError
-
-    def notify(self, obj) -> None:
         raise NotImplementedError
 
     def confirm_selected(self, request, queryset) -> None:
@@ -292,9 +288,6 @@ class RepresentationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin,
     def decide(self, obj, **kwargs):
         return representation_decide(representation=obj, **kwargs)
 
-    def notify(self, obj) -> None:
-        representation_decision_notify(representation=obj)
-
     @admin.action(description=_("Confirm the selected representations"), permissions=["decide"])
     def confirm(self, request, queryset):
         self.confirm_selected(request, queryset)
@@ -364,6 +357,43 @@ class AuditEntryAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("details"))
     def details_text(self, obj: AuditEntry) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.details, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@admin.register(Notification)
+class NotificationAdmin(DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
+    """The parents' SMS and their delivery (the outbox, accounts.services.notifications): support answers "did I
+    get an SMS?" here."""
+
+    list_display = ("created", "user", "kind", "status", "attempts", "phone_masked", "sent", "last_error")
+    list_filter = ("status", "kind", "created_at")
+    search_fields = ("=user__phone", "=user__iin", "=key")
+    search_help_text = _("The parent's phone (+7XXXXXXXXXX) or IIN, or the event key, exactly.")
+    list_select_related = ("user",)
+    fields = (
+        "user",
+        "kind",
+        "key",
+        "language",
+        "phone_masked",
+        "text",
+        "status",
+        "attempts",
+        "created",
+        "next_attempt",
+        "sent",
+        "last_error",
+    )
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    created = astana_column("created_at", _("created at"))
+    sent = astana_column("sent_at", _("sent at"))
+    next_attempt = astana_column("next_attempt_at", _("next attempt at"))
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, obj: Notification) -> str:
+        return mask_phone(obj.phone)
 
 
 # --- Cabinet blocks: read-only here ---------------------------------------------------------------------------

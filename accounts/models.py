@@ -9,6 +9,9 @@ from indigo.append_only import AppendOnlyModel
 
 from .validators import validate_iin, validate_phone
 
+# The languages a parent's SMS are written in (DOMAIN.md, Who uses it: Russian or Kazakh).
+SMS_LANGUAGES = [("ru", _("Russian")), ("kk", _("Kazakh"))]
+
 
 class User(AbstractUser):
     """Everyone who logs in: parents (legal representatives), kindergarten staff and department admins.
@@ -27,6 +30,9 @@ class User(AbstractUser):
     iin = models.CharField(_("IIN"), max_length=12, unique=True, null=True, blank=True, validators=[validate_iin])
     phone = models.CharField(_("phone"), max_length=16, unique=True, null=True, blank=True, validators=[validate_phone])
     phone_2 = models.CharField(_("second phone"), max_length=16, blank=True, validators=[validate_phone])
+    # The language of the parent's SMS (ru or kk): the language of the pages and API they last used
+    # (accounts.middleware.SmsLanguageMiddleware), Russian until they use another.
+    language = models.CharField(_("language of SMS"), max_length=2, choices=SMS_LANGUAGES, default="ru")
     kindergarten = models.ForeignKey(
         "placement.Kindergarten",
         on_delete=models.PROTECT,
@@ -256,3 +262,68 @@ class CabinetBlock(models.Model):
         if self.lifted_at is not None:
             return "lifted"
         return "active" if self.starts_at <= at < self.ends_at else "ended"
+
+
+class Notification(models.Model):
+    """One SMS to a parent about an event of their case, in the transactional outbox (issue 14, Notifications).
+
+    Written in the transaction of the event it reports, so an event rolled back leaves no notification; sent
+    after the commit by a Celery task, and by the beat sweep when that task never ran. `key` names the event,
+    so an event reported twice (a retried task, a second sweep, a run caught up) makes one row. The text is
+    rendered in the parent's language when the event happens and kept as sent (accounts.services.notifications).
+    """
+
+    class Kind(models.TextChoices):
+        REPRESENTATION_CONFIRMED = "representation_confirmed", _("Representation confirmed")
+        REPRESENTATION_REJECTED = "representation_rejected", _("Representation rejected")
+        PRIVILEGE_CONFIRMED = "privilege_confirmed", _("Privilege confirmed")
+        PRIVILEGE_REJECTED = "privilege_rejected", _("Privilege rejected")
+        REFERRAL_ISSUED = "referral_issued", _("Referral issued")
+        REFERRAL_EXPIRING = "referral_expiring", _("Referral expires in 24 hours")
+        CABINET_BLOCKED = "cabinet_blocked", _("Cabinet blocked")
+        CABINET_LIFTED = "cabinet_lifted", _("Cabinet block lifted")
+        OFFER_MADE = "offer_made", _("Place offered")
+        OFFER_EXPIRING = "offer_expiring", _("Offer expires in 24 hours")
+        APPLICATION_PAUSED = "application_paused", _("Application paused")
+        GENERAL_ACCESS = "general_access", _("A place in general access")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Not delivered")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    key = models.CharField(_("event key"), max_length=120, unique=True)
+    language = models.CharField(_("language"), max_length=2, choices=SMS_LANGUAGES)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    text = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    send_before = models.DateTimeField(_("pointless after"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_created"),
+            # The sweep: what is due, and what a lost worker left in `sending`.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="notification_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

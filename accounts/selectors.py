@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import CabinetBlock, LoginRecord
+from .models import CabinetBlock, LoginRecord, Notification
 from .validators import is_valid_iin, normalize_phone
 
 RECENT_LOGINS = 20
@@ -84,3 +84,8 @@ def parents_find(*, query: str) -> QuerySet:
             _("Enter a phone number (+7 and 10 digits) or an IIN (12 digits)."), code="query"
         ) from exc
     return User.objects.filter(role=User.Role.PARENT, phone=phone)
+
+
+def notifications_of(*, user) -> QuerySet[Notification]:
+    """The user's notifications, newest first (the cabinet's list and the API's)."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")

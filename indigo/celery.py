@@ -108,3 +108,25 @@ def _schedule_the_catch_up(sender: Celery, **kwargs) -> None:
         "schedule": seconds,
         "options": {**_BEAT, "expires": max(seconds, 900)},
     }
+
+
+@app.on_after_configure.connect
+def _schedule_the_notifications(sender: Celery, **kwargs) -> None:
+    """The notification outbox (issue 14, accounts.services.notifications): every NOTIFICATIONS_SWEEP_SECONDS
+    (a minute) beat sends the sweep, which sends whatever is pending and due: the rows whose on-commit task was
+    lost (a crash, a broker outage), the retries after a gateway failure, the rows written in bulk. Every
+    15 minutes, the reminders of deadlines within 24 hours (referrals, offers), each enqueued once by its key."""
+    from django.conf import settings
+
+    seconds = settings.NOTIFICATIONS_SWEEP_SECONDS
+    queue = {"queue": settings.NOTIFICATIONS_QUEUE} if settings.NOTIFICATIONS_QUEUE else {}
+    sender.conf.beat_schedule["notifications-sweep"] = {
+        "task": "accounts.tasks.notifications_sweep",
+        "schedule": seconds,
+        "options": {**_BEAT, **queue, "expires": seconds},
+    }
+    sender.conf.beat_schedule["deadline-reminders"] = {
+        "task": "placement.tasks.deadline_reminders",
+        "schedule": 900.0,
+        "options": {**_BEAT, "expires": 900},
+    }

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A parent's SMS follow the language of the pages and API they use (ru or kk).
+    "accounts.middleware.SmsLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A page view's refusal (indigo.errors.DomainError) becomes its translated page (indigo.pages).
@@ -301,6 +303,17 @@ SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_SENDER = env.str("SMS_GATEWAY_SENDER", default="INDIGO")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+# Notifications to parents (issue 14; accounts.services.notifications, docs/SMS.md): a gateway failure is retried
+# after NOTIFICATION_RETRY_SECONDS x 2^(attempt-1) (at most NOTIFICATION_RETRY_MAX_SECONDS), and the SMS is marked
+# failed after NOTIFICATION_MAX_ATTEMPTS; a row a lost worker left "sending" is marked failed after
+# NOTIFICATION_SENDING_TIMEOUT_SECONDS (never sent twice). Beat sweeps what is due every NOTIFICATIONS_SWEEP_SECONDS.
+# NOTIFICATIONS_QUEUE: a Celery queue of their own (workers then need -Q celery,<it>); empty: the default queue.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_SECONDS = env.float("NOTIFICATION_RETRY_SECONDS", default=60.0)
+NOTIFICATION_RETRY_MAX_SECONDS = env.float("NOTIFICATION_RETRY_MAX_SECONDS", default=3600.0)
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.float("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600.0)
+NOTIFICATIONS_SWEEP_SECONDS = env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60.0)
+NOTIFICATIONS_QUEUE = env.str("NOTIFICATIONS_QUEUE", default="")
 OTP_TTL_SECONDS = 300
 OTP_MAX_ATTEMPTS = 5
 OTP_REQUESTS_PER_PHONE_PER_HOUR = env.int("OTP_REQUESTS_PER_PHONE_PER_HOUR", default=5)

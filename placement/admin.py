@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
 
 from accounts.admin import DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, astana_column
-from accounts.services.notifications import privilege_decision_notify
 
 from .models import Application, City, Group, Kindergarten, Place, PlaceEvent, Protocol
 from .models.queue import application_number_normalize
@@ -206,9 +205,6 @@ class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, ad
 
     def decide(self, obj, **kwargs):
         return application_privilege_decide(application=obj, **kwargs)
-
-    def notify(self, obj) -> None:
-        privilege_decision_notify(application=obj)
 
     @admin.action(description=_("Confirm the privilege of the selected applications"), permissions=["decide"])
     def confirm_privilege(self, request, queryset):

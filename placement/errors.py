@@ -140,3 +140,8 @@ class ClaimRateLimited(RateLimited):
             _("Too many attempts to take a place. Try again in %(seconds)s s.") % {"seconds": retry_after},
             retry_after=retry_after,
         )
+
+
+class NotSubscribable(PlacementError):
+    code = "not_subscribable"
+    message = _("Alerts can be turned on only for an application that is in the queue.")

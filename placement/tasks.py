@@ -4,6 +4,7 @@ from schedules.calendar import moment_parse
 
 from .models import City
 from .services.daily import run_daily as run_daily_service
+from .services.notifications import deadline_reminders_enqueue
 
 
 # Acknowledged only when done, and given back to the queue when the worker dies mid-run (settings: the Redis
@@ -19,3 +20,9 @@ def run_daily(at: str | None = None, city: str | None = None) -> dict:
     only = City.objects.get(slug=city) if city else None
     published = run_daily_service(at=moment, city=only)
     return {"published": [f"{p.city.slug}/{p.day.isoformat()}" for p in published]}
+
+
+@shared_task(name="placement.tasks.deadline_reminders", ignore_result=True)
+def deadline_reminders() -> dict:
+    """Beat, every 15 minutes: one SMS per referral (and offer) whose deadline is within 24 hours."""
+    return deadline_reminders_enqueue()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import blocks, cabinet, public, queue_lookup, referrals, staff
+from .views import blocks, cabinet, notifications, public, queue_lookup, referrals, staff
 
 app_name = "placement"
 
@@ -22,6 +22,12 @@ urlpatterns = [
     path("cabinet/children/add/", cabinet.ChildAddView.as_view(), name="cabinet-child-add"),
     path("cabinet/apply/", cabinet.ApplyView.as_view(), name="cabinet-apply"),
     path("cabinet/applications/<str:number>/withdraw/", cabinet.WithdrawView.as_view(), name="cabinet-withdraw"),
+    path("cabinet/notifications/", notifications.NotificationListView.as_view(), name="cabinet-notifications"),
+    path(
+        "cabinet/applications/<str:number>/alerts/",
+        notifications.GeneralAccessAlertView.as_view(),
+        name="cabinet-alerts",
+    ),
     path("places/<int:pk>/claim/", referrals.ClaimConfirmView.as_view(), name="place-claim"),
     path("cabinet/referrals/<str:number>/", referrals.ReferralView.as_view(), name="referral"),
     path("cabinet/referrals/<str:number>/decline/", referrals.ReferralDeclineView.as_view(), name="referral-decline"),

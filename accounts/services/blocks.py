@@ -15,10 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from indigo.errors import DomainError
 
-from ..models import CabinetBlock
+from ..models import CabinetBlock, Notification
 from ..permissions import department_admin_require
 from ..selectors import block_active
 from .audit import audit_record
+from .notifications import notification_enqueue
 from .sessions import sessions_end_others
 
 BLOCK_MONTHS = 6
@@ -78,7 +79,13 @@ def cabinet_unblock(
         lifted = CabinetBlock.objects.filter(pk=block.pk, lifted_at__isnull=True).update(
             lifted_at=at, lifted_by=by, lift_reason=reason
         )
-        if lifted:  # lifted already (a second click): nothing changed, nothing to audit
+        if lifted:  # lifted already (a second click): nothing changed, nothing to audit or tell
             audit_record(actor=by, action="cabinet.unblock", target=block, ip=ip, at=at, reason=reason)
+            notification_enqueue(
+                user=block.user,
+                kind=Notification.Kind.CABINET_LIFTED,
+                key=f"{Notification.Kind.CABINET_LIFTED}:{block.pk}",
+                at=at,
+            )
     block.refresh_from_db()
     return block

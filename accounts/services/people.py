@@ -8,10 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from ..models import Child, Representation
+from ..models import Child, Notification, Representation
 from ..permissions import department_admin_require
 from ..validators import validate_iin
 from .audit import audit_record
+from .notifications import notification_enqueue
 
 MIN_BIRTH_DATE = dt.date(2010, 1, 1)
 ADMINS_DECIDE_REPRESENTATIONS = _lazy("Only department admins confirm representations.")
@@ -83,6 +84,15 @@ def child_register(
     return representation
 
 
+def representation_decided_notify(*, representation: Representation, confirmed: bool, reason: str, at) -> None:
+    """SMS to the parent: their representation of the child was confirmed or rejected (with the reason)."""
+    kind = Notification.Kind.REPRESENTATION_CONFIRMED if confirmed else Notification.Kind.REPRESENTATION_REJECTED
+    params = {"child": representation.child} if confirmed else {"child": representation.child, "reason": reason}
+    notification_enqueue(
+        user=representation.parent, kind=kind, key=f"{kind}:{representation.pk}", at=at, **params
+    )
+
+
 def representation_decide(
     *,
     representation: Representation,
@@ -100,5 +110,6 @@ def representation_decide(
             status=status, decision_reason=reason, decided_by=by, decided_at=at
         )
         audit_record(actor=by, action="representation." + status, target=representation, ip=ip, at=at, reason=reason)
+        representation_decided_notify(representation=representation, confirmed=confirm, reason=reason, at=at)
     representation.refresh_from_db()
     return representation

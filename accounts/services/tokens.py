@@ -18,8 +18,10 @@ from django.db.models.signals import post_delete, post_save
 from rest_framework.authtoken.models import Token
 
 TOKEN_CACHE_SECONDS = 300
-# What permissions and the claim path read. Nothing that names a person.
-CACHED_FIELDS = ("id", "role", "is_active", "is_staff", "is_superuser", "kindergarten_id", "last_login", "date_joined")
+# What permissions, the claim path and the SMS language read. Nothing that names a person.
+CACHED_FIELDS = (
+    "id", "role", "is_active", "is_staff", "is_superuser", "kindergarten_id", "language", "last_login", "date_joined",
+)  # fmt: skip
 
 
 def _token_key(key: str) -> str:
@@ -64,9 +66,14 @@ def _token_deleted(sender, instance: Token, **kwargs) -> None:
     _forget([instance.key])
 
 
+def user_tokens_forget(*, user_id: int) -> None:
+    """The user changed in a way cached tokens carry (a role, access, the SMS language): drop their entries."""
+    _forget(Token.objects.filter(user_id=user_id).values_list("key", flat=True))
+
+
 def _user_saved(sender, instance, created: bool, **kwargs) -> None:
     if not created:
-        _forget(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True))
+        user_tokens_forget(user_id=instance.pk)
 
 
 def token_cache_connect() -> None:

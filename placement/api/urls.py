@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import claims, me, public, queue, staff
+from . import claims, me, notifications, public, queue, staff
 
 urlpatterns = [
     # Public: the free-places registry, the release protocol, a queue position by number.
@@ -26,6 +26,12 @@ urlpatterns = [
         me.MyApplicationWithdrawView.as_view(),
         name="api-me-application-withdraw",
     ),
+    path(
+        "me/applications/<str:number>/alerts/",
+        notifications.MeApplicationAlertsView.as_view(),
+        name="api-me-application-alerts",
+    ),
+    path("me/notifications/", notifications.MeNotificationsView.as_view(), name="api-me-notifications"),
     path("me/referrals/", me.MyReferralsView.as_view(), name="api-me-referrals"),
     path("me/referrals/<str:number>/decline/", me.MyReferralDeclineView.as_view(), name="api-me-referral-decline"),
     # Staff: their own kindergarten's places, history, referrals and enrolment; department admins any.

@@ -16,6 +16,7 @@ from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NotYourChild
 from ..locks import application_lock
 from ..models import Application, City, GroupType
 from ..permissions import parent_holds_child
+from .notifications import privilege_decided_notify
 
 ADMINS_DECIDE_PRIVILEGES = gettext_lazy("Only department admins confirm privileges.")
 
@@ -129,6 +130,7 @@ def application_privilege_decide(
         audit_record(
             actor=by, action="application.privilege_" + status, target=application, ip=ip, at=at, reason=reason
         )
+        privilege_decided_notify(application=application, confirmed=confirm, reason=reason, at=at)
     application.refresh_from_db()
     return application
 

@@ -19,6 +19,7 @@ from accounts.services.blocks import cabinet_block_record, cabinet_block_validat
 
 from ..locks import parent_lock
 from ..models import Contract, Referral
+from .notifications import cabinet_blocked_notify
 from .referrals import contracts_terminate, referral_close
 
 
@@ -48,5 +49,6 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
             referrals_cancelled=cancelled,
             contracts_terminated=terminated,
         )
+        cabinet_blocked_notify(block=block, at=at)
     block.referrals_cancelled, block.contracts_terminated = cancelled, terminated
     return block

@@ -23,8 +23,9 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CabinetBlock
+from accounts.models import CabinetBlock, Notification
 from accounts.services.audit import audit_record
+from accounts.services.notifications import notifications_dispatch_soon
 from indigo.errors import DomainError
 from indigo.metrics import claim_outcome_count
 from indigo.ratelimit import window_hit
@@ -37,6 +38,7 @@ from ..models.referrals import referral_valid_until
 from ..registry_cache import registry_changed
 from ..selectors.claims import claim_application, claim_refusal, place_gone
 from .events import place_event_build
+from .notifications import referral_issued_notify, referral_issued_texts
 
 # The SQLSTATE `placement_claim_take` raises when the child was referred meanwhile (migration 0006).
 CHILD_REFERRED_MEANWHILE = "IN001"
@@ -182,16 +184,18 @@ def _take_at_once(*, referral: Referral, access: str, ip: str | None) -> bool:
     place, application, at = referral.place, referral.application, referral.issued_at
     group = place.group
     details = json.dumps({"place": place.pk, "application": application.number}, ensure_ascii=False)
+    notice, texts = referral_issued_texts(referral=referral, application=application)
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT outcome, referral_id FROM placement_claim_take("
-                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s)",
+                "SELECT outcome, referral_id FROM placement_claim_take(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s::jsonb, %s, %s)",
                 [
                     referral.parent_id, place.pk, place.entered_priority_at, place.priority_until, application.pk, at,
                     referral.number, referral.valid_until, referral.child_id, place.kindergarten_id, place.city_id,
                     protocol_day(at), group.birth_year, group.language, group.group_type, access, details, ip,
-                    timezone.now(),
+                    timezone.now(), Notification.Kind.REFERRAL_ISSUED, json.dumps(notice, ensure_ascii=False),
+                    texts["ru"], texts["kk"],
                 ],
             )  # fmt: skip
             outcome, referral_id = cursor.fetchone()
@@ -205,6 +209,7 @@ def _take_at_once(*, referral: Referral, access: str, ip: str | None) -> bool:
         return False
     referral.pk = referral_id
     referral._state.adding = False
+    notifications_dispatch_soon()
     return True
 
 
@@ -236,6 +241,7 @@ def _take_step_by_step(*, referral: Referral, access: str, ip: str | None) -> Re
     audit_record(
         actor=by, action="referral.issue", target=referral, ip=ip, at=at, place=place.pk, application=application.number
     )
+    referral_issued_notify(referral=referral, parent=by, application=application, at=at)
     return None
 
 

@@ -21,6 +21,7 @@ from ..locks import city_lock, row_lock_clause
 from ..models import Access, City, Place, PlaceEvent, Protocol
 from ..registry_cache import registry_changed
 from .applications import applications_release_held
+from .notifications import general_access_notify
 from .protocols import protocol_publish
 from .referrals import referrals_expire
 
@@ -119,6 +120,8 @@ def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Proto
         # releases, recorded in this day's protocol), held children come back to the queue.
         referrals_expire(city=city, cutoff=cutoff)
         applications_release_held(city=city, cutoff=cutoff, recorded_at=recorded_at)
+        if day == last_complete_day(recorded_at):  # subscribers hear of today's general places, not a stale day's
+            general_access_notify(city=city, day=day, recorded_at=recorded_at)
         protocol = protocol_publish(city=city, day=day, at=recorded_at)
     daily_run_observe(
         city_slug=city.slug, seconds=time.monotonic() - started, lag_seconds=(recorded_at - cutoff).total_seconds()

@@ -1,16 +1,17 @@
 """Admin of people (issue 4, admins): representations confirmed or rejected with the reason sent to the parent by
-SMS, every decision audited; logins, one-time codes and the audit log are read-only; department admins use it."""
+SMS (through the outbox, in the parent's language), every decision audited; logins, one-time codes and the audit
+log are read-only; department admins use it."""
 
 import datetime as dt
 
 import pytest
 
-from accounts import sms
-from accounts.models import AuditEntry, Child, LoginRecord, OtpChallenge, Representation
+from accounts.models import AuditEntry, Child, LoginRecord, Notification, OtpChallenge, Representation
 from accounts.services.audit import audit_record
-from accounts.services.notifications import parent_notify
+from accounts.services.notifications import notification_enqueue
 from tests.clock import astana
 from tests.factories import AdminFactory, ParentFactory, RepresentationFactory, UserFactory
+from tests.outbox import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +34,17 @@ def test_confirming_a_representation_audits_it_and_tells_the_parent_by_sms(clien
     assert pending.status == "confirmed" and pending.decided_by == superuser
     entry = AuditEntry.objects.get(action="representation.confirmed")
     assert (entry.actor, entry.target_id) == (superuser, str(pending.pk))
-    [message] = sms.outbox
+    [message] = delivered()
     assert message.phone == "+77015550001"
-    assert "подтверждено" in message.text and "расталды" in message.text  # Russian and Kazakh both
+    assert "подтверждено" in message.text and "Сапаров" in message.text  # in Russian, the parent's language
+
+
+def test_a_kazakh_reading_parent_is_told_in_kazakh(client, superuser, pending):
+    pending.parent.language = "kk"
+    pending.parent.save(update_fields=["language"])
+    act(client, REPRESENTATIONS, "confirm", [pending])
+    [message] = delivered()
+    assert "расталды" in message.text and "подтверждено" not in message.text
 
 
 def test_rejecting_asks_for_a_reason_first_and_changes_nothing_until_given(client, superuser, pending):
@@ -48,7 +57,7 @@ def test_rejecting_asks_for_a_reason_first_and_changes_nothing_until_given(clien
     assert empty.status_code == 200 and "errorlist" in empty.content.decode()
     pending.refresh_from_db()
     assert pending.status == "pending"
-    assert sms.outbox == [] and not AuditEntry.objects.filter(action__startswith="representation.").exists()
+    assert delivered() == [] and not AuditEntry.objects.filter(action__startswith="representation.").exists()
 
 
 def test_rejecting_with_a_reason_sends_the_reason_to_the_parent(client, superuser, pending):
@@ -59,8 +68,8 @@ def test_rejecting_with_a_reason_sends_the_reason_to_the_parent(client, superuse
     assert (pending.status, pending.decision_reason) == ("rejected", reason)
     entry = AuditEntry.objects.get(action="representation.rejected")
     assert entry.details["reason"] == reason and entry.actor == superuser
-    [message] = sms.outbox
-    assert reason in message.text and "отклонено" in message.text and "қабылданбады" in message.text
+    [message] = delivered()
+    assert reason in message.text and "отклонено" in message.text
 
 
 def test_only_pending_representations_are_decided(client, superuser, pending):
@@ -68,7 +77,7 @@ def test_only_pending_representations_are_decided(client, superuser, pending):
     act(client, REPRESENTATIONS, "reject", [pending, confirmed], apply_reason="yes", reason="Нет документа")
     confirmed.refresh_from_db()
     assert confirmed.status == "confirmed"
-    assert [m.phone for m in sms.outbox] == [pending.parent.phone]
+    assert [m.phone for m in delivered()] == [pending.parent.phone]
 
 
 def test_a_department_admin_without_model_permissions_can_decide(client, pending):
@@ -87,20 +96,25 @@ def test_kindergarten_staff_with_staff_status_cannot_see_representations(client,
     assert client.get(REPRESENTATIONS).status_code == 403
 
 
-def test_an_sms_failure_does_not_undo_the_decision_and_is_audited(client, superuser, pending, settings):
+def test_an_sms_failure_does_not_undo_the_decision_and_is_recorded_for_a_retry(client, superuser, pending, settings):
     settings.SMS_BACKEND = "accounts.sms.HttpGatewayBackend"
     settings.SMS_GATEWAY_URL = "not-a-url"
     response = act(client, REPRESENTATIONS, "confirm", [pending])
     assert response.status_code == 302
+    assert delivered() == []
     pending.refresh_from_db()
     assert pending.status == "confirmed"
-    assert AuditEntry.objects.filter(action="sms.failed", target_id=str(pending.parent.pk)).exists()
+    notification = Notification.objects.get(user=pending.parent)
+    assert (notification.status, notification.attempts) == ("pending", 1)
+    assert "SMS_GATEWAY_URL" in notification.last_error
 
 
-def test_parent_notify_without_a_phone_sends_nothing():
+def test_a_notification_to_a_parent_without_a_phone_sends_nothing_and_says_why():
     parent = ParentFactory(phone=None)
-    assert parent_notify(user=parent, text="x") is False
-    assert sms.outbox == []
+    notification_enqueue(user=parent, kind="cabinet_lifted", key="cabinet_lifted:test")
+    assert delivered() == []
+    notification = Notification.objects.get(user=parent)
+    assert (notification.status, notification.last_error) == ("failed", "the parent has no phone")
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])

@@ -4,7 +4,8 @@
 the parent's row, refuse when a cabinet block is in force, take the place by an UPDATE conditional on the state it
 was judged in, take the application the same way, and write the referral, the place's `taken` event and the audit
 record. Whoever judged the claim passes every value (the rules stay in Python); the function only makes the writes
-that the judgement allows, under the same locks in the same order. Its answers:
+that the judgement allows, under the same locks in the same order. It also writes the parent's SMS to the
+notification outbox (issue 14), in the parent's language read here: the caller passes the text in each language. Its answers:
 
 - `created` with the referral's id;
 - `blocked`: a block is in force (nothing written);
@@ -22,7 +23,8 @@ CREATE OR REPLACE FUNCTION placement_claim_take(
     p_parent bigint, p_place bigint, p_entered timestamptz, p_until timestamptz, p_application bigint,
     p_at timestamptz, p_number varchar, p_valid_until timestamptz, p_child bigint, p_kindergarten bigint,
     p_city bigint, p_day date, p_birth_year integer, p_language varchar, p_group_type varchar, p_access varchar,
-    p_details jsonb, p_ip inet, p_recorded timestamptz
+    p_details jsonb, p_ip inet, p_recorded timestamptz, p_notice_kind varchar, p_notice_params jsonb,
+    p_text_ru text, p_text_kk text
 ) RETURNS TABLE (outcome text, referral_id bigint) AS $$
 DECLARE
     new_referral bigint;
@@ -63,6 +65,16 @@ BEGIN
          p_language, p_group_type, p_access);
     INSERT INTO accounts_auditentry (at, actor_id, action, target_type, target_id, ip, details)
     VALUES (p_at, p_parent, 'referral.issue', 'placement.referral', new_referral::text, p_ip, p_details);
+    -- The outbox row as accounts.services.notifications.notification_build makes it; its key as event_key does.
+    INSERT INTO accounts_notification
+        (user_id, kind, key, language, phone, params, text, status, attempts, next_attempt_at, send_before,
+         claimed_at, last_error, created_at, sent_at)
+    SELECT u.id, p_notice_kind, p_notice_kind || ':' || new_referral::text, lang.code, COALESCE(u.phone, ''),
+        p_notice_params, CASE WHEN lang.code = 'kk' THEN p_text_kk ELSE p_text_ru END, 'pending', 0, p_at, NULL,
+        NULL, '', p_at, NULL
+    FROM accounts_user u, LATERAL (SELECT CASE WHEN u.language = 'kk' THEN 'kk' ELSE 'ru' END AS code) lang
+    WHERE u.id = p_parent
+    ON CONFLICT (key) DO NOTHING;
     RETURN QUERY SELECT 'created'::text, new_referral;
 END;
 $$ LANGUAGE plpgsql;
@@ -79,11 +91,14 @@ def backwards(apps, schema_editor):
         schema_editor.execute(
             "DROP FUNCTION IF EXISTS placement_claim_take(bigint, bigint, timestamptz, timestamptz, bigint, "
             "timestamptz, varchar, timestamptz, bigint, bigint, bigint, date, integer, varchar, varchar, varchar, "
-            "jsonb, inet, timestamptz)"
+            "jsonb, inet, timestamptz, varchar, jsonb, text, text)"
         )
 
 
 class Migration(migrations.Migration):
-    dependencies = [("placement", "0005_release_submission"), ("accounts", "0005_audit_append_only")]
+    dependencies = [
+        ("placement", "0006_general_access_subscription"),
+        ("accounts", "0006_user_language_notification_outbox"),
+    ]
 
     operations = [migrations.RunPython(forwards, backwards)]
