@@ -4,30 +4,33 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
+# Tests run in parallel, one process per core (pytest-xdist); PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= auto
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
 # The PostgreSQL and Redis of this machine, for `make test-services` and CI.
 SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/1
 
 .PHONY: run test test-services test-embedded setup messages migrate demo lint lock clean
 
 ## First command: set up, load the demo data and run web, worker and beat on http://127.0.0.1:8000
+## (the demo accounts are printed last, once the web answers; Ctrl-C stops all three)
 run: setup migrate demo
-	@echo "INDIGO on http://127.0.0.1:8000/ (web, worker and beat; Ctrl-C stops all)"
-	$(BIN)/honcho -f Procfile.dev start
+	$(BIN)/python scripts/run_dev.py
 
 ## Second command: set up and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: setup
 	@bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The suite against this machine's PostgreSQL and Redis, starting them when they are down
 test-services: setup
 	@bash scripts/ensure-services.sh
 	@bash scripts/ensure-chromium.sh
-	$(SERVICES_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(SERVICES_ENV) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The suite on the embedded default (SQLite, file-system broker), without the tests that need real services
 test-embedded: setup
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(BIN)/python -m pytest -m "not services" $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(BIN)/python -m pytest $(XDIST) -m "not services" $(PYTEST_ARGS)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,10 +48,11 @@ messages: $(STAMP)
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
-## The demo data, then the 18:00 run's catch-up, so that every protocol day up to now is published
+## The demo data, then the 18:00 run's catch-up, so that every protocol day up to now is published; both quiet
+## (a line each): the catch-up logs a line per day since 2024
 demo: migrate
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py run_protocol | tail -n 1
+	LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo -v 0
+	LOG_LEVEL=WARNING $(BIN)/python manage.py run_protocol | tail -n 1
 
 lint: setup
 	$(BIN)/ruff check .

@@ -46,6 +46,11 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:5]}***{phone[-4:]}"
 
 
+def phone_display(phone: str) -> str:
+    """+77011234567 -> +7 701 123 45 67, as people read and dial it."""
+    return f"{phone[:2]} {phone[2:5]} {phone[5:8]} {phone[8:10]} {phone[10:]}" if len(phone) == 12 else phone
+
+
 class BaseBackend:
     def send(self, *, phone: str, text: str) -> None:
         raise NotImplementedError

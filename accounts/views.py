@@ -23,10 +23,12 @@ from django.views.generic import TemplateView
 from indigo.http import request_ip, request_user_agent
 
 from .models import LoginRecord
+from .permissions import admin_site_access, is_department_admin
 from .selectors import logins_recent
 from .services.lockout import LoginLockedOut, login_lockout_check, login_lockout_start
-from .services.otp import OtpError, OtpInvalidPhone, otp_request, otp_verify
+from .services.otp import OtpError, OtpExpired, OtpInvalidPhone, OtpTooManyAttempts, otp_request, otp_verify
 from .services.sessions import login_refusal, session_start
+from .sms import phone_display
 
 SESSION_PHONE = "accounts.otp_phone"
 SESSION_NEXT = "accounts.otp_next"
@@ -103,10 +105,22 @@ def locked_out_status(response, form):
 
 
 class PasswordLoginView(auth_views.LoginView):
-    """Staff and department admins log in with a password; the `user_logged_in` receiver records it."""
+    """Staff and department admins log in with a password; the `user_logged_in` receiver records it. Without a
+    `next`, each lands where their day starts (issue 13): staff on their kindergarten's page, department admins in
+    the administration."""
 
     template_name = "accounts/login.html"
     authentication_form = PasswordLoginForm
+
+    def get_default_redirect_url(self):
+        user = self.request.user
+        if getattr(user, "is_kindergarten_staff", False):
+            return reverse("placement:staff-home")
+        if admin_site_access(user):
+            return reverse("admin:index")
+        if is_department_admin(user):
+            return reverse("placement:staff-home")
+        return super().get_default_redirect_url()
 
     def form_invalid(self, form):
         return locked_out_status(super().form_invalid(form), form)
@@ -125,11 +139,6 @@ def admin_login_with_lockout(login_view):
 
     login.with_lockout = True
     return login
-
-
-def phone_display(phone: str) -> str:
-    """+77011234567 -> +7 701 123 45 67"""
-    return f"{phone[:2]} {phone[2:5]} {phone[5:8]} {phone[8:10]} {phone[10:]}" if len(phone) == 12 else phone
 
 
 def landing_url(request, candidate: str | None) -> str:
@@ -182,12 +191,16 @@ class OtpCodeView(View):
             return redirect("accounts:otp-login")
         return super().dispatch(request, *args, **kwargs)
 
-    def render_code(self, request, form, status=200, error=None):
+    def render_code(self, request, form, status=200, error=None, refusal: OtpError | None = None):
+        """The code step; after a refused code, how many tries are left, or (the code dead: too many wrong tries,
+        expired) a new code as the page's main action instead of the code box."""
         context = {
             "form": form,
             "error": error,
             "phone_display": phone_display(self.phone),
             "minutes": settings.OTP_TTL_SECONDS // 60,
+            "tries_left": getattr(refusal, "tries_left", None),
+            "code_dead": isinstance(refusal, OtpTooManyAttempts | OtpExpired),
         }
         return render(request, self.template_name, context, status=status)
 
@@ -209,7 +222,7 @@ class OtpCodeView(View):
             )
         except OtpError as exc:
             form.add_error(None, exc.message)
-            return self.render_code(request, form)
+            return self.render_code(request, form, refusal=exc)
         next_url = request.session.pop(SESSION_NEXT, None)
         request.session.pop(SESSION_PHONE, None)
         session_start(request=request, user=user, method=LoginRecord.Method.OTP)

@@ -18,6 +18,7 @@ from .errors import DomainError
 TITLES = {
     403: _("Access denied"),
     404: _("Not found"),
+    405: _("This page cannot be opened this way"),
     429: _("Too many attempts"),
     503: _("Temporarily unavailable"),
 }
@@ -59,6 +60,24 @@ class DomainErrorMiddleware:
         if isinstance(exception, DomainError):
             return error_page(request, exception)
         return None
+
+
+class MethodNotAllowedPageMiddleware:
+    """A page's 405 (e.g. a GET on a staff URL that only takes a form's POST) is the translated error page with
+    its Allow header, not Django's empty answer; the API's 405 keeps its JSON."""
+
+    message = _("This address only takes a form sent from the portal's pages. Go back and use the page's button.")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or request.path.startswith("/api/"):
+            return response
+        page = error_page(request, DomainError(self.message, code="method_not_allowed"), status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page
 
 
 class RoleView(View):

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A page view's refusal (indigo.errors.DomainError) becomes its translated page (indigo.pages).
     "indigo.pages.DomainErrorMiddleware",
+    # A page's empty 405 becomes the translated error page (indigo.pages).
+    "indigo.pages.MethodNotAllowedPageMiddleware",
     # Last, so that a view's lost database connection becomes a clean 503 before anything else sees it.
     "indigo.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -99,6 +101,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "indigo.context_processors.portal",
             ],
+            # One table (and its pagination) for every list, cards below 640 px (indigo/tables.py).
+            "libraries": {"tables": "indigo.tables"},
         },
     },
 ]

@@ -6,18 +6,22 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.views import AdminPasswordLoginForm, admin_login_with_lockout
 
 from . import health, metrics
-from .views import HomeView
+from .views import HomeView, favicon
 
 # Machine endpoints: no language prefix (the API follows Accept-Language).
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("indigo.api_urls")),
 ]
+
+# The admin is the portal's too: its name, not Django's, in the header and the window title.
+admin.site.site_header = admin.site.site_title = "INDIGO"
 
 # The admin's login is a password login like the staff page: the same lockout and refusals (accounts.views).
 admin.site.login_form = AdminPasswordLoginForm

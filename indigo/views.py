@@ -2,8 +2,9 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.defaults import page_not_found
@@ -36,6 +37,11 @@ def _is_connection_failure(exception: BaseException) -> bool:
 
 class HomeView(TemplateView):
     template_name = "home.html"
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on pages that name no icon (the admin, the API docs)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 def not_found(request, exception=None):

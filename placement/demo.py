@@ -1,8 +1,17 @@
-"""Demo data for a first local run (`manage.py seed_demo`): Temirtau and its 2024 summer schedule (the seed notice),
-and demo parents with children in the queue.
+"""Demo data for a first local run (`manage.py seed_demo`): Temirtau, its 2024 summer schedule (the seed notice) as
+the demo's history, a current campaign timed relative to the day of seeding, and demo parents with children in the
+queue.
+
+Two timelines, both through the real services with `at` in the past:
+- history: the 2024 releases of the seed notice, the 18:00 runs that moved them to general access in June 2024,
+  and the end of that summer (the places still free then withdrawn, the groups complete);
+- today: a campaign of the current year whose windows are counted in working days from today (one cohort's places
+  in general access since a few days, one cohort's in priority access now, two cohorts still scheduled), releases
+  of the last few working days in priority access, a withdrawal, places taken by the head of the queue (one child
+  already enrolled). So whenever the demo is seeded, today's registry shows priority, general and taken places.
 
 Everything is created with get_or_create/update_or_create, so seeding twice changes nothing; places are released
-(through the real services, with `at` in the past) only when the city has no places yet.
+only when the city has no places yet.
 """
 
 import datetime as dt
@@ -14,11 +23,16 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from schedules.calendar import ASTANA
+from schedules.calendar import ASTANA, add_working_days, astana, at_astana
 from schedules.models import CohortWindow, KindergartenShift, SummerSchedule
 
 from .models import City, Group, GroupType, Kindergarten, Language, Place
+from .selectors.claims import claim_refusal
+from .selectors.queue import priority_places_count, queue_head
+from .services.claims import place_claim
+from .services.daily import run_daily
 from .services.places import place_release, place_withdraw
+from .services.referrals import referral_enrol
 
 # Demo-only passwords, printed by seed_demo (for the README); never use them anywhere but a local first run.
 DEMO_ADMIN_USERNAME = "admin"
@@ -186,12 +200,12 @@ KINDERGARTENS = [
     ),
 ]
 
-# Group names by cohort (2024 ages): nursery, junior, middle, senior.
+# Group names by the cohort's age in the campaign: nursery, junior, middle, senior.
 GROUP_NAMES = {
-    2022: ("Ясельная группа", "Бөбекжай тобы", "Nursery group"),
-    2021: ("Младшая группа", "Кіші топ", "Junior group"),
-    2020: ("Средняя группа", "Ортаңғы топ", "Middle group"),
-    2019: ("Старшая группа", "Ересек топ", "Senior group"),
+    2: ("Ясельная группа", "Бөбекжай тобы", "Nursery group"),
+    3: ("Младшая группа", "Кіші топ", "Junior group"),
+    4: ("Средняя группа", "Ортаңғы топ", "Middle group"),
+    5: ("Старшая группа", "Ересек топ", "Senior group"),
 }
 LANGUAGE_NAMES = {
     Language.KK: ("казахский язык", "қазақ тілі", "Kazakh"),
@@ -218,6 +232,31 @@ def astana_at(year, month, day, hour=10, minute=0) -> dt.datetime:
     return dt.datetime(year, month, day, hour, minute, tzinfo=ASTANA)
 
 
+# The end of the history's summer: the places still free are withdrawn, the groups complete for the school year.
+HISTORY_RUN_UNTIL = astana_at(2024, 6, 21, 18, 0)  # after the last window of 2024 went general
+HISTORY_CLOSED_AT = astana_at(2024, 8, 30, 17, 0)
+HISTORY_CLOSE_REASON = "Группа укомплектована на новый учебный год"
+
+
+def campaign_year(now: dt.datetime) -> int:
+    """The year of the current campaign: the year of the seeding (the history's 2024 has no current campaign)."""
+    return astana(now).year
+
+
+def current_cohorts(now: dt.datetime) -> dict[int, int]:
+    """Birth year -> age of the current campaign's cohorts, 2 to 5 years old."""
+    year = campaign_year(now)
+    return {year - age: age for age in (5, 4, 3, 2)}
+
+
+def cohort_age(birth_year: int, now: dt.datetime) -> int:
+    """The age a group is named after: in the current campaign for its cohorts, else in the history's 2024."""
+    current = current_cohorts(now)
+    if campaign_year(now) > SCHEDULE_YEAR and birth_year in current:
+        return current[birth_year]
+    return min(max(SCHEDULE_YEAR - birth_year, 2), 5)
+
+
 @dataclass
 class SeedResult:
     city: City
@@ -225,15 +264,17 @@ class SeedResult:
     kindergartens: list[Kindergarten]
     staff: list
     admin: object
+    current_schedule: SummerSchedule | None = None
     places_released: int = 0
     places_withdrawn: int = 0
+    places_taken: int = 0
     credentials: list[tuple[str, str, str]] = field(default_factory=list)  # (username, password, who)
     parents: list = field(default_factory=list)  # the demo parents, who log in by SMS code
     applications_created: int = 0
 
 
-def _group_names(birth_year: int, language: str, group_type: str) -> dict[str, str]:
-    base = GROUP_NAMES[birth_year]
+def _group_names(age: int, language: str, group_type: str) -> dict[str, str]:
+    base = GROUP_NAMES[age]
     lang = LANGUAGE_NAMES[language]
     kind = TYPE_NAMES[group_type]
     return {
@@ -264,7 +305,7 @@ def _seed_city() -> tuple[City, SummerSchedule]:
     return city, schedule
 
 
-def _seed_kindergartens(city: City) -> list[Kindergarten]:
+def _seed_kindergartens(city: City, now: dt.datetime) -> list[Kindergarten]:
     kindergartens = []
     for demo in KINDERGARTENS:
         district = DISTRICTS[demo.district]
@@ -287,14 +328,15 @@ def _seed_kindergartens(city: City) -> list[Kindergarten]:
                 "longitude": Decimal(demo.longitude),
             },
         )
-        groups = [(year, language, GroupType.GENERAL) for year in COHORTS for language in (Language.KK, Language.RU)]
+        years = sorted({*COHORTS, *current_cohorts(now)}) if campaign_year(now) > SCHEDULE_YEAR else COHORTS
+        groups = [(year, language, GroupType.GENERAL) for year in years for language in (Language.KK, Language.RU)]
         for birth_year, language, group_type in [*groups, *demo.extra_groups]:
             Group.objects.update_or_create(
                 kindergarten=kindergarten,
                 birth_year=birth_year,
                 language=language,
                 group_type=group_type,
-                defaults=_group_names(birth_year, language, group_type),
+                defaults=_group_names(cohort_age(birth_year, now), language, group_type),
             )
         kindergartens.append(kindergarten)
     return kindergartens
@@ -408,19 +450,135 @@ def _seed_places(city: City, kindergartens: list[Kindergarten], staff: list, now
             place_withdraw(place=place, by=kindergarten_staff, reason=reason, at=at)
             withdrawn += 1
 
-    # Live places for whoever opens the demo today: six released a week ago (general by now), six today.
-    week_ago = now - dt.timedelta(days=7)
-    for kindergarten, (birth_year, language), at in [
-        (kindergartens[0], (2021, Language.KK), week_ago),
-        (kindergartens[3], (2020, Language.RU), week_ago),
-        (kindergartens[5], (2022, Language.KK), week_ago),
-        (kindergartens[1], (2021, Language.RU), now),
-        (kindergartens[7], (2019, Language.KK), now),
-        (kindergartens[9], (2022, Language.RU), now),
-    ]:
-        group = kindergarten.groups.get(birth_year=birth_year, language=language, group_type=GroupType.GENERAL)
-        released += len(place_release(group=group, count=2, by=by_kindergarten[kindergarten.pk], at=at))
     return released, withdrawn
+
+
+def _close_history(city: City, staff: list, now: dt.datetime) -> int:
+    """The end of the 2024 summer: the 18:00 runs of June 2024 (so the protocols record the moves to general
+    access), then the places still free withdrawn at the end of August, the groups complete."""
+    if now <= HISTORY_CLOSED_AT:
+        return 0
+    run_daily(at=HISTORY_RUN_UNTIL, city=city)
+    by_kindergarten = {user.kindergarten_id: user for user in staff}
+    withdrawn = 0
+    for place in Place.objects.filter(city=city, state__in=Place.WITHDRAWABLE_STATES, released_at__year=2024):
+        place_withdraw(
+            place=place, by=by_kindergarten[place.kindergarten_id], reason=HISTORY_CLOSE_REASON, at=HISTORY_CLOSED_AT
+        )
+        withdrawn += 1
+    return withdrawn
+
+
+# --- Today: a campaign counted from the day of seeding (issue 13) -----------------------------------------------
+
+
+def working_day(now: dt.datetime, offset: int) -> dt.date:
+    """The `offset`-th working day after today (before it when negative)."""
+    return add_working_days(astana(now).date(), offset)
+
+
+def _seed_current_schedule(city: City, now: dt.datetime) -> SummerSchedule | None:
+    """The current year's campaign, its windows counted in working days from today: the 3-year-olds' opened six
+    working days ago (their places are in general access now), the 4-year-olds' yesterday (in priority access
+    now), the 2- and 5-year-olds' open in a week (their places wait, scheduled). Created once: a later seeding
+    leaves the dates as they were."""
+    year = campaign_year(now)
+    if year <= SCHEDULE_YEAR:
+        return None
+    starts = {3: working_day(now, -6), 4: working_day(now, -1), 5: working_day(now, 5), 2: working_day(now, 5)}
+    schedule, created = SummerSchedule.objects.get_or_create(
+        city=city,
+        year=year,
+        defaults={
+            "campaign_start": max(dt.date(year, 1, 1), working_day(now, -15)),
+            "note_ru": "Демонстрационная кампания: даты отсчитаны от дня, когда были созданы демо-данные",
+            "note_kk": "Демонстрациялық науқан: күндер демо-деректер жасалған күннен бастап есептелген",
+            "note_en": "Demo campaign: the dates are counted from the day the demo data was created",
+        },
+    )
+    if created:
+        for birth_year, age in current_cohorts(now).items():
+            CohortWindow.objects.create(schedule=schedule, birth_year=birth_year, age=age, priority_start=starts[age])
+    return schedule
+
+
+def _current_plan(kindergartens: list[Kindergarten], now: dt.datetime):
+    """(group, count, at) of today's timeline, in time order: summer releases a fortnight ago, scheduled until their
+    cohort's window; then places of the 3-year-olds, whose window has passed, released these last two working
+    days (in priority access at once)."""
+    cohorts = {age: year for year, age in current_cohorts(now).items()}
+    plan = []
+    for index, kindergarten in enumerate(kindergartens):
+        groups = {(g.birth_year, g.language): g for g in kindergarten.groups.filter(group_type=GroupType.GENERAL)}
+        for offset, age in enumerate((3, 4, 5, 2)):
+            for language in (Language.KK, Language.RU):
+                count = 1 + (index + offset + (language == Language.RU)) % 3
+                day = working_day(now, -12 + (index + offset) % 4)
+                plan.append((groups[(cohorts[age], language)], count, at_astana(day, dt.time(9, 30 + index))))
+        if index % 2 == 0:
+            language = Language.KK if index % 4 == 0 else Language.RU
+            plan.append((groups[(cohorts[3], language)], 1 + index % 3, at_astana(working_day(now, -2), dt.time(10))))
+        if index % 3 == 0:
+            plan.append((groups[(cohorts[3], Language.RU)], 1, at_astana(working_day(now, -1), dt.time(11, index))))
+    return sorted(plan, key=lambda item: item[2])
+
+
+def _seed_current_places(city: City, kindergartens: list, staff: list, now: dt.datetime) -> tuple[int, int]:
+    by_kindergarten = {user.kindergarten_id: user for user in staff}
+    released = 0
+    for group, count, at in _current_plan(kindergartens, now):
+        released += len(place_release(group=group, count=count, by=by_kindergarten[group.kindergarten_id], at=at))
+    # A kindergarten withdraws a place still waiting for its window.
+    four = {age: year for year, age in current_cohorts(now).items()}[4]
+    place = (
+        Place.objects.filter(
+            city=city, kindergarten=kindergartens[5], group__birth_year=four, state=Place.State.SCHEDULED
+        )
+        .order_by("pk")
+        .first()
+    )
+    if place is None:
+        return released, 0
+    place_withdraw(
+        place=place,
+        by=by_kindergarten[place.kindergarten_id],
+        reason="Группа закрыта на карантин до конца месяца",
+        at=at_astana(working_day(now, -3), dt.time(11, 45)),
+    )
+    return released, 1
+
+
+def _seed_current_claims(city: City, staff: list, now: dt.datetime) -> int:
+    """Yesterday afternoon the head of the 3-year-olds' queue took two places in priority access: a demo parent's
+    child (a live referral, in their cabinet and on the kindergarten's referrals page) and a child the kindergarten
+    enrolled at once. Each claim is judged by the claim rule, as on the site."""
+    three = {age: year for year, age in current_cohorts(now).items()}[3]
+    at = at_astana(working_day(now, -1), dt.time(15, 0))
+    head = priority_places_count(city_id=city.pk, birth_year=three, at=at)
+    entries = queue_head(city=city, birth_year=three, n=head)
+    applications = {a.pk: a for a in city.applications.filter(pk__in=[e.application_id for e in entries])}
+    ordered = sorted(
+        (applications[e.application_id] for e in entries),
+        key=lambda a: (a.parent.phone != DEMO_CLAIMANT_PHONE, a.parent.phone is not None),
+    )
+    places = list(Place.objects.in_priority_at(at).filter(city=city, group__birth_year=three).select_related("group"))
+    by_kindergarten = {user.kindergarten_id: user for user in staff}
+    taken, enrolled = 0, False
+    for application in ordered:
+        parent = application.parent
+        free = (p for p in places if claim_refusal(place=p, application=application, by=parent, at=at) is None)
+        place = next(free, None)
+        if place is None:
+            continue
+        referral, _created = place_claim(place=place, application=application, by=parent, at=at)
+        places.remove(place)
+        taken += 1
+        if parent.phone != DEMO_CLAIMANT_PHONE and not enrolled:
+            referral_enrol(referral=referral, by=by_kindergarten[place.kindergarten_id], at=at + dt.timedelta(hours=1))
+            enrolled = True
+        if taken == 2:
+            break
+    return taken
 
 
 # --- Demo parents and the queue (issue 4) ---------------------------------------------------------------------------
@@ -430,21 +588,34 @@ def _seed_places(city: City, kindergartens: list[Kindergarten], staff: list, now
 # background queue of anonymous-ish applications (generated people, no phones) so that positions look real.
 
 DEMO_PARENT_LOGIN_PHONE = "+77010000001"
+DEMO_CLAIMANT_PHONE = "+77010000004"  # their 3-year-old took a place yesterday: a live referral
 BACKGROUND_APPLICATIONS = 200
 
 
 @dataclass(frozen=True)
 class DemoChild:
+    """A demo child of the current campaign: `age` in the campaign's year, born on `birthday` (month, day) of the
+    year that gives, applied `applied_after` days after birth at 09:00 plus `minute`."""
+
     last_name: str
     first_name: str
     middle_name: str
-    birth_date: dt.date
+    age: int
+    birthday: tuple[int, int]
     language: str
-    applied_at: dt.datetime
+    applied_after: int
+    minute: int = 0
     privilege: str = "none"
     privilege_status: str = "none"  # "confirmed" or "pending" with a privilege
     privilege_document: str = ""
     female: bool = False
+
+    def birth_date(self, now: dt.datetime) -> dt.date:
+        return dt.date(campaign_year(now) - self.age, *self.birthday)
+
+    def applied_at(self, now: dt.datetime) -> dt.datetime:
+        born = self.birth_date(now)
+        return at_astana(born + dt.timedelta(days=self.applied_after), dt.time(9, self.minute))
 
 
 @dataclass(frozen=True)
@@ -471,10 +642,8 @@ DEMO_PARENTS = [
         "parent",
         "Свидетельства о рождении детей",  # noqa: RUF001 (Cyrillic prepositions)
         (
-            DemoChild("Сапаров", "Арман", "Ерланович", dt.date(2021, 4, 12), "kk", astana_at(2021, 5, 20, 10, 15)),
-            DemoChild(
-                "Сапарова", "Аяна", "Ерлановна", dt.date(2019, 9, 3), "kk", astana_at(2021, 2, 10, 9, 40), female=True
-            ),
+            DemoChild("Сапаров", "Арман", "Ерланович", 3, (2, 12), "kk", 40, 15),
+            DemoChild("Сапарова", "Аяна", "Ерлановна", 5, (9, 3), "kk", 160, 40, female=True),
         ),
     ),
     DemoParent(
@@ -491,12 +660,14 @@ DEMO_PARENTS = [
                 "Иванов",
                 "Максим",
                 "Сергеевич",
-                dt.date(2020, 8, 17),
+                4,
+                (8, 17),
                 "ru",
-                astana_at(2022, 3, 14, 11, 40),
+                210,
+                40,
                 privilege="priority",
                 privilege_status="confirmed",
-                privilege_document="Справка о многодетной семье № 112 от 01.03.2022",  # noqa: RUF001 (Cyrillic prepositions)
+                privilege_document="Справка о многодетной семье № 112",  # noqa: RUF001 (Cyrillic prepositions)
             ),
         ),
     ),
@@ -514,13 +685,15 @@ DEMO_PARENTS = [
                 "Жаксылыкова",
                 "Томирис",
                 "Ерлановна",
-                dt.date(2022, 1, 25),
+                2,
+                (9, 25),
                 "kk",
-                astana_at(2024, 2, 5, 9, 20),
+                150,
+                20,
                 privilege="extraordinary",
                 privilege_status="pending",
                 female=True,
-                privilege_document="Удостоверение военнослужащего № 5521 от 10.01.2024",
+                privilege_document="Удостоверение военнослужащего № 5521",
             ),
         ),
     ),
@@ -534,10 +707,8 @@ DEMO_PARENTS = [
         "adoptive",
         "Решение суда об усыновлении № 2-114/2019",  # noqa: RUF001 (Cyrillic prepositions)
         (
-            DemoChild("Ким", "Даниил", "Андреевич", dt.date(2021, 11, 30), "ru", astana_at(2023, 1, 16, 14, 5)),
-            DemoChild(
-                "Ким", "Алиса", "Андреевна", dt.date(2019, 6, 11), "any", astana_at(2021, 8, 2, 16, 30), female=True
-            ),
+            DemoChild("Ким", "Даниил", "Андреевич", 3, (1, 30), "ru", 25, 5),
+            DemoChild("Ким", "Алиса", "Андреевна", 5, (6, 11), "any", 120, 30, female=True),
         ),
     ),
     DemoParent(
@@ -548,8 +719,8 @@ DEMO_PARENTS = [
         dt.date(1979, 12, 30),
         True,
         "guardian",
-        "Постановление акимата об опеке № 318 от 14.09.2022",  # noqa: RUF001 (Cyrillic prepositions)
-        (DemoChild("Нургалиев", "Алихан", "Русланович", dt.date(2020, 3, 5), "any", astana_at(2022, 10, 10, 10, 10)),),
+        "Постановление акимата об опеке № 318",  # noqa: RUF001 (Cyrillic prepositions)
+        (DemoChild("Нургалиев", "Алихан", "Русланович", 4, (3, 5), "any", 300, 10),),
     ),
     DemoParent(
         "+77010000006",
@@ -560,11 +731,7 @@ DEMO_PARENTS = [
         False,
         "parent",
         "Свидетельство о рождении № 0912245",  # noqa: RUF001 (Cyrillic prepositions)
-        (
-            DemoChild(
-                "Омарова", "Амина", "Тимуровна", dt.date(2022, 7, 19), "ru", astana_at(2024, 6, 3, 12, 0), female=True
-            ),
-        ),
+        (DemoChild("Омарова", "Амина", "Тимуровна", 2, (7, 19), "ru", 120, 0, female=True),),
     ),
 ]
 
@@ -582,7 +749,7 @@ def demo_iin(birth_date: dt.date, *, female: bool, serial: int) -> str:
         serial += 1
 
 
-def _seed_demo_parents(city: City, admin) -> tuple[list, int]:
+def _seed_demo_parents(city: City, admin, now: dt.datetime) -> tuple[list, int]:
     """The six demo parents; a child that already has an application in the city (even withdrawn) gets none."""
     from accounts.models import Child, Representation
     from accounts.services.people import child_register, representation_decide
@@ -608,8 +775,9 @@ def _seed_demo_parents(city: City, admin) -> tuple[list, int]:
             parent.save()
         parents.append(parent)
         for number, kid in enumerate(demo.children, start=1):
-            iin = demo_iin(kid.birth_date, female=kid.female, serial=8000 + index * 10 + number)
-            registered_at = kid.applied_at - dt.timedelta(days=2)
+            birth_date, applied_at = kid.birth_date(now), kid.applied_at(now)
+            iin = demo_iin(birth_date, female=kid.female, serial=8000 + index * 10 + number)
+            registered_at = applied_at - dt.timedelta(days=2)
             if not Representation.objects.filter(parent=parent, child__iin=iin).exists():
                 representation = child_register(
                     parent=parent,
@@ -617,7 +785,7 @@ def _seed_demo_parents(city: City, admin) -> tuple[list, int]:
                     last_name=kid.last_name,
                     first_name=kid.first_name,
                     middle_name=kid.middle_name,
-                    birth_date=kid.birth_date,
+                    birth_date=birth_date,
                     kind=demo.kind,
                     document=demo.document,
                     at=registered_at,
@@ -636,11 +804,11 @@ def _seed_demo_parents(city: City, admin) -> tuple[list, int]:
                 group_type=GroupType.GENERAL,
                 privilege=kid.privilege,
                 privilege_document=kid.privilege_document,
-                at=kid.applied_at,
+                at=applied_at,
             )
             if kid.privilege_status == Application.PrivilegeStatus.CONFIRMED:
                 application_privilege_decide(
-                    application=application, by=admin, confirm=True, at=kid.applied_at + dt.timedelta(days=3)
+                    application=application, by=admin, confirm=True, at=applied_at + dt.timedelta(days=3)
                 )
             created_applications += 1
     return parents, created_applications
@@ -664,18 +832,20 @@ BACKGROUND_NAMES = {
 
 
 def background_queue_rows(*, city_slug: str, count: int = BACKGROUND_APPLICATIONS, now: dt.datetime) -> list[dict]:
-    """Rows for the queue import: generated mothers (no phone) and their children born 2019-2022, applied some
-    months after the birth, by 2024 at the latest; a few confirmed priority and extraordinary rights. Deterministic."""
+    """Rows for the queue import: generated mothers (no phone) and their children of the current campaign's cohorts
+    (2 to 5 years old), applied some months after the birth, by yesterday at the latest; a few confirmed priority
+    and extraordinary rights. Deterministic for a given year of seeding."""
     import random
 
     rng = random.Random(2024)  # demo data, not security
     surnames = [pair for pair in BACKGROUND_NAMES["male"] if pair[1]]
     rows = []
-    latest = min(now, astana_at(2024, 12, 30, 17, 0))
+    latest = now - dt.timedelta(days=1)
+    cohorts = sorted(current_cohorts(now))
     for n in range(count):
         boy = rng.random() < 0.5
         male, female = rng.choice(surnames)
-        birth_date = dt.date(rng.choice(COHORTS), rng.randint(1, 12), rng.randint(1, 28))
+        birth_date = dt.date(rng.choice(cohorts), rng.randint(1, 12), rng.randint(1, 28))
         earliest = dt.datetime.combine(birth_date, dt.time(9), tzinfo=ASTANA) + dt.timedelta(days=30)
         span = max(1, int((latest - earliest).total_seconds() // 60))
         applied_at = earliest + dt.timedelta(minutes=rng.randrange(span))
@@ -712,25 +882,39 @@ def background_queue_rows(*, city_slug: str, count: int = BACKGROUND_APPLICATION
 
 
 def _seed_queue(city: City, now: dt.datetime) -> int:
+    """The background queue; a child already in the city's queue once (even placed since) is not imported again."""
+    from .models import Application
     from .services.queue_import import queue_import
 
-    result = queue_import(rows=background_queue_rows(city_slug=city.slug, now=now), at=now, source="seed_demo")
-    return result.applications_created
+    known = set(Application.objects.filter(city=city).values_list("child__iin", flat=True))
+    rows = [row for row in background_queue_rows(city_slug=city.slug, now=now) if row["child_iin"] not in known]
+    if not rows:
+        return 0
+    return queue_import(rows=rows, at=now, source="seed_demo").applications_created
 
 
 def demo_seed(*, now: dt.datetime | None = None) -> SeedResult:
-    """Create (or bring up to date) the Temirtau demo; release the demo places only when the city has none."""
+    """Create (or bring up to date) the Temirtau demo, its 2024 history and a campaign counted from `now`; release
+    the demo places only when the city has none."""
     now = now or timezone.now()
     with transaction.atomic():
         city, schedule = _seed_city()
-        kindergartens = _seed_kindergartens(city)
+        current = _seed_current_schedule(city, now)
+        kindergartens = _seed_kindergartens(city, now)
         _seed_shift(schedule, city)
         staff, admin, credentials = _seed_users(kindergartens)
-        result = SeedResult(
-            city=city, schedule=schedule, kindergartens=kindergartens, staff=staff, admin=admin, credentials=credentials
-        )
-        if not Place.objects.filter(city=city).exists():
+        result = SeedResult(city=city, schedule=schedule, kindergartens=kindergartens, staff=staff, admin=admin)
+        result.credentials, result.current_schedule = credentials, current
+        fresh = not Place.objects.filter(city=city).exists()
+        if fresh:
             result.places_released, result.places_withdrawn = _seed_places(city, kindergartens, staff, now)
-        result.parents, demo_applications = _seed_demo_parents(city, admin)
+            result.places_withdrawn += _close_history(city, staff, now)
+            if current is not None:
+                released, withdrawn = _seed_current_places(city, kindergartens, staff, now)
+                result.places_released += released
+                result.places_withdrawn += withdrawn
+        result.parents, demo_applications = _seed_demo_parents(city, admin, now)
         result.applications_created = demo_applications + _seed_queue(city, now)
+        if fresh and current is not None:
+            result.places_taken = _seed_current_claims(city, staff, now)
     return result

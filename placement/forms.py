@@ -15,19 +15,21 @@ from .models import Application, City, GroupType
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 
 
+class IinField(forms.CharField):
+    """An IIN as people type it (spaces dropped), checked by the one IIN validator: its message, once (Django's
+    length checks would say the same again, issue 13)."""
+
+    default_validators = [validate_iin]
+
+    def to_python(self, value):
+        return "".join(super().to_python(value).split())
+
+
 class ChildForm(forms.Form):
-    iin = forms.CharField(
+    iin = IinField(
         label=_("Child's IIN"),
-        max_length=12,
-        min_length=12,
-        validators=[validate_iin],
         help_text=_("12 digits, from the birth certificate."),
-        # The validator's own message ("exactly 12 digits") is clearer than Django's length messages.
-        error_messages={
-            "min_length": _("An IIN is exactly 12 digits."),
-            "max_length": _("An IIN is exactly 12 digits."),
-        },
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]{12}"}),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "15"}),
     )
     last_name = forms.CharField(label=_("Last name"), max_length=150)
     first_name = forms.CharField(label=_("First name"), max_length=150)
@@ -48,9 +50,6 @@ class ChildForm(forms.Form):
         max_length=255,
         help_text=_("The document's name, number and date, e.g. the birth certificate."),
     )
-
-    def clean_iin(self) -> str:
-        return "".join(self.cleaned_data["iin"].split())
 
 
 class ApplicationForm(forms.Form):

@@ -6,10 +6,14 @@ Save computes them for the rows as typed and shows them above the rows, saving n
 """
 
 import datetime as dt
+from functools import partial
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.checks import InlineModelAdminChecks
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
@@ -18,6 +22,7 @@ from .models import CalendarOverride, CohortWindow, KindergartenShift, SummerSch
 from .selectors import WindowDates, window_dates
 
 PREVIEW_FIELD = "preview_dates"
+PREVIEW_CODE = "preview"
 
 
 def _day(value: dt.date) -> str:
@@ -57,7 +62,7 @@ class PreviewDatesForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get(PREVIEW_FIELD):
-            raise ValidationError(self.preview_message(cleaned), code="preview")
+            raise preview_error(self.preview_message(cleaned))
         return cleaned
 
     def preview_message(self, cleaned) -> list[str]:
@@ -87,7 +92,13 @@ class KindergartenShiftForm(PreviewDatesForm):
         return super().preview_message(cleaned) + own
 
 
-class PreviewDatesFormSet(forms.BaseInlineFormSet):
+def preview_error(lines) -> ValidationError:
+    """The preview's lines as a refusal (so that nothing is saved), each coded "preview" so that the change page
+    shows them as a notice rather than as errors (PreviewNoticeAdmin)."""
+    return ValidationError([ValidationError(str(line), code=PREVIEW_CODE) for line in lines])
+
+
+class PreviewDatesFormSetMixin:
     """Inline rows: with the preview box ticked, their computed dates are reported (and so nothing is saved)."""
 
     def clean(self):
@@ -103,10 +114,14 @@ class PreviewDatesFormSet(forms.BaseInlineFormSet):
             if line:
                 lines.append(line)
         if lines:
-            raise ValidationError(lines, code="preview")
+            raise preview_error(lines)
 
     def preview_line(self, cleaned) -> str | None:
         raise NotImplementedError
+
+
+class PreviewDatesFormSet(PreviewDatesFormSetMixin, forms.BaseInlineFormSet):
+    pass
 
 
 class CohortWindowFormSet(PreviewDatesFormSet):
@@ -124,6 +139,49 @@ class KindergartenShiftFormSet(PreviewDatesFormSet):
         if dates is None or cleaned.get("kindergarten") is None:
             return None
         return f"{cleaned['kindergarten']}: {dates_text(dates)}"
+
+
+class ScheduleShiftFormSet(PreviewDatesFormSetMixin, forms.BaseModelFormSet):
+    """The kindergarten shifts of every window of a schedule, edited on the schedule's page (issue 13). A shift
+    belongs to a window, not to the schedule, so this is a model formset over the schedule's shifts that takes the
+    schedule as the admin's `instance`, each row choosing one of the schedule's windows."""
+
+    def __init__(self, data=None, files=None, instance=None, save_as_new=False, prefix=None, queryset=None, **kwargs):
+        self.instance = instance if instance is not None else SummerSchedule()
+        shifts = KindergartenShift.objects.none()
+        if self.instance.pk is not None and not save_as_new:
+            shifts = (queryset if queryset is not None else KindergartenShift.objects.all()).filter(
+                window__schedule=self.instance
+            )
+        super().__init__(data, files, prefix=prefix or self.get_default_prefix(), queryset=shifts, **kwargs)
+
+    @classmethod
+    def get_default_prefix(cls) -> str:
+        return "shifts"
+
+    def windows(self):
+        """The windows a row may choose: this schedule's."""
+        if self.instance.pk is None:
+            return CohortWindow.objects.none()
+        return CohortWindow.objects.filter(schedule=self.instance)
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.fields["window"].queryset = self.windows()
+        return form
+
+    @property
+    def empty_form(self):
+        form = super().empty_form
+        form.fields["window"].queryset = self.windows()
+        return form
+
+    def preview_line(self, cleaned) -> str | None:
+        window = cleaned.get("window")
+        dates = dates_from_start(schedule=self.instance if window else None, start=cleaned.get("shifted_start"))
+        if dates is None or cleaned.get("kindergarten") is None:
+            return None
+        return f"{cleaned['kindergarten']} ({window.birth_year}): {dates_text(dates)}"
 
 
 # --- Computed columns ------------------------------------------------------------------------------------
@@ -148,6 +206,43 @@ class WindowDatesColumns:
     def general_from(self, obj) -> str:
         dates = self.dates_of(obj)
         return _day(dates.general_from) if dates else "—"
+
+
+# --- The preview as a notice ---
+
+
+def _without_preview(errors) -> list[str]:
+    """Take the preview's lines out of an ErrorList (in place); return them."""
+    if not errors:
+        return []
+    lines = [str(error.message) for error in errors.data if getattr(error, "code", None) == PREVIEW_CODE]
+    errors.data[:] = [error for error in errors.data if getattr(error, "code", None) != PREVIEW_CODE]
+    return lines
+
+
+class PreviewNoticeAdmin:
+    """The preview is refused as a form error so that nothing is saved; this shows its lines as a neutral notice
+    above the form (an info message) instead of the red "Please correct the errors below" (issue 13)."""
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        adminform = context.get("adminform")
+        if adminform is not None and request.method == "POST" and request.POST.get(PREVIEW_FIELD):
+            form = adminform.form
+            formsets = [inline.formset for inline in context.get("inline_admin_formsets", [])]
+            lines = _without_preview(form.errors.get(NON_FIELD_ERRORS))
+            for formset in formsets:
+                lines += _without_preview(formset.non_form_errors())
+            if form.errors.get(NON_FIELD_ERRORS) is not None and not form.errors[NON_FIELD_ERRORS]:
+                del form.errors[NON_FIELD_ERRORS]
+            for line in lines:
+                messages.info(request, line)
+            context["errors"] = helpers.AdminErrorList(form, formsets)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+class RelationThroughWindowChecks(InlineModelAdminChecks):
+    def _check_relation(self, obj, parent_model):
+        return []  # a shift reaches its schedule through its window: ScheduleShiftFormSet joins them
 
 
 # --- Admins ----------------------------------------------------------------------------------------------
@@ -176,8 +271,35 @@ class SummerScheduleForm(PreviewDatesForm):
         fields = ["city", "year", "campaign_start", "note"]
 
 
+class ScheduleShiftInline(WindowDatesColumns, TranslationTabularInline):
+    """The kindergarten shifts of the schedule's windows, on the schedule's page."""
+
+    model = KindergartenShift
+    checks_class = RelationThroughWindowChecks
+    fields = ("window", "kindergarten", "shifted_start", "reason", "priority_end", "general_from")
+    readonly_fields = ("priority_end", "general_from")
+    autocomplete_fields = ("kindergarten",)
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        can_delete = self.can_delete and self.has_delete_permission(request, obj)
+        return forms.modelformset_factory(
+            self.model,
+            form=self.form,
+            formset=ScheduleShiftFormSet,
+            # The fields as the admin (and modeltranslation, which adds reason_ru, reason_kk...) lays them out.
+            fields=flatten_fieldsets(self.get_fieldsets(request, obj)),
+            exclude=list(self.get_readonly_fields(request, obj)),
+            formfield_callback=partial(self.formfield_for_dbfield, request=request),
+            extra=self.get_extra(request, obj),
+            min_num=self.get_min_num(request, obj),
+            max_num=self.get_max_num(request, obj),
+            can_delete=can_delete,
+        )
+
+
 @admin.register(SummerSchedule)
-class SummerScheduleAdmin(TabbedTranslationAdmin):
+class SummerScheduleAdmin(PreviewNoticeAdmin, TabbedTranslationAdmin):
     form = SummerScheduleForm
     list_display = ("city", "year", "campaign_start", "windows_dates")
     list_display_links = ("city", "year")
@@ -187,7 +309,7 @@ class SummerScheduleAdmin(TabbedTranslationAdmin):
         (None, {"fields": ("city", "year", "campaign_start", "note")}),
         (_("Preview"), {"fields": (PREVIEW_FIELD,)}),
     )
-    inlines = [CohortWindowInline]
+    inlines = [CohortWindowInline, ScheduleShiftInline]
 
     @admin.display(description=_("cohort windows"))
     def windows_dates(self, schedule: SummerSchedule) -> str:
@@ -209,7 +331,7 @@ class KindergartenShiftInline(WindowDatesColumns, TranslationTabularInline):
 
 
 @admin.register(CohortWindow)
-class CohortWindowAdmin(WindowDatesColumns, admin.ModelAdmin):
+class CohortWindowAdmin(PreviewNoticeAdmin, WindowDatesColumns, admin.ModelAdmin):
     form = CohortWindowForm
     list_display = ("schedule", "birth_year", "age", "priority_start", "priority_end", "general_from")
     list_display_links = ("schedule", "birth_year")
@@ -221,7 +343,7 @@ class CohortWindowAdmin(WindowDatesColumns, admin.ModelAdmin):
 
 
 @admin.register(KindergartenShift)
-class KindergartenShiftAdmin(WindowDatesColumns, TabbedTranslationAdmin):
+class KindergartenShiftAdmin(PreviewNoticeAdmin, WindowDatesColumns, TabbedTranslationAdmin):
     form = KindergartenShiftForm
     list_display = ("kindergarten", "window", "shifted_start", "priority_end", "general_from", "reason")
     list_filter = ("window__schedule__city", "window__schedule__year", "window__birth_year")

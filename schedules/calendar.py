@@ -185,3 +185,10 @@ def support_status(at: dt.datetime) -> SupportStatus:
         return SupportStatus(open_now=True, opens_at=None, closes_at=at_astana(today, WORK_ENDS))
     opens = today if is_working_day(today) and local.time() < WORK_STARTS else add_working_days(today, 1)
     return SupportStatus(open_now=False, opens_at=at_astana(opens, WORK_STARTS), closes_at=None)
+
+
+def support_changes_at(at: dt.datetime) -> dt.datetime:
+    """The next moment after `at` at which support opens or closes (a page showing whether it is open is true until
+    then)."""
+    status = support_status(at)
+    return status.closes_at if status.open_now else status.opens_at

@@ -76,6 +76,10 @@ class OtpInvalidCode(OtpUnauthorized):
     code = "invalid_code"
     message = _("The code is wrong. Check the SMS and try again.")
 
+    def __init__(self, message=None, *, tries_left: int | None = None):
+        super().__init__(message)
+        self.tries_left = tries_left  # wrong codes still allowed before this code is dead
+
 
 class OtpExpired(OtpUnauthorized):
     code = "expired"
@@ -227,7 +231,8 @@ def otp_verify(*, phone: str, code: str, ip: str | None, user_agent: str = "", a
         if not counted.update(attempts=F("attempts") + 1):
             raise _refuse(OtpTooManyAttempts(), challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
         challenge.refresh_from_db(fields=["attempts"])
-        error = OtpTooManyAttempts() if challenge.attempts >= max_attempts else OtpInvalidCode()
+        tries_left = max_attempts - challenge.attempts
+        error = OtpTooManyAttempts() if tries_left <= 0 else OtpInvalidCode(tries_left=tries_left)
         raise _refuse(error, challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
 
     user, created, error = None, False, None

@@ -25,6 +25,7 @@ from ..errors import ClaimRefused, PlaceGone
 from ..models import Access, Application, Group, Kindergarten, Place, Referral
 from .parents import claimable_applications
 from .queue import PriorityStanding, priority_places_count, priority_standings, queue_position
+from .registry import PlaceBundle, RegistryFilters, registry_bundle_rows, registry_bundles
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,82 @@ def registry_claim_options(*, parent, places, at: dt.datetime, applications=None
     }
 
 
+# --- The registry of a parent: what each child may take now --------------------------------------------------
+
+# The judge's reasons in the order it gives them: when a child may take nothing, the reason furthest along is the
+# one to tell (every check before it passed), e.g. "not at the head of the queue" rather than "another birth year".
+REFUSAL_ORDER = (
+    "blocked",
+    "not_confirmed",
+    "has_live_referral",
+    "not_in_queue",
+    "city_mismatch",
+    "cohort_mismatch",
+    "language_mismatch",
+    "group_type_mismatch",
+    "not_head_of_queue",
+)
+
+
+@dataclass(frozen=True)
+class BundleChoice:
+    """A registry row for a parent: the bundle of identical places and each application's answer for it."""
+
+    bundle: PlaceBundle
+    options: list[ClaimOption]
+
+    @property
+    def takers(self) -> list[ClaimOption]:
+        return [option for option in self.options if option.may_claim]
+
+
+@dataclass(frozen=True)
+class ChildChances:
+    """What one application may take in the registry as filtered: `places` now; when none, `refusal` is the one
+    reason to tell (None when no place of its birth year is free at all)."""
+
+    application: Application
+    places: int
+    refusal: ClaimRefused | None
+
+    @property
+    def child_refusal(self) -> ClaimRefused | None:
+        """The refusal when it is about the child or the parent (a block, the representation, a referral held,
+        the application's status), not about the places."""
+        return self.refusal if self.refusal is not None and self.refusal.code in REFUSAL_ORDER[:4] else None
+
+
+def registry_choices(
+    *, parent, applications, filters: RegistryFilters, at: dt.datetime
+) -> tuple[list[BundleChoice], list[ChildChances]]:
+    """Every bundle of the registry (as filtered) of the applications' birth years, judged for every application by
+    `registry_claim_options` (the rule, `claim_refusal_judge`), and what each application may take.
+
+    The query keeps only the applications' birth years (and, with no city filtered, their cities), a superset of
+    what they may take: the judge decides. The places of other birth years or cities are refused to every
+    application anyway."""
+    applications = list(applications)
+    rows = registry_bundle_rows(
+        filters=filters,
+        at=at,
+        birth_years={application.birth_year for application in applications},
+        city_ids=None if filters.city is not None else {application.city_id for application in applications},
+    )
+    bundles = registry_bundles(rows)
+    options = registry_claim_options(parent=parent, places=[b.place for b in bundles], at=at, applications=applications)
+    choices = [BundleChoice(bundle=bundle, options=options[bundle.place.pk]) for bundle in bundles]
+    chances = []
+    for index, application in enumerate(applications):
+        answers = [(choice.bundle, choice.options[index]) for choice in choices]
+        places = sum(bundle.count for bundle, option in answers if option.may_claim)
+        refusals = [option.refusal for _bundle, option in answers if option.refusal is not None]
+        refusal = None
+        if not places and refusals:
+            refusal = max(refusals, key=lambda refused: REFUSAL_ORDER.index(refused.code))
+        chances.append(ChildChances(application=application, places=places, refusal=refusal))
+    return choices, chances
+
+
 # --- One claim --------------------------------------------------------------------------------------------
 # The claim's hot path (docs/PERFORMANCE.md, issue 15): each read is one statement of fixed SQL, because building
 # the same SQL through the ORM on every request cost more CPU than PostgreSQL takes to answer it. The rules stay
@@ -245,6 +322,19 @@ def claim_place(pk: int) -> Place | None:
     place.live_application_id, place.live_application_number = live_application_id, live_application_number
     place._state.adding = False
     return place
+
+
+def place_twin(*, place: Place, at: dt.datetime) -> Place | None:
+    """Another free place no parent could tell from `place` (the registry shows them as one row with one "take"
+    button): the same group, open at `at`, in the same access and, in priority access, going general at the same
+    moment; the first of them, read as `claim_place` reads it for the page. None when there is none."""
+    twins = Place.objects.open_at(at).filter(group_id=place.group_id).exclude(pk=place.pk)
+    if place.priority_until > at:
+        twins = twins.filter(priority_until=place.priority_until)
+    else:
+        twins = twins.filter(priority_until__lte=at)
+    pk = twins.order_by("pk").values_list("pk", flat=True).first()
+    return claim_place(pk, for_page=True) if pk is not None else None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@ groups with their free places by access, its live places, their chronology, the 
 its contracts. `kindergarten` None is every kindergarten (a department admin's lists)."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
+
+from schedules.calendar import priority_ends_at
+from schedules.selectors import scheduled_start_for
 
 from ..models import Access, Contract, Group, Kindergarten, Place, PlaceEvent, Referral
 from ..models.places import access_condition
@@ -12,6 +16,31 @@ from ..models.places import access_condition
 
 def _of(queryset: QuerySet, kindergarten: Kindergarten | None) -> QuerySet:
     return queryset if kindergarten is None else queryset.filter(kindergarten=kindergarten)
+
+
+@dataclass(frozen=True)
+class ReleaseTiming:
+    """When places released into a group at a moment enter priority access and go general (DOMAIN.md, Places 1-2):
+    at once, or `scheduled` until the cohort's summer window opens (shifted per kindergarten)."""
+
+    enters_at: dt.datetime
+    priority_until: dt.datetime
+    scheduled: bool
+
+
+def release_timing(*, group: Group, at: dt.datetime) -> ReleaseTiming:
+    """The times `place_release` gives places released into `group` at `at`; the staff's confirmation step says
+    them before the release."""
+    kindergarten = group.kindergarten
+    start = scheduled_start_for(
+        city_id=kindergarten.city_id, kindergarten_id=kindergarten.pk, birth_year=group.birth_year, at=at
+    )
+    enters_at = start or at
+    return ReleaseTiming(
+        enters_at=enters_at,
+        priority_until=priority_ends_at(enters_at, kindergarten.city.priority_working_days),
+        scheduled=start is not None,
+    )
 
 
 def kindergarten_groups_with_counts(*, kindergarten: Kindergarten, at: dt.datetime) -> QuerySet[Group]:

@@ -4,7 +4,7 @@ its hash was computed over, and its chronology for a reader."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -14,9 +14,17 @@ from ..errors import ProtocolMissing
 from ..models import Access, City, GroupType, Language, PlaceEvent, Protocol
 
 
-def protocol_list(*, city: City) -> QuerySet[Protocol]:
-    """The published days of a city, newest first, without their (possibly large) entries."""
-    return Protocol.objects.filter(city=city).defer("entries").order_by("-day")
+def protocol_list(*, city: City, with_events_only: bool = False) -> QuerySet[Protocol]:
+    """The published days of a city, newest first, without their (possibly large) entries; `with_events_only`
+    leaves out the days on which nothing happened (they are published all the same, to keep the chain)."""
+    days = Protocol.objects.filter(city=city).defer("entries").order_by("-day")
+    return days.filter(entry_count__gt=0) if with_events_only else days
+
+
+def protocol_span(*, city: City) -> tuple[dt.date | None, dt.date | None]:
+    """The first and the last published day of a city (None, None before the first)."""
+    span = Protocol.objects.filter(city=city).aggregate(first=Min("day"), last=Max("day"))
+    return span["first"], span["last"]
 
 
 def protocol_day_parse(value: str) -> dt.date | None:

@@ -7,7 +7,7 @@ has come, in priority access until `priority_until` and in general access from t
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Case, Count, DateTimeField, F, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from schedules.calendar import astana
@@ -115,6 +115,55 @@ def registry_places(*, filters: RegistryFilters, at: dt.datetime | None = None) 
         .select_related("group", "kindergarten")
         .order_by("kindergarten__code", "group__birth_year", "group__language", "group__group_type", "pk")
     )
+
+
+@dataclass(frozen=True)
+class PlaceBundle:
+    """Free places no parent could tell apart: the same group (kindergarten, cohort, language, group type), the same
+    access and, in priority access, the same moment they go general. The registry's page shows one row and one
+    "take" button per bundle ("Балапан, младшая каз., 2021 — 4 места", issue 13); the button claims `place`, the
+    first of them, and any of them would do."""
+
+    place: Place
+    count: int
+
+    @property
+    def kindergarten(self) -> Kindergarten:
+        return self.place.kindergarten
+
+    @property
+    def group(self) -> Group:
+        return self.place.group
+
+
+def registry_bundle_rows(*, filters: RegistryFilters, at: dt.datetime, birth_years=None, city_ids=None) -> QuerySet:
+    """One row per bundle of the places open at `at` matching `filters` (and, when given, of `birth_years` and
+    `city_ids` only), in the registry's order: `first` (the lowest place id), `count`. One grouped query,
+    paginated as it is."""
+    still_priority = Case(
+        When(priority_until__gt=at, then=F("priority_until")), default=Value(None), output_field=DateTimeField()
+    )
+    places = _registry_base(filters=filters, at=at)
+    if birth_years is not None:
+        places = places.filter(group__birth_year__in=birth_years)
+    if city_ids is not None:
+        places = places.filter(city_id__in=city_ids)
+    order = ("kindergarten__code", "group__birth_year", "group__language", "group__group_type", "group_id", "until")
+    return (
+        places.order_by()
+        .annotate(until=still_priority)
+        .values(*order)
+        .annotate(first=Min("pk"), count=Count("pk"))
+        .order_by(*order[:-1], F("until").asc(nulls_last=True))
+    )
+
+
+def registry_bundles(rows) -> list[PlaceBundle]:
+    """The bundles of `rows` (from `registry_bundle_rows`, e.g. a page of them), each with its first place, its
+    group and kindergarten: one query."""
+    rows = list(rows)
+    places = Place.objects.select_related("group", "kindergarten").in_bulk([row["first"] for row in rows])
+    return [PlaceBundle(place=places[row["first"]], count=row["count"]) for row in rows]
 
 
 def registry_summary(*, filters: RegistryFilters, at: dt.datetime | None = None) -> RegistrySummary:

@@ -8,12 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from schedules.calendar import priority_ends_at
-from schedules.selectors import scheduled_start_for
 
 from ..errors import PlaceNotWithdrawable, ReleaseAlreadySubmitted
 from ..models import Access, Group, Place, PlaceEvent, ReleaseSubmission
 from ..permissions import kindergarten_act_require
 from ..registry_cache import registry_changed
+from ..selectors.kindergartens import release_timing
 from .events import place_event_build
 
 MAX_RELEASE = 200
@@ -41,19 +41,16 @@ def place_release(
     kindergarten = group.kindergarten
     kindergarten_act_require(by, kindergarten.pk)
     city = kindergarten.city
-    scheduled_start = scheduled_start_for(
-        city_id=city.pk, kindergarten_id=kindergarten.pk, birth_year=group.birth_year, at=at
-    )
-    enters_at = scheduled_start or at
-    state = Place.State.SCHEDULED if scheduled_start else Place.State.PRIORITY
+    timing = release_timing(group=group, at=at)
+    scheduled_start = timing.scheduled
     place_fields = {
         "group": group,
         "city_id": city.pk,
         "kindergarten_id": kindergarten.pk,
-        "state": state,
+        "state": Place.State.SCHEDULED if scheduled_start else Place.State.PRIORITY,
         "released_at": at,
-        "entered_priority_at": enters_at,
-        "priority_until": priority_ends_at(enters_at, city.priority_working_days),
+        "entered_priority_at": timing.enters_at,
+        "priority_until": timing.priority_until,
     }
     with transaction.atomic():
         if submission is not None:

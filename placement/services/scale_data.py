@@ -201,12 +201,12 @@ def scale_queue_create(*, cities: Sequence[City], count: int, seed: int, at: dt.
         f"""
         WITH ins AS (
             INSERT INTO accounts_user (password, last_login, is_superuser, username, first_name, last_name, email,
-                is_staff, is_active, date_joined, role, kindergarten_id, iin, middle_name, phone, phone_2)
+                is_staff, is_active, date_joined, role, kindergarten_id, iin, middle_name, phone, phone_2, language)
             SELECT '!', NULL, false, 'scale-' || (%(offset)s + n),
                 ({_sql_array(FIRST_NAMES)})[1 + {_pick("n", 7, len(FIRST_NAMES))}],
                 ({_sql_array(LAST_NAMES)})[1 + {_pick("n", 8, len(LAST_NAMES))}], '',
                 false, true, %(at)s::timestamptz - interval '1 day' * {_pick("n", 9, 1500)}, 'parent', NULL, NULL, '',
-                '+77' || lpad((%(offset)s + n)::text, 9, '0'), ''
+                '+77' || lpad((%(offset)s + n)::text, 9, '0'), '', (ARRAY['ru', 'kk'])[1 + n %% 2]
             FROM generate_series(1, %(parents)s) AS n ORDER BY n RETURNING id)
         INSERT INTO scale_parent SELECT row_number() OVER (ORDER BY id), id FROM ins
         """,  # noqa: S608 - module constants; every value is a parameter

@@ -25,6 +25,7 @@ from indigo.pages import RoleView
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NoSuchApplication, NoSuchChild
 from ..forms import ApplicationForm, ChildForm
 from ..models import Application
+from ..selectors.claims import registry_choices
 from ..selectors.parents import (
     parent_application,
     parent_applications,
@@ -34,7 +35,8 @@ from ..selectors.parents import (
     parent_referrals,
     parent_representations,
 )
-from ..selectors.queue import applications_with_positions, priority_standings, queue_position
+from ..selectors.queue import applications_with_positions, queue_position
+from ..selectors.registry import RegistryFilters
 from ..services.applications import application_create, application_withdraw
 
 RECENT_LOGINS = 10
@@ -68,9 +70,15 @@ class CabinetHomeView(CabinetView):
         now = timezone.now()
         representations = list(parent_representations(parent=parent))
         applications = applications_with_positions(parent_applications(parent=parent))
-        standings = priority_standings(applications, at=now, positions={a.pk: a.position for a in applications})
+        # What each application may take now, judged by the claim rule on the registry's places (issue 13: language
+        # and group type counted, not only the position), with a link to those places.
+        active = [a for a in applications if a.status in Application.ACTIVE_STATUSES]
+        chances = {}
+        if active:
+            _choices, found = registry_choices(parent=parent, applications=active, filters=RegistryFilters(), at=now)
+            chances = {chance.application.pk: chance for chance in found}
         for application in applications:
-            application.standing = standings.get(application.pk)
+            application.chances = chances.get(application.pk)
         referrals = list(parent_referrals(parent=parent))
         by_child: dict[int, list[Application]] = {}
         for application in applications:

@@ -5,29 +5,32 @@ from html import escape
 from urllib.parse import quote
 
 from django import forms
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.forms.utils import flatatt
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from accounts.permissions import is_cabinet_holder
-from schedules.calendar import astana
+from schedules.calendar import astana, support_changes_at
 
 from .. import exports, registry_cache
 from ..errors import ProtocolMissing
 from ..models import City, GroupType, Language
 from ..selectors import protocols, registry
-from ..selectors.claims import registry_claim_options
+from ..selectors.claims import BundleChoice, registry_choices
 from ..selectors.parents import claimable_applications
 
 REGISTRY_PAGE_SIZE = 25
+FILTERS = ("birth_year", "language", "group_type", "access", "kindergarten")  # the registry's, besides the city
 PROTOCOL_DAYS_PAGE_SIZE = 31
 
 ACCESS_CHOICES = [("priority", _("Priority access")), ("general", _("General access"))]
@@ -129,7 +132,7 @@ class RegistryFilterForm(forms.Form):
     def filters(self) -> registry.RegistryFilters:
         """The valid part of the request: each field that did not parse is left out (its error is shown)."""
         data = {}
-        for name in ("birth_year", "language", "group_type", "access", "kindergarten"):
+        for name in FILTERS:
             if name in self.errors:
                 continue
             data[name] = self.cleaned_data.get(name) or None
@@ -171,6 +174,12 @@ def _chosen_city(slug: str | None, cities: list[City]) -> tuple[City | None, boo
     return (cities[0] if cities else None), bool(slug)
 
 
+def _carries_state(request) -> bool:
+    """Whether the request brings a session or pending messages: its page may show them."""
+    cookies = request.COOKIES
+    return settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies
+
+
 def _query_without_page(request) -> str:
     query = request.GET.copy()
     query.pop("page", None)
@@ -181,8 +190,8 @@ class RegistryView(View):
     """The free places open now, filtered; an invalid filter answers 400 with its error and is ignored.
 
     The page's content (filters, counts, places, pagination) is cached per city, language, kind of reader and
-    full path (`placement.registry_cache`), and so are the city list and the filter's choices; the content of a
-    parent who may take places carries buttons of their own and is never cached.
+    full path (`placement.registry_cache`), and so are the city list and the filter's choices; a parent's page (their
+    children's places, their buttons) is never cached.
     """
 
     template_name = "placement/registry.html"
@@ -194,15 +203,24 @@ class RegistryView(View):
         city, unknown_city = _chosen_city(request.GET.get("city"), cities)
         claim = self.claimant_context(request)
         query = registry_cache.query_parts(request.GET)
-        # A parent's own "take" buttons, and a request not in the canonical spelling, are never stored.
-        shared = not claim["claim_applications"] and query is not None
+        # A parent's page is their own (their children's places and buttons): never served from or stored in the
+        # shared cache; nor is a request not in the canonical spelling.
+        shared = not claim["claimant"] and query is not None
         language = get_language()
         reader = "claimant" if claim["claimant"] else "user" if request.user.is_authenticated else "anonymous"
         content_parts = (language, reader, request.path, query, cities_token, astana(now).year)
         choices_parts = (language, astana(now).year)
         wanted = [("page-choices", choices_parts)] + ([("page", content_parts)] if shared else [])
+        # A visitor with no session and no pending message gets the same bytes as every other visitor: the whole
+        # page is cached, frame included, until the content or the frame's support hours change.
+        whole = shared and reader == "anonymous" and not _carries_state(request)
+        if whole:
+            wanted.append(("page-whole", content_parts))
         lookup = registry_cache.Lookup(scope=city.pk if city else None, at=now, wanted=wanted)
+        if whole and (body := lookup.get("page-whole", content_parts)) is not None:
+            return HttpResponse(body)
         stored = lookup.get("page", content_parts) if shared else None
+        valid_until = None
         if stored is None:
             status, content, valid_until = self.content(
                 request, lookup=lookup, choices_parts=choices_parts, city=city, cities=cities,
@@ -213,7 +231,11 @@ class RegistryView(View):
         else:
             status, content = stored
         # Rendered by the template engine, escaped there.
-        return render(request, self.template_name, {"content": mark_safe(content)}, status=status)  # noqa: S308
+        response = render(request, self.template_name, {"content": mark_safe(content)}, status=status)  # noqa: S308
+        if whole and stored is None and status == 200 and not response.cookies:
+            until = min(filter(None, (valid_until, support_changes_at(now))), default=None)
+            lookup.put("page-whole", content_parts, response.content, valid_until=until)
+        return response
 
     def content(self, request, *, lookup, choices_parts, city, cities, unknown_city, at, context: dict):
         """(status, the content rendered, the moment it stops being true)."""
@@ -228,26 +250,45 @@ class RegistryView(View):
         form.is_valid()
         if unknown_city:
             form.add_error("city", RegistryFilterForm.base_fields["city"].error_messages["invalid_choice"])
-        context = {**context, "form": form, "city": city, "cities": cities, "now": at}
+        # The filters fold away on a phone unless one is in use (the places come first).
+        filtered = any(request.GET.get(name) for name in FILTERS)
+        context = {**context, "form": form, "city": city, "cities": cities, "now": at, "filtered": filtered}
         valid_until = None
         if city is not None:
             filters = form.filters()
-            paginator = Paginator(registry.registry_places(filters=filters, at=at), REGISTRY_PAGE_SIZE)
-            page = paginator.get_page(request.GET.get("page"))
-            places = list(page.object_list)
-            applications = context["claim_applications"]
-            options = {}
-            if applications:
-                options = registry_claim_options(parent=request.user, places=places, at=at, applications=applications)
-            context.update(
-                page=page,
-                places=[(place, place.access_at(at), options.get(place.pk, [])) for place in places],
-                summary=registry.registry_summary(filters=filters, at=at),
-                query=_query_without_page(request),
-            )
+            context.update(self.places(request, filters=filters, at=at, applications=context["claim_applications"]))
+            context["summary"] = registry.registry_summary(filters=filters, at=at)
+            context["query"] = _query_without_page(request)
             valid_until = registry.registry_next_change(filters=filters, at=at)
         content = render_to_string(self.content_template_name, context, request=request)
         return (400 if form.errors else 200), content, valid_until
+
+    def places(self, request, *, filters, at, applications) -> dict:
+        """The page of bundles of identical places. A parent with active applications sees, by default, only what
+        their children may take now (`view=all`: every place), each bundle with its take buttons, and once per
+        child what it may take or why not (issue 13); anyone else sees every place."""
+        if not applications:
+            page = Paginator(registry.registry_bundle_rows(filters=filters, at=at), REGISTRY_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            )
+            rows = [BundleChoice(bundle=bundle, options=[]) for bundle in registry.registry_bundles(page.object_list)]
+            return {"page": page, "rows": rows, "view": "all"}
+        view = "all" if request.GET.get("view") == "all" else "mine"
+        choices, chances = registry_choices(parent=request.user, applications=applications, filters=filters, at=at)
+        context = {"view": view, "chances": chances, "takeable": sum(c.bundle.count for c in choices if c.takers)}
+        if view == "mine":
+            page = Paginator([c for c in choices if c.takers], REGISTRY_PAGE_SIZE).get_page(request.GET.get("page"))
+            return {**context, "page": page, "rows": list(page.object_list)}
+        # Every place: the bundles of the applications' birth years come judged; no child may take the others.
+        judged = {choice.bundle.place.pk: choice for choice in choices}
+        page = Paginator(registry.registry_bundle_rows(filters=filters, at=at), REGISTRY_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        rows = [
+            judged.get(bundle.place.pk) or BundleChoice(bundle=bundle, options=[])
+            for bundle in registry.registry_bundles(page.object_list)
+        ]
+        return {**context, "page": page, "rows": rows}
 
     def cities(self, *, at) -> tuple[list[City], str | None]:
         """The cities of the city filter, from the cache until a city is edited; and the list's token."""
@@ -270,19 +311,32 @@ class RegistryView(View):
 
 
 class ProtocolIndexView(View):
-    """A city's published protocol days, newest first, and how to check their hashes."""
+    """A city's published protocol days, newest first, and how to check their hashes.
+
+    Only the days on which something happened are listed unless `days=all` (an empty day is published all the
+    same, to keep the chain); `day=YYYY-MM-DD` jumps to that day's page (a date that does not parse answers 400
+    with the list and the error)."""
 
     template_name = "placement/protocols.html"
 
     def get(self, request):
         cities = list(registry.city_list())
         city, unknown_city = _chosen_city(request.GET.get("city"), cities)
-        context = {"cities": cities, "city": city, "unknown_city": unknown_city}
+        all_days = request.GET.get("days") == "all"
+        context = {"cities": cities, "city": city, "unknown_city": unknown_city, "all_days": all_days}
+        jump = request.GET.get("day")
+        if city is not None and jump is not None:
+            day = protocols.protocol_day_parse(jump.strip())
+            if day is not None:
+                return redirect("placement:protocol_day", city=city.slug, day=day.isoformat())
+            context["bad_day"] = True
         if city is not None:
-            paginator = Paginator(protocols.protocol_list(city=city), PROTOCOL_DAYS_PAGE_SIZE)
-            context["page"] = paginator.get_page(request.GET.get("page"))
-            context["query"] = f"city={city.slug}"
-        return render(request, self.template_name, context, status=400 if unknown_city else 200)
+            days = protocols.protocol_list(city=city, with_events_only=not all_days)
+            context["page"] = Paginator(days, PROTOCOL_DAYS_PAGE_SIZE).get_page(request.GET.get("page"))
+            context["first_day"], context["last_day"] = protocols.protocol_span(city=city)
+            context["query"] = urlencode({"city": city.slug, **({"days": "all"} if all_days else {})})
+        status = 400 if unknown_city or context.get("bad_day") else 200
+        return render(request, self.template_name, context, status=status)
 
 
 def _protocol_or_404(request, *, city: str, day: str):

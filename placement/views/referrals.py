@@ -30,7 +30,7 @@ from ..errors import (
 from ..models import Application, Place, Referral
 from ..models.queue import application_number_normalize
 from ..models.referrals import referral_valid_until
-from ..selectors.claims import claim_application, claim_place, claim_refusal, place_gone
+from ..selectors.claims import claim_application, claim_place, claim_refusal, place_gone, place_twin
 from ..selectors.parents import parent_referral
 from ..selectors.queue import queue_position
 from ..services.claims import claim_attempt_register, place_claim
@@ -40,6 +40,14 @@ from .cabinet import CabinetView
 
 def referral_url(referral: Referral) -> str:
     return reverse("placement:referral", kwargs={"number": referral.number})
+
+
+# How many identical places a confirmed claim tries, each taken meanwhile by someone else, before it gives up.
+TWIN_ATTEMPTS = 5
+
+
+def claim_url(place: Place, application: Application) -> str:
+    return reverse("placement:place-claim", kwargs={"pk": place.pk}) + f"?application={application.number}"
 
 
 def place_for_claim(pk: int) -> Place:
@@ -72,7 +80,11 @@ class ClaimConfirmView(CabinetView):
             existing = Referral.objects.filter(place=place, application=application, status=Referral.Status.LIVE)
             if (existing := existing.first()) is not None:
                 return HttpResponseRedirect(referral_url(existing))
-        problem = place_gone(place, now) or claim_refusal(place=place, application=application, by=request.user, at=now)
+        gone = place_gone(place, now)
+        if gone is not None and (twin := place_twin(place=place, at=now)) is not None:
+            # Someone took the first of identical places (one button in the registry): offer the next of them.
+            return HttpResponseRedirect(claim_url(twin, application))
+        problem = gone or claim_refusal(place=place, application=application, by=request.user, at=now)
         return self.render_page(request, place=place, application=application, problem=problem, at=now)
 
     def post(self, request, pk: int):
@@ -88,10 +100,20 @@ class ClaimConfirmView(CabinetView):
         application = self.application(request, now)
         if limited is not None:
             return self.render_page(request, place=place, application=application, problem=limited, at=now)
-        try:
-            referral, created = place_claim(place=place, application=application, by=request.user, at=now, ip=ip)
-        except (PlaceGone, ClaimRefused) as exc:
-            return self.render_page(request, place=place, application=application, problem=exc, at=now)
+        for _attempt in range(TWIN_ATTEMPTS):
+            try:
+                referral, created = place_claim(place=place, application=application, by=request.user, at=now, ip=ip)
+                break
+            except PlaceGone as exc:
+                # Taken meanwhile: an identical place does as well (the parent confirmed the row, not the number).
+                twin = place_twin(place=place, at=now)
+                if twin is None:
+                    return self.render_page(request, place=place, application=application, problem=exc, at=now)
+                place = twin
+            except ClaimRefused as exc:
+                return self.render_page(request, place=place, application=application, problem=exc, at=now)
+        else:
+            return self.render_page(request, place=place, application=application, problem=PlaceGone("taken"), at=now)
         if created:
             messages.success(
                 request,

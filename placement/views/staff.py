@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from accounts.permissions import is_department_admin
+from accounts.sms import phone_display
 from indigo.http import request_ip
 
 from ..errors import NotYourKindergarten, PlaceNotWithdrawable, ReferralNotLive, ReleaseAlreadySubmitted
@@ -36,6 +37,7 @@ from ..selectors.kindergartens import (
     kindergarten_live_places,
     kindergarten_live_referrals,
     kindergartens_to_choose,
+    release_timing,
 )
 from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH, place_release, place_withdraw
 from ..services.referrals import referral_enrol
@@ -126,7 +128,7 @@ class StaffView(View):
         return {
             "kindergarten": self.kindergarten,
             "scope_query": scope_query,
-            "page_query": f"{scope_query}&page=" if scope_query else "?page=",
+            "scope_param": scope_query.removeprefix("?"),  # the pagination's query without the page
             **extra,
         }
 
@@ -151,6 +153,12 @@ class StaffReleaseView(StaffHomeView):
             return self.render_home(request, form, status=400)
         group, count = form.cleaned_data["group"], form.cleaned_data["count"]
         self.acts_on(group.kindergarten_id)
+        if not request.POST.get("confirm"):
+            # A release is public at once and cannot be undone but by withdrawing each place: say what it will
+            # do and ask again (issue 13); the same form, token included, is posted with `confirm`.
+            timing = release_timing(group=group, at=timezone.now())
+            context = self.context(form=form, group=group, group_label=group_label(group), count=count, timing=timing)
+            return render(request, "placement/staff/release_confirm.html", context)
         try:
             place_release(group=group, count=count, by=request.user, submission=form.cleaned_data["token"])
         except ReleaseAlreadySubmitted as exc:
@@ -231,6 +239,8 @@ class StaffReferralsView(StaffView):
         referrals = list(kindergarten_live_referrals(kindergarten=self.kindergarten, at=now))
         for referral in referrals:
             referral.group_label = group_label(referral.place.group)
+            # Staff call the parent about the documents or a missed deadline (issue 13).
+            referral.parent_phone_display = phone_display(referral.parent.phone or "")
         page = Paginator(kindergarten_contracts(kindergarten=self.kindergarten), PAGE_SIZE).get_page(
             request.GET.get("page")
         )

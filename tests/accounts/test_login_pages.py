@@ -70,6 +70,51 @@ def test_a_wrong_code_shows_a_translated_error_and_keeps_the_step(client, outbox
     assert "_auth_user_id" not in client.session
 
 
+def test_a_wrong_code_says_how_many_tries_are_left(client, outbox, settings):
+    settings.OTP_MAX_ATTEMPTS = 5
+    client.post("/ru/accounts/sms/", {"phone": PHONE})
+    bad = wrong(last_code(outbox))
+    first = client.post("/ru/accounts/sms/code/", {"code": bad})
+    assert "С этим кодом осталось 4 попытки." in text_of(first)
+    for _ in range(3):
+        last_but_one = client.post("/ru/accounts/sms/code/", {"code": bad})
+    assert "С этим кодом осталась 1 попытка." in text_of(last_but_one)
+    assert 'name="code"' in last_but_one.content.decode()
+
+
+def test_after_the_last_wrong_code_a_new_code_is_the_main_action(client, outbox, settings):
+    settings.OTP_MAX_ATTEMPTS = 2
+    client.post("/kk/accounts/sms/", {"phone": PHONE})
+    bad = wrong(last_code(outbox))
+    client.post("/kk/accounts/sms/code/", {"code": bad})
+    dead = client.post("/kk/accounts/sms/code/", {"code": bad})
+    html = dead.content.decode()
+    assert 'name="code"' not in html  # no code box to type into any more
+    assert '<button type="submit" name="resend" value="1" class="primary">Жаңа код алу</button>' in html
+    renewed = client.post("/kk/accounts/sms/code/", {"resend": "1"}, follow=True)
+    assert 'name="code"' in renewed.content.decode() and len(outbox) == 2
+
+
+def test_staff_land_on_their_kindergartens_page_and_admins_in_the_administration(client):
+    from tests.factories import AdminFactory, StaffFactory
+
+    staff = StaffFactory(username="staff-101")
+    staff.set_password("a-long-password-1")
+    staff.save()
+    response = client.post("/kk/accounts/login/", {"username": "staff-101", "password": "a-long-password-1"})
+    assert response.status_code == 302 and response["Location"] == "/kk/staff/"
+    admin = AdminFactory(username="admin-101", is_staff=True)
+    admin.set_password("a-long-password-2")
+    admin.save()
+    other = Client()
+    response = other.post("/ru/accounts/login/", {"username": "admin-101", "password": "a-long-password-2"})
+    assert response["Location"] == "/ru/admin/"
+    asked = Client().post(
+        "/ru/accounts/login/?next=/ru/protocol/", {"username": "staff-101", "password": "a-long-password-1"}
+    )
+    assert asked["Location"] == "/ru/protocol/"
+
+
 def test_the_code_page_without_a_phone_goes_back_to_the_first_step(client):
     response = client.get("/ru/accounts/sms/code/")
     assert response.status_code == 302 and response["Location"] == "/ru/accounts/sms/"

@@ -9,12 +9,12 @@ def test_home_page_switches_to_kazakh_and_back(browser_page, live_server):
     assert page.locator("html").get_attribute("lang") == "ru"
     assert page.get_by_role("heading", level=1).inner_text() == "Электронное распределение мест в детские сады"
 
-    page.get_by_role("button", name="Қазақ").click()
+    page.get_by_role("navigation", name="Язык").get_by_role("link", name="Қазақ").click()
     page.wait_for_url(f"{live_server.url}/kk/")
     assert page.locator("html").get_attribute("lang") == "kk"
     assert "балабақша" in page.get_by_role("heading", level=1).inner_text().lower()
 
-    page.get_by_role("button", name="Русский").click()
+    page.get_by_role("navigation", name="Тіл").get_by_role("link", name="Русский").click()
     page.wait_for_url(f"{live_server.url}/ru/")
     assert page.locator("html").get_attribute("lang") == "ru"
 

@@ -132,9 +132,9 @@ def test_cohort_window_shows_its_shifts_with_their_own_computed_dates(client, su
     assert "12.06.2024" in listing and "13.06.2024" in listing
 
 
-def test_preview_shows_the_dates_of_a_new_window_before_saving_and_saves_nothing(client, superuser, objects):
-    schedule = objects[SummerSchedule]
-    window = objects[CohortWindow]
+def schedule_body(objects, **extra) -> dict:
+    """The schedule's change form as the admin posts it: the schedule, its one window, its one shift."""
+    schedule, window, shift = objects[SummerSchedule], objects[CohortWindow], objects[KindergartenShift]
     body = {
         "city": schedule.city_id,
         "year": 2024,
@@ -142,8 +142,7 @@ def test_preview_shows_the_dates_of_a_new_window_before_saving_and_saves_nothing
         "note_ru": "",
         "note_kk": "",
         "note_en": "",
-        "preview_dates": "on",
-        "windows-TOTAL_FORMS": "2",
+        "windows-TOTAL_FORMS": "1",
         "windows-INITIAL_FORMS": "1",
         "windows-MIN_NUM_FORMS": "0",
         "windows-MAX_NUM_FORMS": "1000",
@@ -152,6 +151,68 @@ def test_preview_shows_the_dates_of_a_new_window_before_saving_and_saves_nothing
         "windows-0-birth_year": "2021",
         "windows-0-age": "3",
         "windows-0-priority_start": "2024-06-03",
+        "shifts-TOTAL_FORMS": "1",
+        "shifts-INITIAL_FORMS": "1",
+        "shifts-MIN_NUM_FORMS": "0",
+        "shifts-MAX_NUM_FORMS": "1000",
+        "shifts-0-id": shift.pk,
+        "shifts-0-window": window.pk,
+        "shifts-0-kindergarten": shift.kindergarten_id,
+        "shifts-0-shifted_start": "2024-06-10",
+        "shifts-0-reason_ru": "Ремонт",
+        "shifts-0-reason_kk": "Жөндеу",
+        "shifts-0-reason_en": "",
+    }
+    return body | extra
+
+
+def test_kindergarten_shifts_are_edited_on_the_schedules_page(client, superuser, objects):
+    schedule, window = objects[SummerSchedule], objects[CohortWindow]
+    other = GroupFactory(birth_year=2021, kindergarten__city=schedule.city).kindergarten
+    page = client.get(admin_url("ru", SummerSchedule, f"{schedule.pk}/change/")).content.decode()
+    assert 'name="shifts-0-shifted_start"' in page and "12.06.2024" in page  # the shift, with its computed dates
+    body = schedule_body(objects) | {
+        "shifts-TOTAL_FORMS": "2",
+        "shifts-1-id": "",
+        "shifts-1-window": window.pk,
+        "shifts-1-kindergarten": other.pk,
+        "shifts-1-shifted_start": "2024-06-17",
+        "shifts-1-reason_ru": "Карантин",
+        "shifts-1-reason_kk": "Карантин",
+        "shifts-1-reason_en": "",
+    }
+    response = client.post(admin_url("ru", SummerSchedule, f"{schedule.pk}/change/"), body)
+    assert response.status_code == 302
+    assert KindergartenShift.objects.get(kindergarten=other).shifted_start == dt.date(2024, 6, 17)
+
+
+def test_a_shift_on_the_schedules_page_takes_only_that_schedules_windows(client, superuser, objects):
+    schedule = objects[SummerSchedule]
+    foreign = CohortWindowFactory(birth_year=2020)  # another city's schedule
+    body = schedule_body(objects, **{"shifts-0-window": foreign.pk})
+    response = client.post(admin_url("ru", SummerSchedule, f"{schedule.pk}/change/"), body)
+    assert response.status_code == 200
+    assert KindergartenShift.objects.get().window == objects[CohortWindow]
+
+
+def test_the_preview_is_a_neutral_notice_not_an_error(client, superuser, objects):
+    schedule = objects[SummerSchedule]
+    body = schedule_body(objects, preview_dates="on", **{"shifts-0-shifted_start": "2024-06-20"})
+    response = client.post(admin_url("kk", SummerSchedule, f"{schedule.pk}/change/"), body)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="errornote"' not in html and 'class="errorlist' not in html
+    notices = [str(m) for m in response.context["messages"]]
+    assert any("24.06.2024" in notice and "25.06.2024" in notice for notice in notices)  # the shift from 20.06
+    assert '<ul class="messagelist">' in html and '<li class="info">' in html
+    assert KindergartenShift.objects.get().shifted_start == dt.date(2024, 6, 10)
+
+
+def test_preview_shows_the_dates_of_a_new_window_before_saving_and_saves_nothing(client, superuser, objects):
+    schedule = objects[SummerSchedule]
+    body = schedule_body(objects) | {
+        "preview_dates": "on",
+        "windows-TOTAL_FORMS": "2",
         "windows-1-id": "",
         "windows-1-schedule": schedule.pk,
         "windows-1-birth_year": "2020",

@@ -150,7 +150,7 @@ def test_cabinet_shows_each_application_with_its_position_category_and_privilege
     assert mine.number in html and "Темиртау" in html and "2021" in html
     row = html[html.index(f'data-number="{mine.number}"') :]
     row = row[: row.index("</tr>")]
-    assert '<td class="position"><strong>2</strong></td>' in row
+    assert '<td class="position key" data-label="Место в очереди"><strong>2</strong></td>' in row
     assert "Общая" in row  # ranks as general
     assert "Первоочередное право" in row or "Приоритетное право" in row
     assert "Ожидает подтверждения" in row
@@ -186,6 +186,22 @@ def test_parent_adds_a_child_pending_confirmation(parent_client, parent):
     assert AuditEntry.objects.filter(action="representation.create", actor=parent).exists()
     html = parent_client.get(response["Location"]).content.decode()
     assert "Дана" in html and "Ожидает подтверждения" in html
+
+
+@pytest.mark.parametrize("iin", ["123", "1234567890123", "12345678901x"])
+def test_an_iin_of_the_wrong_length_is_told_once(parent_client, iin):
+    """Issue 13: Django's length check and the IIN validator said the same thing twice."""
+    response = parent_client.post(url("cabinet-child-add"), child_form(iin=iin))
+    assert response.status_code == 400
+    assert response.context["form"].errors["iin"] == ["ИИН состоит ровно из 12 цифр."]
+    assert response.content.decode().count("ИИН состоит ровно из 12 цифр.") == 1
+
+
+def test_an_iin_typed_with_spaces_is_accepted(parent_client, parent):
+    iin = valid_iin(778)
+    response = parent_client.post(url("cabinet-child-add"), child_form(iin=f"{iin[:6]} {iin[6:]}"))
+    assert response.status_code == 302
+    assert Representation.objects.filter(parent=parent, child__iin=iin).exists()
 
 
 def test_an_invalid_iin_is_refused_with_the_validators_message(parent_client):
@@ -238,7 +254,7 @@ def test_parent_applies_and_sees_the_position(parent_client, parent, child, city
     html = page.content.decode()
     assert application.number in html
     assert f"Заявление {application.number} в очереди, место 2." in html
-    assert '<td class="position"><strong>2</strong></td>' in html
+    assert '<td class="position key" data-label="Место в очереди"><strong>2</strong></td>' in html
 
 
 def test_apply_form_offers_only_own_children_that_are_not_rejected(parent_client, parent, child):
@@ -333,7 +349,7 @@ def test_withdrawal_asks_for_confirmation_then_the_others_move_up(parent_client,
     html = parent_client.get(url("cabinet")).content.decode()
     row = html[html.index(f'data-number="{mine.number}"') :]
     row = row[: row.index("</tr>")]
-    assert '<td class="position">—</td>' in row and "Отозвано" in row
+    assert '<td class="position key" data-label="Место в очереди">—</td>' in row and "Отозвано" in row
     assert AuditEntry.objects.filter(action="application.withdraw", actor=parent).exists()
 
 

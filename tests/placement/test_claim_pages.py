@@ -69,7 +69,7 @@ def test_the_head_of_the_queue_sees_take_on_a_priority_place_and_the_next_parent
     assert "Арман (2021)" in first_html
     assert first.child.iin not in first_html
     assert 'data-reason="not_head_of_queue"' in second_html
-    assert "Дана (2021):" in second_html
+    assert "Дана (2021)" in second_html
     assert "Позиция в очереди 2; в приоритетном доступе 1 мест" in second_html
     assert "06.05 18:00" in second_html
     assert 'class="button take"' not in second_html
@@ -93,6 +93,65 @@ def test_a_parent_without_applications_is_told_to_apply_first(logged_in, city, g
     assert "claim-hint" in html and 'class="button take"' not in html
 
 
+def test_a_parents_registry_shows_by_default_only_what_their_children_can_take_with_a_switch_to_every_place(
+    logged_in, city, group
+):
+    kazakh = place_release(group=group, count=3, at=RELEASED)
+    russian_group = GroupFactory(kindergarten=group.kindergarten, birth_year=2021, language="ru")
+    russian = place_release(group=russian_group, count=2, at=RELEASED)
+    parent, application = applicant(city, 1)
+    client = logged_in(parent)
+    with at(IN_GENERAL):
+        mine = client.get(url("registry", query="city=temirtau")).content.decode()
+        every = client.get(url("registry", query="city=temirtau&view=all")).content.decode()
+    assert "Места, которые ваши дети могут занять сейчас" in mine
+    assert f'data-place="{kazakh[0].pk}" data-count="3"' in mine
+    assert f'data-place="{russian[0].pk}"' not in mine
+    assert mine.count('class="button take"') == 1
+    assert 'href="?city=temirtau&amp;view=all">Показать все свободные места</a>' in mine
+    assert f'data-place="{kazakh[0].pk}" data-count="3"' in every and f'data-place="{russian[0].pk}"' in every
+    assert every.count('class="button take"') == 1  # the Russian places: no button, and no reason on the row
+    assert 'name="view" value="all"' in every
+    assert 'href="?city=temirtau">Показать только места, которые мои дети могут занять сейчас</a>' in every
+    assert f'<li data-application="{application.number}">' in mine and "может занять 3 места сейчас" in mine
+
+
+def test_a_refusal_is_told_once_per_child_not_on_every_row(logged_in, city, group):
+    for year in (2021, 2021, 2021):
+        other = GroupFactory(kindergarten=KindergartenFactory(city=city), birth_year=year, language="kk")
+        place_release(group=other, count=1, at=RELEASED)
+    parent, application = applicant(city, 1, representation="pending")
+    with at(IN_GENERAL):
+        every = logged_in(parent).get(url("registry", query="city=temirtau&view=all")).content.decode()
+        mine = logged_in(parent).get(url("registry", query="city=temirtau")).content.decode()
+    message = "Ваше законное представительство этого ребёнка ещё не подтверждено."
+    assert every.count("data-count=") == 3
+    assert every.count(message) == 1 and mine.count(message) == 1
+    assert f'data-application="{application.number}" data-reason="not_confirmed"' in every
+    assert "Сейчас ни один из ваших детей не может занять свободное место." in mine
+
+
+def test_a_parents_registry_is_never_served_from_or_stored_in_the_shared_cache(logged_in, city, group):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    place_release(group=group, count=2, at=RELEASED)
+    parent, _application = applicant(city, 1)
+    anonymous = Client()
+    with at(IN_GENERAL):
+        anonymous.get(url("registry", query="city=temirtau"))  # stored for visitors
+        mine = logged_in(parent).get(url("registry", query="city=temirtau")).content.decode()
+        with CaptureQueriesContext(connection) as queries:
+            visitor = anonymous.get(url("registry", query="city=temirtau")).content.decode()
+        assert len(queries) == 0  # the visitors' page, from the cache
+        nobody = ParentFactory()  # a parent with no application sees no buttons, computed for them
+        with CaptureQueriesContext(connection) as queries:
+            theirs = logged_in(nobody).get(url("registry", query="city=temirtau")).content.decode()
+        assert len(queries) > 0
+    assert 'class="button take"' in mine and 'class="button take"' not in visitor
+    assert 'class="button take"' not in theirs and "claim-hint" in theirs
+
+
 @pytest.mark.parametrize("code", REFUSAL_CODES)
 def test_every_refusal_reason_reaches_the_registry_and_the_confirmation_page(logged_in, code, city, group):
     parent, application, place, moment = refusal_situation(code, city, group)
@@ -104,7 +163,12 @@ def test_every_refusal_reason_reaches_the_registry_and_the_confirmation_page(log
         shown = client.get(confirm)
         posted = client.post(confirm, {"application": application.number})
     html = page.content.decode()
-    assert f'data-application="{application.number}" data-reason="{code}"' in html
+    if code == "cohort_mismatch":
+        # Once per child (issue 13): a child with no free place of its birth year is told that none matches.
+        assert f'<li data-application="{application.number}">' in html
+        assert "Сейчас нет свободного места, подходящего под заявление" in html
+    else:
+        assert f'data-application="{application.number}" data-reason="{code}"' in html
     assert shown.status_code == 403 and posted.status_code == 403
     for response in (shown, posted):
         body = response.content.decode()
@@ -150,7 +214,7 @@ def test_the_pages_batch_answers_agree_with_claim_refusal_for_every_place_and_ap
         assert None in seen and len(seen) >= 5
 
 
-def test_the_logged_in_registry_stays_within_20_queries_for_2_applications_and_25_places(
+def test_the_logged_in_registry_stays_within_20_queries_for_2_applications_and_30_places(
     logged_in, city, group, django_assert_max_num_queries
 ):
     for i in range(6):
@@ -164,11 +228,41 @@ def test_the_logged_in_registry_stays_within_20_queries_for_2_applications_and_2
     with at(IN_PRIORITY), django_assert_max_num_queries(20):
         response = registry(client, city)
     html = response.content.decode()
-    assert html.count('class="claim-cell"') == 25
-    assert html.count("data-application=") == 50
+    # Six bundles of five identical places, each for one of the two children (Kazakh or Russian).
+    assert html.count('class="claim-cell"') == 6
+    assert html.count('class="button take"') == 6
+    assert html.count("data-count=") == 6
 
 
 # --- The confirmation step -------------------------------------------------------------------------------
+
+
+def test_the_one_take_button_of_identical_places_serves_as_many_parents_as_there_are_places(logged_in, city, group):
+    """The registry shows identical places as one row whose button names the first of them (issue 13): a parent
+    who confirms it after someone else took that one gets the next, until none is left."""
+    first, second = place_release(group=group, count=2, at=RELEASED)
+    parents = [applicant(city, minutes, first_name=name) for minutes, name in ((1, "Арман"), (2, "Дана"), (3, "Ерлан"))]
+    with at(IN_GENERAL):
+        taken = []
+        for parent, application in parents:
+            confirm = url("place-claim", pk=first.pk, query=f"application={application.number}")
+            taken.append(logged_in(parent).post(confirm, {"application": application.number}))
+        late_parent, late = parents[2]
+        shown = logged_in(late_parent).get(url("place-claim", pk=first.pk, query=f"application={late.number}"))
+    assert [response.status_code for response in taken] == [302, 302, 409]
+    assert set(Referral.objects.values_list("place_id", flat=True)) == {first.pk, second.pk}
+    assert shown.status_code == 409
+
+
+def test_opening_the_button_of_a_taken_place_offers_the_identical_one_still_free(logged_in, city, group):
+    first, second = place_release(group=group, count=2, at=RELEASED)
+    someone, theirs = applicant(city, 1)
+    parent, application = applicant(city, 2, first_name="Дана")
+    with at(IN_GENERAL):
+        place_claim(place=first, application=theirs, by=someone, at=IN_GENERAL)
+        response = logged_in(parent).get(url("place-claim", pk=first.pk, query=f"application={application.number}"))
+    assert response.status_code == 302
+    assert response["Location"] == url("place-claim", pk=second.pk, query=f"application={application.number}")
 
 
 def test_confirm_take_and_a_double_click_land_on_the_same_referral(logged_in, city, group):

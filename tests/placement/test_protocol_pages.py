@@ -53,13 +53,39 @@ def test_protocol_list_shows_published_days_newest_first_with_counts_and_short_h
     response = client.get("/ru/protocol/")
     assert response.status_code == 200
     days = [p.day for p in response.context["page"].object_list]
-    assert days == [dt.date(2024, 6, 6), dt.date(2024, 6, 5), dt.date(2024, 6, 4), dt.date(2024, 6, 3)]
+    assert days == [dt.date(2024, 6, 6), dt.date(2024, 6, 4), dt.date(2024, 6, 3)]  # June 5: nothing happened
     june_4 = Protocol.objects.get(day=dt.date(2024, 6, 4))
     html = response.content.decode()
     assert june_4.sha256[:12] in html
     assert june_4.sha256 not in html
     assert 'href="/ru/protocol/temirtau/2024-06-04/"' in html
     assert "manage.py verify_protocols" in text_of(response)
+
+
+def test_protocol_list_hides_days_without_events_unless_asked_for_every_day(client, published):
+    default = client.get("/ru/protocol/")
+    assert 'data-day="2024-06-05"' not in default.content.decode()
+    assert 'href="?city=temirtau&amp;days=all"' in default.content.decode()
+    every = client.get("/ru/protocol/", {"city": "temirtau", "days": "all"})
+    assert [p.day for p in every.context["page"].object_list] == [
+        dt.date(2024, 6, 6), dt.date(2024, 6, 5), dt.date(2024, 6, 4), dt.date(2024, 6, 3)
+    ]  # fmt: skip
+    assert 'data-day="2024-06-05"' in every.content.decode()
+
+
+def test_protocol_list_jumps_to_the_date_asked_for(client, published):
+    response = client.get("/kk/protocol/", {"city": "temirtau", "day": "2024-06-05"})
+    assert response.status_code == 302
+    assert response["Location"] == "/kk/protocol/temirtau/2024-06-05/"
+    html = client.get("/ru/protocol/").content.decode()
+    assert 'type="date" id="jump-day" name="day" required min="2024-06-03" max="2024-06-06"' in html
+
+
+def test_protocol_list_refuses_a_jump_to_a_date_that_does_not_parse(client, published):
+    response = client.get("/kk/protocol/", {"city": "temirtau", "day": "05.06.2024x"})
+    assert response.status_code == 400
+    assert 'id="jump-day-error"' in response.content.decode()
+    assert 'data-day="2024-06-04"' in response.content.decode()
 
 
 def test_protocol_list_offers_a_city_picker_when_there_are_several_cities(client, published):

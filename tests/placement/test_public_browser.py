@@ -36,8 +36,11 @@ def test_parent_filters_the_registry_and_downloads_a_protocol_day(browser_page, 
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/ru/registry/")
-    assert page.locator("table.places-table tbody tr").count() == 5
+    # Identical places share a row (issue 13): two Kazakh and Russian 2021 rows, one of three 2020 places.
+    assert page.locator("table.places-table tbody tr").count() == 3
+    assert "Найдено мест: 5" in page.locator(".counts").inner_text()
 
+    page.get_by_text("Фильтры", exact=True).click()  # folded away on a phone until one is used
     page.get_by_label("Год рождения (возраст)").select_option("2021")
     page.get_by_label("Доступ", exact=True).select_option("general")
     page.get_by_role("button", name="Показать места").click()
@@ -46,6 +49,7 @@ def test_parent_filters_the_registry_and_downloads_a_protocol_day(browser_page, 
     rows = page.locator("table.places-table tbody tr")
     assert rows.count() == 2
     assert rows.filter(has_text="Общий доступ").count() == 2
+    assert page.locator("details.filters-box").get_attribute("open") is not None
     assert "Найдено мест: 2" in page.locator(".counts").inner_text()
     assert page.get_by_label("Год рождения (возраст)").input_value() == "2021"
 

@@ -9,7 +9,7 @@ from placement.services.claims import place_claim
 from placement.services.places import place_release
 from placement.services.referrals import referral_enrol
 from tests.clock import astana, at
-from tests.factories import ParentFactory, RepresentationFactory, StaffFactory, applicant
+from tests.factories import GroupFactory, ParentFactory, RepresentationFactory, StaffFactory, applicant
 from tests.i18n import url
 from tests.placement.claims import IN_GENERAL, IN_PRIORITY, RELEASED, interface_in_english, registry
 
@@ -112,7 +112,7 @@ def test_the_decline_post_needs_the_csrf_token(taken):
 # --- The cabinet -----------------------------------------------------------------------------------------
 
 
-def test_the_cabinet_says_whether_priority_places_are_open_to_each_application_and_why(logged_in, city, group):
+def test_the_cabinet_says_how_many_places_each_application_may_take_now_and_why_not(logged_in, city, group):
     place_release(group=group, count=2, at=RELEASED)
     first_parent, _first = applicant(city, 1)
     for minutes in range(2, 5):
@@ -121,10 +121,26 @@ def test_the_cabinet_says_whether_priority_places_are_open_to_each_application_a
     with at(IN_PRIORITY):
         head = logged_in(first_parent).get(url("cabinet")).content.decode()
         tail = logged_in(last_parent).get(url("cabinet")).content.decode()
-    assert "Место в очереди 1; мест 2021 года рождения в приоритетном доступе: 2." in head
-    assert "Вы можете занимать места приоритетного доступа." in head
-    assert "Место в очереди 5; мест 2021 года рождения в приоритетном доступе: 2." in tail
-    assert "Только места общего доступа." in tail
+    assert '<strong class="eligible">2 места</strong>' in head
+    assert f'href="{url("registry")}?city=temirtau">Показать места, которые можно занять</a>' in head
+    assert "Сейчас нет" in tail
+    assert "Позиция в очереди 5; в приоритетном доступе 2 мест" in tail
+    assert f'href="{url("registry")}?city=temirtau&amp;view=all"' in tail
+
+
+def test_the_cabinet_counts_language_and_group_type_not_only_the_position(logged_in, city, group):
+    """Issue 13: both priority places are Russian, the child is first in the Kazakh queue: nothing to take."""
+    russian = GroupFactory(kindergarten=group.kindergarten, birth_year=2021, language="ru", group_type="general")
+    place_release(group=russian, count=2, at=RELEASED)
+    special = GroupFactory(kindergarten=group.kindergarten, birth_year=2021, language="kk", group_type="special")
+    place_release(group=special, count=1, at=RELEASED)
+    parent, application = applicant(city, 1)
+    with at(IN_PRIORITY):
+        html = logged_in(parent).get(url("cabinet")).content.decode()
+    row = html[html.index(f'data-number="{application.number}"') :].split("</tr>", 1)[0]
+    assert "class=\"eligible\"" not in row
+    assert "Сейчас нет" in row
+    assert "Сейчас нет свободного места, подходящего под заявление" in row
 
 
 def test_the_cabinet_lists_live_referrals_with_deadline_and_links_past_ones_with_status_and_contracts(

@@ -247,6 +247,11 @@ def interface_in_english(page_html: str, english_html: str) -> list[str]:
     return [s for s in untranslated_segments(page_html, english_html) if not data.search(s)]
 
 
+def places_shown(response) -> int:
+    """The places a registry page lists: identical places share a row (issue 13) that says how many they are."""
+    return sum(int(n) for n in re.findall(r'data-count="(\d+)"', response.content.decode()))
+
+
 def test_registry_page_lists_places_with_the_moment_they_go_general(client, world):
     with at(BEFORE_GENERAL):
         response = client.get("/ru/registry/")
@@ -272,7 +277,7 @@ def test_registry_page_shows_counts_per_kindergarten(client, world):
     with at(GENERAL):
         response = client.get("/ru/registry/")
     html = response.content.decode()
-    table = html[html.index('class="counts-table"') : html.index("</table>")]
+    table = html[html.index('counts-table"') : html.index("</table>")]
     rows = [visible_text(row) for row in table.split("<tr>")[2:]]
     assert rows == [["Солнышко", "(K-001)", "0", "3", "3"], ["Ласточка", "(K-002)", "1", "0", "1"]]
 
@@ -303,16 +308,33 @@ def test_registry_page_answers_400_with_the_error_and_ignores_the_bad_filter(cli
         response = client.get("/ru/registry/", params)
     assert response.status_code == 400
     assert message in text_of(response)
-    assert response.content.decode().count("data-place=") == 4
+    assert places_shown(response) == 4
+
+
+def test_registry_page_shows_identical_places_as_one_row_with_their_number(client, city):
+    kindergarten = KindergartenFactory(city=city, name_ru="Балапан")
+    group = GroupFactory(kindergarten=kindergarten, birth_year=2021, language=Language.KK, name_ru="Младшая группа")
+    first, *_ = place_release(group=group, count=4, at=RELEASED)
+    later = place_release(group=group, count=2, at=RELEASED + dt.timedelta(days=1))  # goes general a day later
+    with at(BEFORE_GENERAL):
+        response = client.get("/ru/registry/")
+    html = response.content.decode()
+    assert html.count("data-place=") == 2
+    assert f'data-place="{first.pk}" data-count="4"' in html
+    assert f'data-place="{later[0].pk}" data-count="2"' in html
+    assert "4 места" in text_of(response) and "2 места" in text_of(response)
+    assert "Найдено мест: 6" in text_of(response)
 
 
 def test_registry_page_paginates_and_keeps_the_filters(client, city):
-    group = GroupFactory(kindergarten=KindergartenFactory(city=city), birth_year=2021, language=Language.RU)
-    place_release(group=group, count=30, at=RELEASED)
+    kindergarten = KindergartenFactory(city=city)
+    for year in range(2000, 2030):
+        place_release(group=GroupFactory(kindergarten=kindergarten, birth_year=year, language=Language.RU), count=2,
+                      at=RELEASED)  # fmt: skip
     with at(BEFORE_GENERAL):
         first = client.get("/ru/registry/", {"language": "ru"})
         second = client.get("/ru/registry/", {"language": "ru", "page": 2})
-    assert first.content.decode().count("data-place=") == 25
+    assert first.content.decode().count("data-place=") == 25 and places_shown(first) == 50
     assert "language=ru&amp;page=2" in first.content.decode()
     assert second.content.decode().count("data-place=") == 5
 
@@ -320,14 +342,14 @@ def test_registry_page_paginates_and_keeps_the_filters(client, city):
 def test_registry_page_query_count_is_bounded(client, city, django_assert_max_num_queries, django_assert_num_queries):
     for _ in range(10):
         place_release(group=GroupFactory(kindergarten=KindergartenFactory(city=city)), count=3, at=RELEASED)
-    # Uncached: cities, cohorts and their windows, kindergartens, count, page, summary (2), next change.
-    with at(BEFORE_GENERAL), django_assert_max_num_queries(9):
+    # Uncached: cities, cohorts and their windows, kindergartens, count, page, its places, summary (2), next change.
+    with at(BEFORE_GENERAL), django_assert_max_num_queries(10):
         response = client.get("/ru/registry/")
     # Cached: cities, choices and results from the cache.
     with at(BEFORE_GENERAL), django_assert_num_queries(0):
         cached = client.get("/ru/registry/")
-    assert response.content.decode().count("data-place=") == 25
-    assert cached.content.decode().count("data-place=") == 25
+    assert response.content.decode().count("data-place=") == 10 and places_shown(response) == 30
+    assert places_shown(cached) == 30
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])

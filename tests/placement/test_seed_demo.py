@@ -78,10 +78,15 @@ def test_every_demo_kindergarten_has_kazakh_and_russian_groups_for_each_cohort()
     demo_seed(now=NOW)
     for kindergarten in Kindergarten.objects.filter(city__slug="temirtau"):
         general = set(kindergarten.groups.filter(group_type="general").values_list("birth_year", "language"))
-        assert general == {(year, language) for year in (2019, 2020, 2021, 2022) for language in ("kk", "ru")}
+        # the history's cohorts (2024: born 2019-2022) and the current campaign's (2025: born 2020-2023)
+        assert general == {(year, language) for year in range(2019, 2024) for language in ("kk", "ru")}
         assert kindergarten.name_ru and kindergarten.name_kk and kindergarten.address_ru and kindergarten.district_kk
     assert Group.objects.filter(group_type="special").exists()
     assert Group.objects.filter(group_type="sanatorium").exists()
+    # groups are named after their cohort's age in the current campaign: born 2023 -> 2 years old -> nursery
+    assert set(Group.objects.filter(birth_year=2023).values_list("name_ru", flat=True)) <= {
+        "Ясельная группа (казахский язык)", "Ясельная группа (русский язык)"
+    }  # fmt: skip
 
 
 def test_seed_demo_creates_a_staff_account_per_kindergarten_and_an_admin():
@@ -107,51 +112,78 @@ def test_seed_demo_keeps_a_changed_password():
     assert admin.check_password("my-own-secret-1")
 
 
-def test_summer_places_are_scheduled_and_year_round_places_went_general():
+def test_the_2024_history_moved_to_general_in_june_and_closed_at_the_end_of_the_summer():
     demo_seed(now=NOW)
-    summer = Place.objects.filter(released_at__date__gte=dt.date(2024, 5, 20), released_at__year=2024)
-    assert summer.exists()
-    assert set(summer.exclude(state="withdrawn").values_list("state", flat=True)) == {"scheduled"}
+    history = Place.objects.filter(released_at__year=2024)
     # DOMAIN.md, Places 2: released Thu 2024-05-02 10:00 -> general at Mon 2024-05-06 18:00.
-    may_2 = Place.objects.filter(released_at=astana(2024, 5, 2, 10, 0))
+    may_2 = history.filter(released_at=astana(2024, 5, 2, 10, 0))
     assert may_2.exists()
     assert {place.priority_until for place in may_2} == {astana(2024, 5, 6, 18, 0)}
-    assert Place.objects.filter(state="withdrawn").exclude(withdraw_reason="").count() == 2
+    # the summer's places went general in June (the seed runs June's 18:00 runs), then were withdrawn in August
+    summer_2021 = history.filter(group__birth_year=2021, released_at__gte=astana(2024, 5, 20))
+    assert set(summer_2021.exclude(withdraw_reason__startswith="Место").values_list("general_since", flat=True)) == {
+        JUNE_5_1800
+    }
+    assert set(history.values_list("state", flat=True)) == {"withdrawn"}
+    assert history.filter(withdrawn_at=astana(2024, 8, 30, 17, 0)).count() == history.count() - 2
+    assert history.exclude(withdraw_reason="").count() == history.count()
+    # the shifted kindergarten's 4-year-olds waited for their own window (from 17.06: general at 19.06 18:00)
+    shift = KindergartenShift.objects.get()
+    shifted = history.filter(kindergarten=shift.kindergarten, group__birth_year=2020, withdrawn_at__month=8)
+    assert set(shifted.values_list("general_since", flat=True)) == {astana(2024, 6, 19, 18, 0)}
 
 
-def test_the_registry_has_live_priority_and_general_places_today():
+def test_june_5_2024_is_published_with_its_moves_to_general_and_the_chain_verifies():
     demo_seed(now=NOW)
-    assert Place.objects.in_priority_at(NOW).count() >= 5
-    assert Place.objects.in_general_at(NOW).filter(released_at__gte=NOW - dt.timedelta(days=8)).count() >= 5
-
-
-def test_the_run_of_june_5_moves_the_2021_cohort_to_general_and_publishes_a_verifiable_chain():
-    demo_seed(now=NOW)
-    scheduled_2021 = set(
-        Place.objects.filter(group__birth_year=2021, state="scheduled", released_at__year=2024).values_list(
-            "pk", flat=True
-        )
-    )
-    assert scheduled_2021
-    run_daily(at=JUNE_5_1800)
-    moved = Place.objects.filter(pk__in=scheduled_2021)
-    assert set(moved.values_list("state", flat=True)) == {"general"}
-    assert set(moved.values_list("general_since", flat=True)) == {JUNE_5_1800}
-    # every protocol day from the first event to June 5, each published once, and the chain verifies
-    days = list(Protocol.objects.filter(city__slug="temirtau").order_by("day").values_list("day", flat=True))
-    first_event_day = PlaceEvent.objects.order_by("protocol_day").first().protocol_day
-    assert days[0] == first_event_day and days[-1] == dt.date(2024, 6, 5)
-    assert len(days) == (days[-1] - days[0]).days + 1
+    run_daily(at=NOW)
     june_5 = Protocol.objects.get(city__slug="temirtau", day=dt.date(2024, 6, 5))
     assert {entry["event"] for entry in june_5.entries} == {"to_general"}
+    days = list(Protocol.objects.filter(city__slug="temirtau").order_by("day").values_list("day", flat=True))
+    first_event_day = PlaceEvent.objects.order_by("protocol_day").first().protocol_day
+    assert days[0] == first_event_day
+    assert len(days) == (days[-1] - days[0]).days + 1
+    end_of_summer = Protocol.objects.get(city__slug="temirtau", day=dt.date(2024, 8, 30))
+    assert {entry["event"] for entry in end_of_summer.entries} == {"withdrawn"}
     assert protocols_verify() == []
-    # the 4-year-olds of the shifted kindergarten are still waiting for their window
-    shift = KindergartenShift.objects.get()
-    assert set(
-        Place.objects.filter(kindergarten=shift.kindergarten, group__birth_year=2020, released_at__year=2024)
-        .exclude(state="withdrawn")
-        .values_list("state", flat=True)
-    ) == {"scheduled"}
+
+
+def test_todays_registry_shows_priority_general_scheduled_and_taken_places_of_a_campaign_counted_from_today():
+    result = demo_seed(now=NOW)  # Thursday 2025-11-20
+    current = SummerSchedule.objects.get(city__slug="temirtau", year=2025)
+    assert result.current_schedule == current
+    starts = dict(current.windows.values_list("age", "priority_start"))
+    assert starts == {
+        3: dt.date(2025, 11, 12), 4: dt.date(2025, 11, 19), 5: dt.date(2025, 11, 27), 2: dt.date(2025, 11, 27)
+    }  # fmt: skip
+    assert SummerSchedule.objects.filter(city__slug="temirtau", year=2024).exists()  # the history stays
+    open_now = Place.objects.open_at(NOW)
+    assert open_now.filter(released_at__year=2024).count() == 0
+    general = Place.objects.in_general_at(NOW)
+    priority = Place.objects.in_priority_at(NOW)
+    assert set(general.values_list("group__birth_year", flat=True)) == {2022}  # 3 years old in 2025
+    assert set(priority.values_list("group__birth_year", flat=True)) == {2021, 2022}  # 4-year-olds and new releases
+    assert general.count() >= 10 and priority.count() >= 10
+    assert Place.objects.filter(state="scheduled", entered_priority_at=astana(2025, 11, 27)).count()
+    assert Place.objects.filter(state="withdrawn", released_at__year=2025).count() == 1
+    assert result.places_taken == 2
+    assert Place.objects.filter(state="taken").count() == 1 and Place.objects.filter(state="enrolled").count() == 1
+    assert not PlaceEvent.objects.filter(at__gt=NOW).exists()
+
+
+def test_a_demo_parent_can_take_places_now_and_another_holds_a_live_referral():
+    from placement.selectors.claims import registry_choices
+    from placement.selectors.parents import claimable_applications
+    from placement.selectors.registry import RegistryFilters
+
+    demo_seed(now=NOW)
+    User = get_user_model()
+    parent = User.objects.get(phone="+77010000001")
+    _choices, chances = registry_choices(
+        parent=parent, applications=claimable_applications(parent=parent), filters=RegistryFilters(), at=NOW
+    )
+    assert any(chance.places for chance in chances)
+    claimant = User.objects.get(phone="+77010000004")
+    assert claimant.referrals.filter(status="live").count() == 1
 
 
 # --- Demo parents and the queue (issue 4) ------------------------------------------------------------------------
@@ -185,10 +217,10 @@ def test_seed_demo_adds_parents_who_log_in_by_sms_with_confirmed_children_in_eve
         for representation in representations:
             assert representation.status == "confirmed"
             assert is_valid_iin(representation.child.iin)
-            assert 2019 <= representation.child.birth_date.year <= 2022
+            assert 2020 <= representation.child.birth_date.year <= 2023  # 2 to 5 years old in 2025
     demo = Application.objects.filter(parent__in=parents, city__slug="temirtau")
-    assert set(demo.values_list("birth_year", flat=True)) == {2019, 2020, 2021, 2022}
-    assert {a.applied_at.year for a in demo} <= {2021, 2022, 2023, 2024}
+    assert set(demo.values_list("birth_year", flat=True)) == {2020, 2021, 2022, 2023}
+    assert all(a.applied_at < NOW for a in demo)
     assert demo.filter(privilege="priority", privilege_status="confirmed", queue_category=1).count() == 1
     assert demo.filter(privilege="extraordinary", privilege_status="pending", queue_category=2).count() == 1
     assert demo.filter(privilege="none").count() == demo.count() - 2
@@ -201,7 +233,7 @@ def test_seed_demo_adds_a_background_queue_so_positions_are_realistic():
     demo_seed(now=NOW)
     background = Application.objects.filter(parent__phone__isnull=True, city__slug="temirtau")
     assert 180 <= background.count() <= 220
-    assert set(background.values_list("birth_year", flat=True)) == {2019, 2020, 2021, 2022}
+    assert set(background.values_list("birth_year", flat=True)) == {2020, 2021, 2022, 2023}
     assert background.filter(queue_category=1).exists()
     assert not background.filter(applied_at__gt=NOW).exists()
     pending = Application.objects.get(parent__phone="+77010000003")

@@ -1,12 +1,18 @@
 """Kindergarten staff pages: groups and release, live places and withdrawal, history (issue 3, staff)."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
 from placement.models import Place, PlaceEvent
 from placement.services.places import place_release, place_withdraw
+from placement.views.staff import group_label
 from tests.clock import astana, at
-from tests.factories import AdminFactory
+from tests.factories import (
+    AdminFactory,
+    CohortWindowFactory,
+)
 from tests.i18n import untranslated_segments, url
 from tests.rows import database_state
 
@@ -112,7 +118,8 @@ def test_release_form_offers_only_own_groups(client, clock, group, staff, other_
 
 def test_staff_releases_places_and_is_redirected_with_a_message(client, clock, group, staff):
     client.force_login(staff)
-    response = client.post(url("staff-release"), {"group": group.pk, "count": 3, "token": "t-1"}, follow=True)
+    body = {"group": group.pk, "count": 3, "token": "t-1", "confirm": "1"}
+    response = client.post(url("staff-release"), body, follow=True)
     assert response.redirect_chain == [(url("staff-home"), 302)]
     assert Place.objects.filter(group=group, state="priority").count() == 3
     assert set(PlaceEvent.objects.values_list("kind", "by__username")) == {("released", "2001")}
@@ -120,9 +127,35 @@ def test_staff_releases_places_and_is_redirected_with_a_message(client, clock, g
     assert message.level_tag == "success" and "3" in str(message)
 
 
+def test_a_release_asks_for_confirmation_first_saying_where_the_places_appear(client, clock, group, staff):
+    client.force_login(staff)
+    response = client.post(url("staff-release"), {"group": group.pk, "count": 2, "token": "t-2"})
+    assert response.status_code == 200
+    assert Place.objects.count() == 0
+    html = response.content.decode()
+    assert "placement/staff/release_confirm.html" in [t.name for t in response.templates]
+    assert f"Освободить 2 места в группе {group_label(group)}?" in html
+    assert "Они сразу появятся в реестре и в протоколе освобождения мест" in html
+    assert 'name="confirm" value="1"' in html and 'name="token" value="t-2"' in html
+    confirmed = client.post(url("staff-release"), {"group": group.pk, "count": 2, "token": "t-2", "confirm": "1"})
+    assert confirmed.status_code == 302
+    assert Place.objects.count() == 2
+
+
+def test_the_confirmation_of_a_summer_release_says_when_the_places_open(client, clock, group, staff):
+    window = CohortWindowFactory(
+        schedule__city=group.kindergarten.city, schedule__campaign_start=dt.date(2024, 5, 1), birth_year=2021,
+        priority_start=dt.date(2024, 6, 3),
+    )  # fmt: skip
+    assert window.schedule.year == 2024
+    client.force_login(staff)
+    html = client.post(url("staff-release"), {"group": group.pk, "count": 1, "token": "t-3"}).content.decode()
+    assert "в реестре — 03.06.2024 00:00" in html and "до 05.06.2024 18:00" in html
+
+
 def test_a_release_posted_twice_with_the_same_form_releases_once(client, clock, group, staff):
     client.force_login(staff)
-    body = {"group": group.pk, "count": 2, "token": "same-form"}
+    body = {"group": group.pk, "count": 2, "token": "same-form", "confirm": "1"}
     first = client.post(url("staff-release"), body)
     second = client.post(url("staff-release"), body)
     assert (first.status_code, second.status_code) == (302, 302)
@@ -133,7 +166,7 @@ def test_the_double_submit_guard_holds_without_a_cache(client, clock, group, sta
     """The form's token is a database row written with the release, so a down cache changes nothing."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     client.force_login(staff)
-    body = {"group": group.pk, "count": 2, "token": "same-form"}
+    body = {"group": group.pk, "count": 2, "token": "same-form", "confirm": "1"}
     client.post(url("staff-release"), body, follow=True)
     second = client.post(url("staff-release"), body, follow=True)
     assert Place.objects.count() == 2
@@ -145,7 +178,7 @@ def test_a_refused_release_does_not_use_up_its_form(client, clock, group, staff)
     client.force_login(staff)
     refused = client.post(url("staff-release"), {"group": group.pk, "count": 0, "token": "retry-me"})
     assert refused.status_code == 400
-    client.post(url("staff-release"), {"group": group.pk, "count": 1, "token": "retry-me"})
+    client.post(url("staff-release"), {"group": group.pk, "count": 1, "token": "retry-me", "confirm": "1"})
     assert Place.objects.count() == 1
 
 
@@ -178,7 +211,7 @@ def test_department_admin_picks_a_kindergarten_then_releases_there(client, clock
     assert chooser.status_code == 200
     assert "placement/staff/choose.html" in [t.name for t in chooser.templates]
     scope = f"?kindergarten={group.kindergarten_id}"
-    response = client.post(url("staff-release") + scope, {"group": group.pk, "count": 1, "token": "t"})
+    response = client.post(url("staff-release") + scope, {"group": group.pk, "count": 1, "token": "t", "confirm": "1"})
     assert response.status_code == 302
     assert response["Location"] == url("staff-home") + scope
     assert Place.objects.get().kindergarten == group.kindergarten

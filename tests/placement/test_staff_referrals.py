@@ -64,6 +64,27 @@ def test_staff_see_the_valid_referrals_with_the_child_and_the_deadline_in_astana
     assert html.count('type="submit"') >= 1
 
 
+def test_each_referral_shows_the_parents_phone_to_call(client, clock, staff, referral):
+    """Issue 13: staff reach the parent about the documents or a near deadline."""
+    referral.parent.phone = "+77015550177"
+    referral.parent.save(update_fields=["phone"])
+    client.force_login(staff)
+    html = client.get(url("staff-referrals")).content.decode()
+    row = html[html.index(f'data-referral="{referral.number}"') :].split("</tr>", 1)[0]
+    assert '<a class="phone nowrap" href="tel:+77015550177">+7 701 555 01 77</a>' in row
+    assert "Сапарова Айгерим" in row
+
+
+def test_a_referral_of_a_parent_without_a_phone_says_so(client, clock, staff, referral):
+    referral.parent.phone = None
+    referral.parent.save(update_fields=["phone"])
+    client.force_login(staff)
+    with translation.override("ru"):
+        html = client.get(url("staff-referrals")).content.decode()
+    assert 'href="tel:' not in html
+    assert "телефон в кабинете не указан" in html
+
+
 def test_the_referrals_page_is_in_the_staff_menu(client, clock, staff):
     client.force_login(staff)
     html = client.get(url("staff-home")).content.decode()
@@ -233,7 +254,7 @@ def test_referrals_page_leaves_no_english(client, clock, staff, group, language)
     english = client.get(url("staff-referrals", "en")).content.decode()
     translated = client.get(url("staff-referrals", language))
     assert translated.status_code == 200
-    data = {live.number, enrolled.number}
+    data = {live.number, enrolled.number, " ".join(filter(None, (live.parent.last_name, live.parent.first_name)))}
     assert [s for s in untranslated_segments(translated.content.decode(), english) if s not in data] == []
     # The refusal (409) too.
     with at(AFTER_DEADLINE):

@@ -60,13 +60,13 @@ def temirtau():
 
 def _cells(html: str, table_class: str) -> dict[str, tuple[str, str]]:
     """birth year (or kindergarten code + year) -> (priority dates, general-access cell) of a table on the page."""
-    table = html.split(f'class="{table_class}"', 1)[1].split("</table>", 1)[0]
+    table = re.split(rf'class="[^"]*\b{table_class}\b[^"]*"', html, maxsplit=1)[1].split("</table>", 1)[0]
     rows = {}
     for row in re.findall(r"<tr (data-[^>]*)>(.*?)</tr>", table, flags=re.S):
         attributes, body = row
         key = " ".join(re.findall(r'data-[a-z-]+="([^"]+)"', attributes))
-        priority = re.search(r'class="priority-dates">([^<]*)<', body).group(1).strip()
-        general = re.search(r'class="general-date">([^<]*)<', body).group(1).strip()
+        priority = re.search(r'class="priority-dates"[^>]*>([^<]*)<', body).group(1).strip()
+        general = re.search(r'class="general-date[^"]*"[^>]*>([^<]*)<', body).group(1).strip()
         rows[key] = (priority, " ".join(general.split()))
     return rows
 
