@@ -1,5 +1,6 @@
 """Cache invalidation only: a changed override drops the cached calendar of the years it touches."""
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -13,6 +14,13 @@ def _override_changed(sender, instance: CalendarOverride, **kwargs) -> None:
     loaded = getattr(instance, "_loaded_date", None)
     if loaded is not None:
         years.add(loaded.year)
-    for year in years:
-        calendar_invalidate(year=year)
+
+    def invalidate() -> None:
+        for year in years:
+            calendar_invalidate(year=year)
+
+    # Now, for this transaction's own questions, and again after the commit: a reader in between rebuilt the year
+    # from the rows committed before the change and would otherwise serve that copy for a day.
+    invalidate()
+    transaction.on_commit(invalidate)
     instance._loaded_date = instance.date

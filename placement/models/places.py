@@ -143,6 +143,7 @@ class PlaceEvent(AppendOnlyModel):
         TAKEN = "taken", _("Taken")
         RETURNED = "returned", _("Returned")
         ENROLLED = "enrolled", _("Enrolled")
+        RETIMED = "retimed", _("Re-timed")
 
     place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="events", verbose_name=_("place"))
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="+", verbose_name=_("city"))
