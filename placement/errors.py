@@ -33,6 +33,12 @@ class ReleaseAlreadySubmitted(PlacementError):
     message = _("This release was already submitted; nothing more was released.")
 
 
+class IdempotencyKeyReused(PlacementError):
+    code = "idempotency_key_reused"
+    status = 422
+    message = _("This Idempotency-Key was already used for another request; use a new key for a new request.")
+
+
 class AlreadyInQueue(PlacementError):
     code = "already_in_queue"
     message = _("This child already has an active application in this city.")
