@@ -7,8 +7,14 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from schedules.models import CalendarOverride, KindergartenShift
+from schedules.signals import change_previewed
 
-from .services.retiming import calendar_override_retime, kindergarten_shift_retime
+from .services.retiming import (
+    calendar_override_retime,
+    change_preview,
+    kindergarten_shift_retime,
+    retime_preview_lines,
+)
 
 
 @receiver(post_save, sender=CalendarOverride, dispatch_uid="placement-retime-override-saved")
@@ -31,3 +37,13 @@ def _shift_saved(sender, instance: KindergartenShift, raw: bool = False, **kwarg
 @receiver(post_delete, sender=KindergartenShift, dispatch_uid="placement-retime-shift-deleted")
 def _shift_deleted(sender, instance: KindergartenShift, **kwargs) -> None:
     kindergarten_shift_retime(shift=instance, deleted=True)
+
+
+@receiver(change_previewed, dispatch_uid="placement-retime-preview")
+def _change_previewed(sender, *, at, override=None, previous_date=None, shift=None, previous=None, **kwargs):
+    """The admin's preview of an override or a shift: what it would re-time, before it is saved."""
+    if override is not None:
+        return retime_preview_lines(change_preview(override=override, previous_date=previous_date, at=at))
+    if shift is not None:
+        return retime_preview_lines(change_preview(shift=shift, previous=previous, at=at))
+    return []

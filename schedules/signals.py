@@ -2,7 +2,7 @@
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .calendar import calendar_invalidate
 from .models import CalendarOverride
@@ -24,3 +24,10 @@ def _override_changed(sender, instance: CalendarOverride, **kwargs) -> None:
     invalidate()
     transaction.on_commit(invalidate)
     instance._loaded_date = instance.date
+
+
+# Sent by the admin's preview of an override or a shift before it is saved: apps above (placement) answer with lines
+# saying what the change would do to them (how many places and referrals it would re-time, and to what). Arguments:
+# `override` (an unsaved CalendarOverride as typed) with `previous_date`, or `shift` (an unsaved KindergartenShift)
+# with `previous` (its window and kindergarten ids before the edit); `at`, the moment of the preview.
+change_previewed = Signal()

@@ -402,3 +402,66 @@ def kindergarten_shift_retime(
         reason=shift.reason,
     )
     return retime(cause=cause, at=at, by=by)
+
+
+# --- The admin's preview ------------------------------------------------------------------------------------------
+
+
+def change_preview(
+    *,
+    at: dt.datetime,
+    override: CalendarOverride | None = None,
+    previous_date: dt.date | None = None,
+    shift: KindergartenShift | None = None,
+    previous: ShiftKey | None = None,
+) -> RetimeResult:
+    """What saving this override or shift (as typed, unsaved) at `at` would re-time."""
+    if override is not None:
+        cause = override_cause(
+            date=override.date,
+            kind=override.kind,
+            legal_act=override.legal_act,
+            previous_date=previous_date,
+            assume=True,
+        )
+    else:
+        cause = shift_cause(
+            window=shift.window,
+            kindergarten=shift.kindergarten,
+            shifted_start=shift.shifted_start,
+            reason=shift.reason,
+            previous=previous,
+            assume=True,
+        )
+    return retime_preview(cause=cause, at=at)
+
+
+PREVIEW_DEADLINES_SHOWN = 5
+
+
+def _new_deadlines(moves: list[Move]) -> str:
+    counts: dict[dt.datetime, int] = {}
+    for move in moves:
+        counts[move.after] = counts.get(move.after, 0) + 1
+    shown = sorted(counts.items())[:PREVIEW_DEADLINES_SHOWN]
+    text = ", ".join(f"{_moment(after)} ({count})" for after, count in shown)
+    return text + (", …" if len(counts) > PREVIEW_DEADLINES_SHOWN else "")
+
+
+def retime_preview_lines(result: RetimeResult) -> list[str]:
+    """The preview's lines: how many places and referrals the change would re-time, and to what."""
+    places, referrals = result.moves.get("places", []), result.moves.get("referrals", [])
+    if not places and not referrals:
+        return [_("This change re-times no place and no referral.")]
+    lines = []
+    if places:
+        lines.append(
+            _("Places to re-time: %(count)d; general access at: %(deadlines)s.")
+            % {"count": len(places), "deadlines": _new_deadlines(places)}
+        )
+    if referrals:
+        lines.append(
+            _("Referrals to re-time: %(count)d; valid until: %(deadlines)s.")
+            % {"count": len(referrals), "deadlines": _new_deadlines(referrals)}
+        )
+    return lines

@@ -151,3 +151,42 @@ def test_a_change_that_would_end_priority_before_the_next_18_00_ends_it_at_that_
     place.refresh_from_db()
     assert place.entered_priority_at == astana(2024, 6, 5, 15, 0)  # enters now, not in the past
     assert place.priority_until == astana(2024, 6, 10, 18, 0)  # counted 6, 7, 10 June from now
+
+
+def test_the_override_form_previews_what_it_would_re_time_and_saves_nothing(postgres, client, superuser, group):
+    [place] = place_release(group=group, count=2, at=astana(2024, 5, 16, 10, 0))[:1]
+    referral_for(group, released=astana(2024, 5, 13, 10, 0), claimed=astana(2024, 5, 14, 10, 0))
+    body = {"date": "2024-05-20", "kind": "holiday", "legal_act": "Постановление 1", "preview_dates": "on"}
+    with at(astana(2024, 5, 17, 12, 0)):
+        response = client.post(admin_url(CalendarOverride, "add/"), body)
+    assert response.status_code == 200
+    notices = " ".join(str(message) for message in response.context["messages"])
+    # The two places released on 16 May (the referral's place is taken, its referral counted apart).
+    assert "Мест с новыми сроками: 2" in notices and "22.05.2024 18:00 (2)" in notices
+    assert "Направлений с новыми сроками: 1" in notices and "22.05.2024 18:00 (1)" in notices
+    assert not CalendarOverride.objects.exists()
+    place.refresh_from_db()
+    assert place.priority_until == astana(2024, 5, 21, 18, 0)
+    assert not PlaceEvent.objects.filter(kind=PlaceEvent.Kind.RETIMED).exists()
+
+
+def test_the_shift_form_previews_what_it_would_re_time_and_saves_nothing(postgres, client, superuser, group):
+    window = CohortWindowFactory(
+        schedule__city=group.kindergarten.city, birth_year=2021, priority_start=dt.date(2024, 6, 3)
+    )
+    place_release(group=group, count=3, at=astana(2024, 5, 27, 11, 0))
+    body = {
+        "window": window.pk,
+        "kindergarten": group.kindergarten_id,
+        "shifted_start": "2024-06-10",
+        "reason_ru": "Ремонт",
+        "reason_kk": "Жөндеу",
+        "reason_en": "Repairs",
+        "preview_dates": "on",
+    }
+    with at(astana(2024, 5, 29, 10, 0)):
+        response = client.post(admin_url(KindergartenShift, "add/"), body)
+    assert response.status_code == 200
+    notices = " ".join(str(message) for message in response.context["messages"])
+    assert "Мест с новыми сроками: 3" in notices and "12.06.2024 18:00 (3)" in notices
+    assert not KindergartenShift.objects.exists()
