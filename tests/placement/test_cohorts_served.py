@@ -76,3 +76,16 @@ def test_applications_queued_before_the_rule_stay_and_the_admin_lists_them(postg
     assert listed == [unserved] and served not in listed
     GroupFactory(kindergarten__city=city, birth_year=2015)
     assert list(client.get("/ru/admin/placement/application/", {"cohort_served": "no"}).context["cl"].queryset) == []
+
+
+def test_the_cabinet_form_shows_the_refusal_on_the_form_in_the_parents_language(postgres, city, client):
+    parent = ParentFactory()
+    child = child_of(parent, dt.date(2015, 4, 1))
+    client.force_login(parent)
+    body = {"child": child.pk, "city": city.slug, "language": "kk", "group_type": "general", "privilege": "none"}
+    with at(APPLIED):
+        response = client.post("/kk/cabinet/apply/", body)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "2020, 2021" in html and "This city does not place" not in html
+    assert not Application.objects.exists()

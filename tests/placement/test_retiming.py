@@ -32,6 +32,19 @@ def registry_access(api_as, city, place_id: int) -> str | None:
     return next((item["access"] for item in results if item["id"] == place_id), None)
 
 
+def shift_body(window, group, start: str, **extra) -> dict:
+    """The admin's kindergarten shift form, as posted."""
+    return {
+        "window": window.pk,
+        "kindergarten": group.kindergarten_id,
+        "shifted_start": start,
+        "reason_ru": "Ремонт",
+        "reason_kk": "Жөндеу",
+        "reason_en": "Repairs",
+        **extra,
+    }
+
+
 def override_add(client, *, day: dt.date, kind: str = "holiday", act: str = "Постановление 1"):
     return client.post(admin_url(CalendarOverride, "add/"), {"date": day.isoformat(), "kind": kind, "legal_act": act})
 
@@ -75,9 +88,8 @@ def test_a_kindergarten_shift_added_after_a_release_moves_a_scheduled_place(post
     assert place.entered_priority_at == astana(2024, 6, 3, 0, 0)
 
     with at(astana(2024, 5, 29, 10, 0)):
-        KindergartenShift.objects.create(
-            window=window, kindergarten=group.kindergarten, shifted_start=dt.date(2024, 6, 10), reason="Ремонт"
-        )
+        response = client.post(admin_url(KindergartenShift, "add/"), shift_body(window, group, "2024-06-10"))
+        assert response.status_code == 302
 
     place.refresh_from_db()
     assert (place.state, place.entered_priority_at, place.priority_until) == (
@@ -175,15 +187,7 @@ def test_the_shift_form_previews_what_it_would_re_time_and_saves_nothing(postgre
         schedule__city=group.kindergarten.city, birth_year=2021, priority_start=dt.date(2024, 6, 3)
     )
     place_release(group=group, count=3, at=astana(2024, 5, 27, 11, 0))
-    body = {
-        "window": window.pk,
-        "kindergarten": group.kindergarten_id,
-        "shifted_start": "2024-06-10",
-        "reason_ru": "Ремонт",
-        "reason_kk": "Жөндеу",
-        "reason_en": "Repairs",
-        "preview_dates": "on",
-    }
+    body = shift_body(window, group, "2024-06-10", preview_dates="on")
     with at(astana(2024, 5, 29, 10, 0)):
         response = client.post(admin_url(KindergartenShift, "add/"), body)
     assert response.status_code == 200
