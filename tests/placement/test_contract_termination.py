@@ -7,6 +7,7 @@ import pytest
 from placement.models import Contract, Place, PlaceEvent, Referral
 from placement.services.blocks import cabinet_block
 from placement.services.claims import place_claim
+from placement.services.daily import run_daily
 from placement.services.places import place_release
 from placement.services.referrals import referral_enrol
 from tests.clock import astana, at
@@ -19,7 +20,9 @@ ENROLLED = astana(2024, 5, 7, 11, 0)
 BLOCKED = astana(2024, 5, 14, 10, 0)  # Tue: counted 15, 16, 17 May
 
 
-def test_a_contract_terminated_by_a_block_returns_its_place_to_priority_as_a_new_release(postgres, group, api_as):
+def test_a_contract_terminated_by_a_block_returns_its_place_to_priority_as_a_new_release(
+    postgres, group, api_as, client
+):
     city = group.kindergarten.city
     [place] = place_release(group=group, count=1, at=RELEASED)
     parent, application = applicant(city)
@@ -51,6 +54,10 @@ def test_a_contract_terminated_by_a_block_returns_its_place_to_priority_as_a_new
         assert [(item["id"], item["access"]) for item in registry] == [(place.pk, "priority")]
         staff_places = api_as(staff).get("/api/v1/staff/places/").json()
     assert place.pk in [item["id"] for item in staff_places["results"]]
+
+    run_daily(at=astana(2024, 5, 14, 18, 0))
+    page = client.get(f"/ru/protocol/{city.slug}/2024-05-14/").content.decode()
+    assert "Договор расторгнут" in page and "contract_terminated" not in page
 
     # The freed place is an ordinary place again: another child can take it and be enrolled.
     other, other_application = applicant(city, 5)
