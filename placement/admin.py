@@ -11,6 +11,7 @@ from accounts.admin import DecisionActions, DepartmentAdminAccess, ReadOnlyMixin
 
 from .models import Application, City, Group, Kindergarten, Place, PlaceEvent, Protocol
 from .models.queue import application_number_normalize
+from .selectors.cohorts import applications_of_unserved_cohorts
 from .selectors.queue import queue_position
 from .services.applications import application_privilege_decide
 
@@ -100,6 +101,22 @@ class ProtocolAdmin(ReadOnlyAdmin):
 # personal data appears on the application's own page only.
 
 
+class CohortServedFilter(admin.SimpleListFilter):
+    """Applications for a birth year no group of their city takes (DOMAIN.md, Queue: such applications are refused
+    now; those queued before are left as they are, and the admin finds them here)."""
+
+    title = _("cohort served")
+    parameter_name = "cohort_served"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("No group of this birth year in the city"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return applications_of_unserved_cohorts(queryset)
+        return queryset
+
+
 @admin.register(Application)
 class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
@@ -113,7 +130,7 @@ class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, ad
         "applied",
         "position",
     )
-    list_filter = ("city", "birth_year", "queue_category", "privilege_status", "status")
+    list_filter = ("city", "birth_year", "queue_category", "privilege_status", "status", CohortServedFilter)
     search_fields = ("number", "child__iin")  # matched exactly, see get_search_results
     search_help_text = _("The application number (XXXX-XXXX-XXXX) or the child's IIN, exactly.")
     list_select_related = ("city",)

@@ -7,4 +7,7 @@ class PlacementConfig(AppConfig):
     verbose_name = _("Placement")
 
     def ready(self):
-        from . import registry_cache  # noqa: F401  (connects the catalog signals that renew the registry's tokens)
+        from . import (
+            registry_cache,  # noqa: F401  (connects the catalog signals that renew the registry's tokens)
+            signals,  # noqa: F401  (re-times what is ahead when an override or a shift changes)
+        )

@@ -33,9 +33,34 @@ class ReleaseAlreadySubmitted(PlacementError):
     message = _("This release was already submitted; nothing more was released.")
 
 
+class IdempotencyKeyReused(PlacementError):
+    code = "idempotency_key_reused"
+    status = 422
+    message = _("This Idempotency-Key was already used for another request; use a new key for a new request.")
+
+
 class AlreadyInQueue(PlacementError):
     code = "already_in_queue"
     message = _("This child already has an active application in this city.")
+
+
+class CohortNotServed(PlacementError):
+    """DOMAIN.md, Queue: the city has no group of the child's cohort, or the child's age is outside its range."""
+
+    code = "cohort_not_served"
+    status = 400
+    message = _("This city does not place children of this birth year.")
+
+    def __init__(self, *, birth_year: int, served: list[int]):
+        if served:
+            message = _(
+                "This city does not place children born in %(year)s. It places children born in: %(served)s."
+            ) % {"year": birth_year, "served": ", ".join(str(year) for year in served)}
+        else:
+            message = _("This city does not place children born in %(year)s, nor any birth year yet.") % {
+                "year": birth_year
+            }
+        super().__init__(message)
 
 
 class ApplicationNotWithdrawable(PlacementError):
@@ -105,9 +130,7 @@ class ClaimRefused(PlacementError):
         "cohort_mismatch": _("The place is for another birth year."),
         "language_mismatch": _("The place's language of instruction does not match the application."),
         "group_type_mismatch": _("The place's group type does not match the application."),
-        "not_head_of_queue": _(
-            "The place is in priority access and the application is not at the head of the queue."
-        ),
+        "not_head_of_queue": _("The place is in priority access and the application is not at the head of the queue."),
     }
     # not_head_of_queue, when the position is known: where the application stands and until when.
     POSITION_MESSAGE = _(

@@ -14,12 +14,14 @@ from django.contrib.admin import helpers
 from django.contrib.admin.checks import InlineModelAdminChecks
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
 
 from .models import CalendarOverride, CohortWindow, KindergartenShift, SummerSchedule
 from .selectors import WindowDates, window_dates
+from .signals import change_previewed
 
 PREVIEW_FIELD = "preview_dates"
 PREVIEW_CODE = "preview"
@@ -35,6 +37,15 @@ def dates_text(dates: WindowDates) -> str:
         "end": _day(dates.priority_end),
         "general": _day(dates.general_from),
     }
+
+
+def change_preview_lines(**change) -> list[str]:
+    """What the apps above say a change would do (the re-timing of places and referrals), for the preview."""
+    return [
+        str(line)
+        for _receiver, lines in change_previewed.send(sender=None, at=timezone.now(), **change)
+        for line in lines or ()
+    ]
 
 
 def dates_from_start(*, schedule: SummerSchedule | None, start: dt.date | None) -> WindowDates | None:
@@ -80,6 +91,20 @@ class CohortWindowForm(PreviewDatesForm):
         return super().preview_message(cleaned) + own
 
 
+def shift_preview_lines(cleaned, instance: KindergartenShift | None) -> list[str]:
+    """The re-timing a shift typed as `cleaned` would cause (`instance`: the shift as saved, if it exists)."""
+    if not cleaned.get("window") or not cleaned.get("kindergarten") or not cleaned.get("shifted_start"):
+        return []
+    shift = KindergartenShift(
+        window=cleaned["window"],
+        kindergarten=cleaned["kindergarten"],
+        shifted_start=cleaned["shifted_start"],
+        reason=cleaned.get("reason") or "",
+    )
+    previous = (instance.window_id, instance.kindergarten_id) if instance is not None and instance.pk else None
+    return change_preview_lines(shift=shift, previous=previous)
+
+
 class KindergartenShiftForm(PreviewDatesForm):
     class Meta:
         model = KindergartenShift
@@ -89,7 +114,22 @@ class KindergartenShiftForm(PreviewDatesForm):
         window = cleaned.get("window")
         dates = dates_from_start(schedule=window.schedule if window else None, start=cleaned.get("shifted_start"))
         own = [dates_text(dates)] if dates else []
-        return super().preview_message(cleaned) + own
+        return super().preview_message(cleaned) + own + shift_preview_lines(cleaned, self.instance)
+
+
+class CalendarOverrideForm(PreviewDatesForm):
+    """An override, with the preview of what it would re-time before it is saved (DOMAIN.md, Places 6)."""
+
+    class Meta:
+        model = CalendarOverride
+        fields = ["date", "kind", "legal_act", "note"]
+
+    def preview_message(self, cleaned) -> list[str]:
+        if not cleaned.get("date") or not cleaned.get("kind"):
+            return super().preview_message(cleaned)
+        override = CalendarOverride(date=cleaned["date"], kind=cleaned["kind"], legal_act=cleaned.get("legal_act", ""))
+        previous = self.instance.date if self.instance.pk else None
+        return super().preview_message(cleaned) + change_preview_lines(override=override, previous_date=previous)
 
 
 def preview_error(lines) -> ValidationError:
@@ -138,7 +178,9 @@ class KindergartenShiftFormSet(PreviewDatesFormSet):
         dates = dates_from_start(schedule=schedule, start=cleaned.get("shifted_start"))
         if dates is None or cleaned.get("kindergarten") is None:
             return None
-        return f"{cleaned['kindergarten']}: {dates_text(dates)}"
+        instance = cleaned.get("id")
+        retimed = shift_preview_lines({**cleaned, "window": self.instance}, instance)
+        return " ".join([f"{cleaned['kindergarten']}: {dates_text(dates)}", *retimed])
 
 
 class ScheduleShiftFormSet(PreviewDatesFormSetMixin, forms.BaseModelFormSet):
@@ -181,7 +223,8 @@ class ScheduleShiftFormSet(PreviewDatesFormSetMixin, forms.BaseModelFormSet):
         dates = dates_from_start(schedule=self.instance if window else None, start=cleaned.get("shifted_start"))
         if dates is None or cleaned.get("kindergarten") is None:
             return None
-        return f"{cleaned['kindergarten']} ({window.birth_year}): {dates_text(dates)}"
+        retimed = shift_preview_lines(cleaned, cleaned.get("id"))
+        return " ".join([f"{cleaned['kindergarten']} ({window.birth_year}): {dates_text(dates)}", *retimed])
 
 
 # --- Computed columns ------------------------------------------------------------------------------------
@@ -249,7 +292,9 @@ class RelationThroughWindowChecks(InlineModelAdminChecks):
 
 
 @admin.register(CalendarOverride)
-class CalendarOverrideAdmin(admin.ModelAdmin):
+class CalendarOverrideAdmin(PreviewNoticeAdmin, admin.ModelAdmin):
+    form = CalendarOverrideForm
+    fields = ("date", "kind", "legal_act", "note", PREVIEW_FIELD)
     list_display = ("date", "kind", "legal_act", "note")
     list_filter = ("kind",)
     date_hierarchy = "date"

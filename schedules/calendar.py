@@ -5,8 +5,11 @@ government transfers such as the worked Saturday 2024-05-04). On top: admin over
 which win. A year's calendar is cached and dropped whenever an override of that year changes.
 """
 
+import contextvars
 import datetime as dt
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -43,20 +46,48 @@ class YearCalendar:
         return day.weekday() < 5
 
 
-def _build_year(year: int) -> YearCalendar:
+def _build_year(year: int, assumed: Mapping[dt.date, str | None] | None = None) -> YearCalendar:
     from .models import CalendarOverride
 
     base = holidays.country_holidays("KZ", years=year)
     days_off = set(base.keys())
     working = {day for day in base.weekend_workdays if day.year == year}
-    for override in CalendarOverride.objects.filter(date__year=year):
-        if override.kind == CalendarOverride.Kind.HOLIDAY:
-            days_off.add(override.date)
-            working.discard(override.date)
+    overrides = {override.date: override.kind for override in CalendarOverride.objects.filter(date__year=year)}
+    for day, kind in (assumed or {}).items():
+        if day.year != year:
+            continue
+        if kind is None:
+            overrides.pop(day, None)
         else:
-            working.add(override.date)
-            days_off.discard(override.date)
+            overrides[day] = kind
+    for day, kind in overrides.items():
+        if kind == CalendarOverride.Kind.HOLIDAY:
+            days_off.add(day)
+            working.discard(day)
+        else:
+            working.add(day)
+            days_off.discard(day)
     return YearCalendar(days_off=frozenset(days_off), working_weekend_days=frozenset(working))
+
+
+# Inside `calendar_as_stored`: the years read from the database as this transaction sees it, with the assumed
+# overrides, kept for this block only and never written to the shared cache.
+_fresh: contextvars.ContextVar[tuple[dict, dict[int, YearCalendar]] | None] = contextvars.ContextVar(
+    "schedules_calendar_fresh", default=None
+)
+
+
+@contextmanager
+def calendar_as_stored(*, assume: Mapping[dt.date, str | None] | None = None) -> Iterator[None]:
+    """Within the block, every working-day question is answered from the overrides as this transaction sees them
+    (a change not yet committed included), with `assume` on top (date -> "holiday", "working", or None for no
+    override: a preview of a change before it is saved). Nothing read here reaches the shared cache, so a change
+    rolled back, or only previewed, is never served to anyone (the re-timing of DOMAIN.md, Places 6)."""
+    token = _fresh.set((dict(assume or {}), {}))
+    try:
+        yield
+    finally:
+        _fresh.reset(token)
 
 
 def _shared_year_calendar(year: int) -> YearCalendar:
@@ -69,6 +100,12 @@ def _shared_year_calendar(year: int) -> YearCalendar:
 
 
 def year_calendar(year: int) -> YearCalendar:
+    fresh = _fresh.get()
+    if fresh is not None:
+        assumed, years = fresh
+        if year not in years:
+            years[year] = _build_year(year, assumed)
+        return years[year]
     now = time.monotonic()
     entry = _local.get(year)
     if entry is not None and now - entry[2] < _LOCAL_RECHECK_SECONDS:

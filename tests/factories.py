@@ -201,3 +201,12 @@ def referral_for(
     parent, application = applicant(group.kindergarten.city, minutes, **applicant_fields)
     referral, _ = place_claim(place=place, application=application, by=parent, at=claimed)
     return referral
+
+
+def serving(city, *birth_years: int):
+    """`city` with a group of each birth year (2020-2022 unless given), so that it serves those cohorts and takes
+    applications for them (DOMAIN.md, Queue). Returns the city."""
+    kindergarten = KindergartenFactory(city=city)
+    for birth_year in birth_years or (2020, 2021, 2022):
+        GroupFactory(kindergarten=kindergarten, birth_year=birth_year)
+    return city

@@ -210,7 +210,10 @@ class MyApplicationsView(MeBaseView):
         request=ApplicationCreateSerializer,
         responses={
             201: ApplicationSerializer,
-            400: INVALID_REQUEST,
+            400: refused(
+                "reason invalid (detail: the messages per field), or cohort_not_served (detail: the message naming "
+                "the birth years the city places)."
+            ),
             403: refused("Not your child (reason not_your_child)."),
             409: refused("reason already_in_queue."),
             401: UNAUTHORISED[401],

@@ -6,8 +6,10 @@ The rules, including who may act on which place, are the services' and `placemen
 by `indigo.api`.
 """
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -27,6 +29,7 @@ from ..selectors.kindergartens import (
     kindergarten_live_places,
     kindergarten_live_referrals,
 )
+from ..services.idempotency import KEY_MAX_LENGTH, idempotent_answer, request_fingerprint
 from ..services.places import MAX_RELEASE, REASON_MAX_LENGTH, place_release, place_withdraw
 from ..services.referrals import referral_enrol
 
@@ -161,6 +164,18 @@ KINDERGARTEN_PARAMETER = OpenApiParameter(
     OpenApiTypes.INT,
     description="Department admins: the kindergarten to list (all when omitted). Staff: only their own.",
 )
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Any unique string up to 255 characters (a UUID). A retry with the same key and the same body gets the first "
+        "answer again and changes nothing; the same key with another body is refused with 422 "
+        "(idempotency_key_reused). A refused request keeps no key."
+    ),
+)
+IDEMPOTENCY_REFUSAL = refused("The Idempotency-Key was used for another request (idempotency_key_reused).")
 REFUSALS = {
     401: refused("No credentials."),
     403: refused("Not staff (permission_denied), or another kindergarten (not_your_kindergarten)."),
@@ -172,6 +187,23 @@ REFUSALS = {
 
 class StaffApiView(GenericAPIView):
     permission_classes = [IsKindergartenStaffOrAdmin]
+
+    def once(self, *, kindergarten_id: int, answer) -> Response:
+        """`answer()` (status, body), once per Idempotency-Key and request when the client sends a key."""
+        key = self.request.headers.get("Idempotency-Key")
+        if key is None:
+            status_code, body = answer()
+            return Response(body, status=status_code)
+        if not key.strip() or len(key) > KEY_MAX_LENGTH:
+            raise ValidationError(
+                {"Idempotency-Key": _("Send a key of 1 to %(max)d characters.") % {"max": KEY_MAX_LENGTH}},
+                code="invalid_key",
+            )
+        fingerprint = request_fingerprint(method="POST", path=self.request.path, data=self.request.data)
+        status_code, body = idempotent_answer(
+            key=key, by=self.request.user, kindergarten_id=kindergarten_id, fingerprint=fingerprint, answer=answer
+        )
+        return Response(body, status=status_code)
 
     def scope(self):
         return staff_kindergarten(user=self.request.user, kindergarten_id=self.request.query_params.get("kindergarten"))
@@ -195,21 +227,26 @@ class StaffPlacesView(StaffApiView):
         tags=["staff"],
         summary="Release free places into a group",
         request=ReleaseRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: PlaceSerializer(many=True),
             400: INVALID_REQUEST,
             **REFUSALS,
+            422: IDEMPOTENCY_REFUSAL,
         },
     )
     def post(self, request):
         data = ReleaseRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        at = timezone.now()
-        places = place_release(
-            group=data.validated_data["group"], count=data.validated_data["count"], by=request.user, at=at
-        )
-        body = PlaceSerializer(places, many=True, context={"at": at}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        group = data.validated_data["group"]
+        kindergarten_act_require(request.user, group.kindergarten_id)
+
+        def answer():
+            at = timezone.now()
+            places = place_release(group=group, count=data.validated_data["count"], by=request.user, at=at)
+            return status.HTTP_201_CREATED, PlaceSerializer(places, many=True, context={"at": at}).data
+
+        return self.once(kindergarten_id=group.kindergarten_id, answer=answer)
 
 
 class StaffPlaceWithdrawView(StaffApiView):
@@ -225,7 +262,9 @@ class StaffPlaceWithdrawView(StaffApiView):
             404: refused("No such place."),
             409: refused("Taken, enrolled or withdrawn already (not_withdrawable)."),
             **REFUSALS,
+            422: IDEMPOTENCY_REFUSAL,
         },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
     def post(self, request, pk: int):
         place = get_object_or_404(Place.objects.select_related("group"), pk=pk)
@@ -233,9 +272,13 @@ class StaffPlaceWithdrawView(StaffApiView):
         kindergarten_act_require(request.user, place.kindergarten_id)
         data = WithdrawRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        at = timezone.now()
-        place = place_withdraw(place=place, by=request.user, reason=data.validated_data["reason"], at=at)
-        return Response(PlaceSerializer(place, context={"at": at}).data)
+
+        def answer():
+            at = timezone.now()
+            withdrawn = place_withdraw(place=place, by=request.user, reason=data.validated_data["reason"], at=at)
+            return status.HTTP_200_OK, PlaceSerializer(withdrawn, context={"at": at}).data
+
+        return self.once(kindergarten_id=place.kindergarten_id, answer=answer)
 
 
 class StaffEventsView(StaffApiView):

@@ -38,11 +38,29 @@ class City(models.Model):
         validators=[MaxValueValidator(60)],
         help_text=_("After a referral is cancelled or expires, the child returns to the queue after these days."),
     )
+    # DOMAIN.md, Queue: a city serves the cohorts it has groups for, within an age range at the campaign start.
+    min_age_years = models.PositiveSmallIntegerField(
+        _("youngest age served, years"),
+        default=1,
+        validators=[MaxValueValidator(7)],
+        help_text=_("A child younger than this at the campaign start cannot apply."),
+    )
+    max_age_years = models.PositiveSmallIntegerField(
+        _("oldest age served, years"),
+        default=6,
+        validators=[MaxValueValidator(7)],
+        help_text=_("A child older than this at the campaign start cannot apply."),
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("city")
         verbose_name_plural = _("cities")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_age_years__lte=models.F("max_age_years")), name="city_age_range_ordered"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

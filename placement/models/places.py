@@ -143,6 +143,7 @@ class PlaceEvent(AppendOnlyModel):
         TAKEN = "taken", _("Taken")
         RETURNED = "returned", _("Returned")
         ENROLLED = "enrolled", _("Enrolled")
+        RETIMED = "retimed", _("Re-timed")
 
     place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="events", verbose_name=_("place"))
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="+", verbose_name=_("city"))
@@ -178,8 +179,9 @@ class PlaceEvent(AppendOnlyModel):
 
 
 class ReleaseSubmission(models.Model):
-    """One row per submitted release form: a second POST of the same form (a double click, a resubmitted page)
-    finds its token taken and releases nothing. Kept in the database, in the release's own transaction, so the
+    """One row per submitted release form, or per staff API request with an Idempotency-Key: a second POST of the
+    same form (a double click, a resubmitted page) finds its token taken and releases nothing; an API retry gets the
+    first answer again. Kept in the database, in the release's own transaction, so the
     guard holds when the cache is down."""
 
     token = models.CharField(_("form token"), max_length=64, primary_key=True)
@@ -187,6 +189,11 @@ class ReleaseSubmission(models.Model):
         Kindergarten, on_delete=models.CASCADE, related_name="+", verbose_name=_("kindergarten")
     )
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    # An API request's Idempotency-Key (issue 12) is kept here too: the SHA-256 of the request it came with and the
+    # first answer, replayed to a retry of the same request.
+    request_sha256 = models.CharField(_("request's SHA-256"), max_length=64, blank=True)
+    response_status = models.PositiveSmallIntegerField(_("answer's status"), null=True, blank=True)
+    response_body = models.JSONField(_("answer"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("release submission")

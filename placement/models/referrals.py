@@ -43,6 +43,8 @@ class Referral(models.Model):
         DECLINED = "declined", _("Declined by the parent")
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
+        # The child was enrolled and the contract then terminated: the place was freed (DOMAIN.md, Places 7).
+        TERMINATED = "terminated", _("Contract terminated")
 
     number = models.CharField(
         _("referral number"), max_length=20, unique=True, default=referral_number_new, editable=False

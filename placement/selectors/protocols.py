@@ -83,6 +83,10 @@ def _label(choices, value: str) -> str:
     return str(dict(choices).get(value, value)) if value else ""
 
 
+# Reasons the services record as a code (the protocol stays language-neutral), shown to a reader in words.
+REASON_LABELS = {"contract_terminated": _("Contract terminated")}
+
+
 def entry_name(names, *, language: str | None = None) -> str:
     """The kindergarten's name as the entry recorded it, in `language`, else Russian, else Kazakh."""
     if isinstance(names, str):
@@ -116,7 +120,7 @@ def protocol_rows(*, protocol: Protocol, language: str | None = None) -> list[Pr
                 group_type_label=_label(GroupType.choices, entry.get("group_type", "")),
                 access=entry.get("access", ""),
                 access_label=_label(Access.choices, entry.get("access", "")),
-                reason=entry.get("reason", ""),
+                reason=str(REASON_LABELS.get(entry.get("reason", ""), entry.get("reason", ""))),
             )
         )
     return rows

@@ -16,6 +16,7 @@ from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NotYourChild
 from ..locks import application_lock
 from ..models import Application, City, GroupType
 from ..permissions import parent_holds_child
+from ..selectors.cohorts import cohort_refusal
 from .notifications import privilege_decided_notify
 
 ADMINS_DECIDE_PRIVILEGES = gettext_lazy("Only department admins confirm privileges.")
@@ -44,7 +45,9 @@ def application_create(
     ip: str | None = None,
 ) -> Application:
     """Put a child in a city's queue for its cohort (the birth year). The parent must represent the child
-    (pending is enough to queue; claiming needs it confirmed). One active application per child and city."""
+    (pending is enough to queue; claiming needs it confirmed). One active application per child and city.
+    Refused with `cohort_not_served` when the city has no group of the child's cohort or the child's age at the
+    campaign start is outside the city's range (DOMAIN.md, Queue)."""
     at = at or timezone.now()
     if not parent_holds_child(parent=parent, child_id=child.pk):
         raise NotYourChild()
@@ -59,6 +62,9 @@ def application_create(
         raise ValidationError(
             {"privilege_document": _("Name the document that proves the privilege.")}, code="document_required"
         )
+    refusal = cohort_refusal(city=city, birth_date=child.birth_date, at=at)
+    if refusal is not None:
+        raise refusal
     privilege_status = (
         Application.PrivilegeStatus.NONE
         if privilege == Application.Privilege.NONE

@@ -37,7 +37,7 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
             if referral_close(referral=referral, status=Referral.Status.CANCELLED, at=at, by=by, reason=why, ip=ip):
                 cancelled += 1
         contracts = Contract.objects.filter(parent=user, status=Contract.Status.ACTIVE).select_related("referral")
-        terminated = contracts_terminate(contracts=contracts, at=at, by=by, reason=why)
+        terminated = contracts_terminate(contracts=contracts, at=at, by=by, reason=why, ip=ip)
         audit_record(
             actor=by,
             action="cabinet.block",

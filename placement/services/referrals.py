@@ -101,9 +101,31 @@ def referrals_expire(*, city: City, cutoff: dt.datetime) -> int:
     return count
 
 
-def contracts_terminate(*, contracts, at: dt.datetime, by=None, reason: str = "") -> int:
-    """Terminate active contracts (a cabinet block): returns how many were terminated."""
-    return (
-        Contract.objects.filter(pk__in=[contract.pk for contract in contracts], status=Contract.Status.ACTIVE)
-        .update(status=Contract.Status.TERMINATED, terminated_at=at, termination_reason=reason)
-    )
+CONTRACT_TERMINATED = "contract_terminated"
+
+
+def contracts_terminate(*, contracts, at: dt.datetime, by=None, reason: str = "", ip: str | None = None) -> int:
+    """Terminate active contracts (a cabinet block): returns how many were terminated.
+
+    DOMAIN.md, Places 7: a terminated contract frees its place at once: the place returns to priority access as a
+    new release (a `returned` event with the reason `contract_terminated`) and shows in its kindergarten's lists
+    and the registry; its referral is marked `terminated`, so the place may be enrolled again. Each contract under
+    its place's lock, in place order (placement/locks.py), with its own audit record.
+    """
+    terminated = 0
+    for contract in sorted(contracts, key=lambda contract: contract.referral.place_id):
+        with transaction.atomic():
+            place = place_lock(place_id=contract.referral.place_id)
+            changed = Contract.objects.filter(pk=contract.pk, status=Contract.Status.ACTIVE).update(
+                status=Contract.Status.TERMINATED, terminated_at=at, termination_reason=reason
+            )
+            if not changed:
+                continue
+            Referral.objects.filter(pk=contract.referral_id, status=Referral.Status.ENROLLED).update(
+                status=Referral.Status.TERMINATED
+            )
+            if place.state == Place.State.ENROLLED:
+                place_return(place=place, at=at, by=by, reason=CONTRACT_TERMINATED)
+            audit_record(actor=by, action="contract.terminate", target=contract, ip=ip, at=at, reason=reason)
+            terminated += 1
+    return terminated

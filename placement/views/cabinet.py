@@ -22,7 +22,7 @@ from accounts.services.people import child_register
 from indigo.http import request_ip
 from indigo.pages import RoleView
 
-from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NoSuchApplication, NoSuchChild
+from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, CohortNotServed, NoSuchApplication, NoSuchChild
 from ..forms import ApplicationForm, ChildForm
 from ..models import Application
 from ..selectors.claims import registry_choices
@@ -145,7 +145,7 @@ class ApplyView(CabinetView):
             raise NoSuchChild()
         try:
             application = application_create(parent=request.user, child=child, ip=request_ip(request), **data)
-        except AlreadyInQueue as exc:
+        except (AlreadyInQueue, CohortNotServed) as exc:
             form.add_error(None, str(exc.message))
             return self.render_form(request, form, children=children, status=exc.status)
         except ValidationError as exc:

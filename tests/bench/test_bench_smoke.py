@@ -203,3 +203,32 @@ def test_daily_run_moves_the_same_places_as_the_raw_sql_floor(postgres):
 @pytest.fixture(autouse=True)
 def _no_sql_echo(settings):
     settings.DEBUG = False
+
+
+def test_retiming_moves_the_same_rows_as_the_raw_sql_floor_and_each_by_the_rule(postgres):
+    from bench.retiming import retiming_app, retiming_floor, retiming_setup
+    from placement.models import Place, Referral
+    from placement.models.referrals import referral_valid_until
+    from schedules.calendar import calendar_as_stored, priority_ends_at
+    from tests.clock import at
+
+    now = at_astana(dt.date(2025, 3, 12), dt.time(12))  # Wednesday
+    with at(now):
+        city_id, day = retiming_setup(places=40, referrals=10, seed=3, now=now)
+        assert day == dt.date(2025, 3, 14)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                floor = retiming_floor(cursor, city_id=city_id, at=now)
+                raise Rollback
+        except Rollback:
+            pass
+        _seconds, _queries, retimed = retiming_app(day=day)
+
+    assert (floor["places"], floor["referrals"]) == (40, 10)
+    assert retimed == {"places": 40, "referrals": 10}
+    with calendar_as_stored():
+        for place in Place.objects.filter(city_id=city_id, state="priority"):
+            assert place.priority_until == priority_ends_at(place.entered_priority_at, 3)
+        for referral in Referral.objects.filter(status="live"):
+            assert referral.valid_until == referral_valid_until(referral.issued_at)
+    assert Place.objects.filter(city_id=city_id, state="priority", priority_until__lte=now).count() == 0

@@ -18,6 +18,7 @@ from tests.factories import (
     ParentFactory,
     RepresentationFactory,
     StaffFactory,
+    serving,
     valid_iin,
 )
 from tests.i18n import untranslated_segments, url
@@ -29,7 +30,7 @@ T0 = astana(2024, 3, 1, 9, 0)
 
 @pytest.fixture
 def city():
-    return CityFactory(temirtau=True)
+    return serving(CityFactory(temirtau=True))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tests.factories import (
     ParentFactory,
     RepresentationFactory,
     StaffFactory,
+    serving,
     valid_iin,
 )
 
@@ -35,7 +36,7 @@ def withdraw_url(number: str) -> str:
 
 @pytest.fixture
 def city():
-    return CityFactory(temirtau=True)
+    return serving(CityFactory(temirtau=True))
 
 
 @pytest.fixture

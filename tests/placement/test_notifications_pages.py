@@ -11,7 +11,15 @@ from accounts.models import AuditEntry, Notification
 from accounts.services.notifications import notification_enqueue, notifications_send_due
 from placement.models import Application, GeneralAccessSubscription
 from tests.clock import astana
-from tests.factories import AdminFactory, CityFactory, KindergartenFactory, ParentFactory, StaffFactory, applicant
+from tests.factories import (
+    AdminFactory,
+    CityFactory,
+    KindergartenFactory,
+    ParentFactory,
+    StaffFactory,
+    applicant,
+    serving,
+)
 from tests.i18n import url
 from tests.placement.claims import interface_in_english
 
@@ -37,7 +45,7 @@ def api(user, language="ru") -> APIClient:
 
 @pytest.fixture
 def city():
-    return CityFactory(slug="temirtau")
+    return serving(CityFactory(slug="temirtau"))
 
 
 # --- The cabinet -----------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from placement.models import Application
 from placement.selectors.queue import interleaved_position, queue_head, queue_position
 from placement.services.applications import application_create, application_privilege_decide, application_withdraw
 from tests.clock import astana
-from tests.factories import AdminFactory, ApplicationFactory, ChildFactory, CityFactory, RepresentationFactory
+from tests.factories import AdminFactory, ApplicationFactory, ChildFactory, CityFactory, RepresentationFactory, serving
 
 T0 = astana(2023, 1, 10, 9, 0)
 
@@ -42,7 +42,7 @@ def test_position_arithmetic_matches_the_rule_for_any_queue(categories, ratio):
 
 @pytest.fixture
 def city():
-    return CityFactory(queue_general_per_priority=3)
+    return serving(CityFactory(queue_general_per_priority=3))
 
 
 def make(city, minutes: int, privilege: str = "none", status: str | None = None) -> Application:

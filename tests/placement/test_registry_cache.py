@@ -14,6 +14,7 @@ from placement.services.claims import place_claim
 from placement.services.daily import run_daily
 from placement.services.places import place_release, place_withdraw
 from placement.services.referrals import referral_decline, referral_enrol
+from schedules.models import CalendarOverride
 from tests.clock import astana, at
 from tests.factories import (
     AdminFactory,
@@ -21,6 +22,7 @@ from tests.factories import (
     CohortWindowFactory,
     GroupFactory,
     KindergartenFactory,
+    KindergartenShiftFactory,
     StaffFactory,
     applicant,
 )
@@ -440,7 +442,8 @@ def test_the_registry_is_served_from_the_database_when_the_cache_is_unreachable(
 
 
 def test_every_path_that_writes_a_place_event_renews_the_citys_token(city, group, django_capture_on_commit_callbacks):
-    """Walks release, withdrawal, the 18:00 moves, claim, decline, expiry, enrolment and a cabinet block; after
+    """Walks release, withdrawal, the 18:00 moves, claim, decline, expiry, enrolment, a cabinet block and the
+    re-timing by an override and a shift; after
     each step that wrote an event (the latest id moved), the token must have been renewed on commit."""
 
     def token() -> str:
@@ -484,6 +487,22 @@ def test_every_path_that_writes_a_place_event_renews_the_citys_token(city, group
     fourth, fourth_application = applicant(city, 3)
     step("claim", lambda: place_claim(place=places[4], application=fourth_application, by=fourth, at=now))
     step("cabinet block", lambda: cabinet_block(user=fourth, by=AdminFactory(), reason="Проверка", at=now))
+    step("release", lambda: place_release(group=group, count=1, at=now))  # counted 23, 24, 27 May
+    with at(now):
+        step(
+            "calendar override re-timing",
+            lambda: CalendarOverride.objects.create(date=dt.date(2024, 5, 24), kind="holiday", legal_act="Act"),
+        )
+    later = CohortWindowFactory(schedule=window.schedule, birth_year=2019, priority_start=dt.date(2024, 6, 10))
+    later_group = GroupFactory(kindergarten=group.kindergarten, birth_year=2019, language="kk")
+    step("scheduled release", lambda: place_release(group=later_group, count=1, at=now))
+    with at(now):
+        step(
+            "kindergarten shift re-timing",
+            lambda: KindergartenShiftFactory(
+                window=later, kindergarten=group.kindergarten, shifted_start=dt.date(2024, 6, 17)
+            ),
+        )
 
 
 @pytest.mark.parametrize(
