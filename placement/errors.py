@@ -145,3 +145,14 @@ class ClaimRateLimited(RateLimited):
 class NotSubscribable(PlacementError):
     code = "not_subscribable"
     message = _("Alerts can be turned on only for an application that is in the queue.")
+
+
+class NoSuchOffer(NotFound):
+    message = _("No such offer among yours.")
+
+
+class NotOfferMode(NotFound):
+    """Choices and offers exist only in a city in offer mode (issue 14): elsewhere there is nothing to show."""
+
+    code = "not_offer_mode"
+    message = _("This city does not offer places by ranked choices: parents take places from the registry.")
