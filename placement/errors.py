@@ -147,8 +147,64 @@ class NotSubscribable(PlacementError):
     message = _("Alerts can be turned on only for an application that is in the queue.")
 
 
+# --- Offer mode (issue 14; DOMAIN.md, Allocation modes) ------------------------------------------------------
+
+
+class ChoicesTooMany(PlacementError):
+    code = "choices_too_many"
+    status = 400
+
+    def __init__(self, limit: int):
+        super().__init__(_("Choose at most %(limit)s kindergartens.") % {"limit": limit})
+
+
+class ChoiceNotServed(PlacementError):
+    """A chosen kindergarten is of another city or has no group of the application's cohort, language and type."""
+
+    code = "choice_not_served"
+    message = _("A chosen kindergarten has no group for this child's birth year, language and group type.")
+    status = 400
+
+
+class ChoiceDuplicate(PlacementError):
+    code = "choice_duplicate"
+    message = _("A kindergarten is chosen twice.")
+    status = 400
+
+
+class ChoicesNotEditable(PlacementError):
+    code = "choices_not_editable"
+    message = _("Choices can be changed only for an application that is in the queue.")
+
+
 class NoSuchOffer(NotFound):
+    """An unknown offer and another family's are alike (404)."""
+
+    code = "not_your_offer"
     message = _("No such offer among yours.")
+
+
+class OfferNotLive(PlacementError):
+    code = "offer_not_live"
+    message = _("This offer has already been answered or withdrawn.")
+
+
+class OfferExpired(PlacementError):
+    code = "offer_expired"
+    message = _("The time to answer this offer has passed.")
+
+
+class ApplicationNotPaused(PlacementError):
+    code = "application_not_paused"
+    message = _("This application is not paused.")
+
+
+class ResumeExpired(PlacementError):
+    code = "resume_expired"
+    message = _(
+        "A paused application can be resumed by its parent only once and within 28 days; "
+        "please contact the education department."
+    )
 
 
 class NotOfferMode(NotFound):
