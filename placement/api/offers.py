@@ -15,17 +15,18 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from indigo.api import INVALID_REQUEST, refused
+from indigo.http import request_ip
 
-from ..errors import NoSuchApplication, NoSuchKindergarten, NoSuchOffer, NotOfferMode
-from ..models import Application, Kindergarten, Offer
+from ..errors import NoSuchApplication, NoSuchOffer, NotOfferMode
+from ..models import Application, Offer
 from ..selectors.offer_pages import (
     application_choices,
     choice_kindergartens,
     city_offers,
     parent_offer,
-    parent_offer_list,
     resume_until,
 )
+from ..selectors.offers import parent_offers
 from ..selectors.parents import parent_application
 from ..services.choices import choices_set
 from ..services.offers import application_resume, offer_accept, offer_decline
@@ -92,13 +93,6 @@ class ChoicesUpdateSerializer(serializers.Serializer):
     )
     any_other = serializers.BooleanField(default=False)
 
-    def validate_kindergartens(self, ids: list[int]) -> list[Kindergarten]:
-        found = Kindergarten.objects.in_bulk(ids)
-        unknown = sorted({pk for pk in ids if pk not in found})
-        if unknown:
-            raise serializers.ValidationError([f"{pk}: {NoSuchKindergarten.message}" for pk in unknown])
-        return [found[pk] for pk in ids]
-
 
 class MyApplicationChoicesView(MeBaseView):
     """An application's ranked kindergartens (offer mode). PUT replaces the list; it never changes the
@@ -143,6 +137,7 @@ class MyApplicationChoicesView(MeBaseView):
             any_other=serializer.validated_data["any_other"],
             actor=request.user,
             at=timezone.now(),
+            ip=request_ip(request),
         )
         application.refresh_from_db()
         return self._answer(application)
@@ -181,7 +176,8 @@ OFFER_NOT_FOUND = refused("No such offer among yours.")
 
 
 class MyOffersView(MeBaseView):
-    """The parent's offers, newest first, in every state (`live` ones wait for an answer)."""
+    """The parent's offers: the live ones first (soonest deadline first; they wait for an answer), then those
+    decided in the last 30 days, newest first."""
 
     serializer_class = OfferSerializer
 
@@ -191,7 +187,7 @@ class MyOffersView(MeBaseView):
         responses={200: OfferSerializer(many=True), **UNAUTHORISED},
     )
     def get(self, request):
-        return Response(OfferSerializer(parent_offer_list(parent=request.user), many=True).data)
+        return Response(OfferSerializer(parent_offers(parent=request.user, at=timezone.now()), many=True).data)
 
 
 class MyOfferAcceptView(MeBaseView):
@@ -213,7 +209,7 @@ class MyOfferAcceptView(MeBaseView):
     )
     def post(self, request, pk: int):
         offer = _offer(request, pk)
-        offer_accept(offer=offer, parent=request.user, at=timezone.now())
+        offer_accept(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
         return Response(OfferSerializer(_offer(request, pk)).data)
 
 
@@ -236,7 +232,7 @@ class MyOfferDeclineView(MeBaseView):
     )
     def post(self, request, pk: int):
         offer = _offer(request, pk)
-        offer_decline(offer=offer, parent=request.user, at=timezone.now())
+        offer_decline(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
         return Response(OfferSerializer(_offer(request, pk)).data)
 
 
@@ -269,6 +265,6 @@ class MyApplicationResumeView(MeBaseView):
     )
     def post(self, request, number: str):
         application = _offer_application(request, number)
-        application_resume(application=application, parent=request.user, at=timezone.now())
+        application_resume(application=application, parent=request.user, at=timezone.now(), ip=request_ip(request))
         application = _offer_application(request, number)
         return Response(ResumedApplicationSerializer(application).data)

@@ -1,20 +1,18 @@
 """What offer mode's pages and API show a parent (issue 14; DOMAIN.md, Allocation modes): the kindergartens an
 application may choose, its ranked choices, the parent's offers, and until when a paused application may resume.
 
-The same visibility as the rest of the cabinet (`selectors.parents`): a parent sees the offers of the applications
-they see, i.e. the ones they filed and those of children they are the confirmed representative of. Another family's
-offer, or an id that does not exist, is not found (a 404 at every caller).
+An offer is the parent's it was made to (the applicant, as `selectors.offers.parent_offers` lists them): another
+family's offer, or an id that does not exist, is not found (a 404 at every caller).
 """
 
 import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Representation
-
 from ..models import Application, ApplicationChoice, City, Kindergarten, Offer
 
-# An application paused by an expired offer may be resumed by its parent within these days (issue 14, Offers).
+# An application paused by an expired offer may be resumed by its parent within these days (issue 14, Offers;
+# the same number as placement.services.notifications.RESUME_DAYS, which selectors may not import).
 RESUME_DAYS = 28
 
 
@@ -53,36 +51,23 @@ def applications_choices(*, applications) -> dict[int, list[ApplicationChoice]]:
     return found
 
 
-def _visible_offers(*, parent) -> QuerySet[Offer]:
-    confirmed = Representation.objects.filter(parent=parent, status=Representation.Status.CONFIRMED)
-    return Offer.objects.filter(Q(parent=parent) | Q(application__child_id__in=confirmed.values("child_id")))
-
-
-def parent_offer_list(*, parent) -> QuerySet[Offer]:
-    """Every offer a parent sees, whatever its state, newest first, with what a card shows (one query)."""
-    return (
-        _visible_offers(parent=parent)
-        .select_related("kindergarten", "place__group", "application__child", "application__city", "referral")
-        .order_by("-made_at", "-pk")
-    )
-
-
 def parent_offer(*, parent, offer_id) -> Offer | None:
-    """One offer the parent sees, or None (an unknown id and another family's are alike)."""
+    """One offer made to the parent, whatever its state, with what its page shows; None for an unknown id and
+    for another family's alike. Only the parent an offer was made to answers it (placement.services.offers)."""
     try:
         offer_id = int(offer_id)
     except (TypeError, ValueError):
         return None
-    return parent_offer_list(parent=parent).filter(pk=offer_id).first()
-
-
-def parent_live_offers(*, parent) -> dict[int, Offer]:
-    """The parent's live offers, by application id (an application holds at most one)."""
-    return {offer.application_id: offer for offer in parent_offer_list(parent=parent).filter(state=Offer.State.LIVE)}
+    return (
+        Offer.objects.filter(pk=offer_id, parent=parent)
+        .select_related("kindergarten", "place__group", "application__child", "application__city", "referral")
+        .first()
+    )
 
 
 def resume_until(application: Application) -> dt.datetime | None:
-    """Until when a paused application may be resumed by its parent; None when it is not paused."""
-    if application.paused_at is None:
+    """Until when a paused application may be resumed by its parent; None when it is not paused, or was resumed
+    once already (then only the education department may resume it)."""
+    if application.paused_at is None or application.resumed_at is not None:
         return None
     return application.paused_at + dt.timedelta(days=RESUME_DAYS)

@@ -24,9 +24,10 @@ from indigo.pages import RoleView
 
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NoSuchApplication, NoSuchChild
 from ..forms import ApplicationForm, ChildForm
-from ..models import Application
+from ..models import Application, Offer
 from ..selectors.claims import registry_choices
-from ..selectors.offer_pages import applications_choices, city_offers, parent_live_offers, resume_until
+from ..selectors.offer_pages import applications_choices, city_offers, resume_until
+from ..selectors.offers import parent_offers
 from ..selectors.parents import (
     parent_application,
     parent_applications,
@@ -89,7 +90,8 @@ class CabinetHomeView(CabinetView):
             application.ranked = ranked.get(application.pk, [])
             application.resume_until = resume_until(application)
             application.may_resume = application.resume_until is not None and application.resume_until > now
-        live_offers = list(parent_live_offers(parent=parent).values()) if offer_applications else []
+        offers = parent_offers(parent=parent, at=now) if offer_applications else []
+        live_offers = [offer for offer in offers if offer.state == Offer.State.LIVE]
         referrals = list(parent_referrals(parent=parent))
         by_child: dict[int, list[Application]] = {}
         for application in applications:
@@ -103,7 +105,7 @@ class CabinetHomeView(CabinetView):
                 "representations": representations,
                 "can_apply": any(r.status != Representation.Status.REJECTED for r in representations),
                 "offer_mode": bool(offer_applications),
-                "live_offers": sorted(live_offers, key=lambda offer: offer.valid_until),
+                "live_offers": live_offers,
                 "live_referrals": [r for r in referrals if r.status == "live"],
                 "past_referrals": [r for r in referrals if r.status != "live"],
                 "contracts": list(parent_contracts(parent=parent)),

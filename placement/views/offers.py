@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from indigo.errors import DomainError
+from indigo.http import request_ip
 from indigo.pages import refusal_message
 
 from ..errors import NoSuchApplication, NoSuchOffer, NotOfferMode
@@ -82,15 +83,14 @@ class ChoicesView(CabinetView):
         form = self.form(application, request.POST)
         if not form.is_valid():
             return self.render_form(request, application, form, status=400)
-        chosen = form.kindergarten_ids()
-        by_id = {k.pk: k for k in choice_kindergartens(application=application).filter(pk__in=chosen)}
         try:
             choices_set(
                 application=application,
-                kindergartens=[by_id[pk] for pk in chosen],
+                kindergartens=form.kindergarten_ids(),
                 any_other=form.cleaned_data["any_other"],
                 actor=request.user,
                 at=timezone.now(),
+                ip=request_ip(request),
             )
         except DomainError as exc:
             form.add_error(None, refusal_message(exc))
@@ -135,7 +135,7 @@ class OfferView(CabinetView):
             messages.info(request, gettext("You have already accepted this offer: here is your referral."))
             return HttpResponseRedirect(reverse("placement:referral", kwargs={"number": offer.referral.number}))
         try:
-            referral = offer_accept(offer=offer, parent=request.user, at=timezone.now())
+            referral = offer_accept(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
         except DomainError as exc:
             offer.refresh_from_db()
             context = _offer_context(offer, problem=exc)
@@ -164,7 +164,7 @@ class OfferDeclineView(CabinetView):
             messages.info(request, gettext("You have already declined this offer."))
             return HttpResponseRedirect(cabinet_url())
         try:
-            offer_decline(offer=offer, parent=request.user, at=timezone.now())
+            offer_decline(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
         except DomainError as exc:
             offer.refresh_from_db()
             return render(request, self.template_name, _offer_context(offer, problem=exc), status=exc.status)
@@ -198,18 +198,15 @@ class ResumeView(CabinetView):
     def post(self, request, number: str):
         application = _offer_application(request, number)
         if application.paused_at is None:  # a double click, or nothing to resume
-            messages.info(
-                request, gettext("Application %(number)s is not paused.") % {"number": application.number}
-            )
+            messages.info(request, gettext("Application %(number)s is not paused.") % {"number": application.number})
             return HttpResponseRedirect(cabinet_url())
         try:
-            application_resume(application=application, parent=request.user, at=timezone.now())
+            application_resume(application=application, parent=request.user, at=timezone.now(), ip=request_ip(request))
         except DomainError as exc:
             application.refresh_from_db()
             return self.render_page(request, application, problem=exc)
         messages.success(
             request,
-            gettext("Application %(number)s is back in the allocation with its time.")
-            % {"number": application.number},
+            gettext("Application %(number)s is back in the allocation with its time.") % {"number": application.number},
         )
         return HttpResponseRedirect(cabinet_url())
