@@ -27,6 +27,8 @@ from ..errors import ProtocolMissing
 from ..models import City, GroupType, Language
 from ..selectors import protocols, registry
 from ..selectors.claims import BundleChoice, registry_choices
+from ..selectors.offer_pages import city_offers
+from ..selectors.offers import protocol_allocation
 from ..selectors.parents import claimable_applications
 
 REGISTRY_PAGE_SIZE = 25
@@ -258,6 +260,9 @@ class RegistryView(View):
             filters = form.filters()
             context.update(self.places(request, filters=filters, at=at, applications=context["claim_applications"]))
             context["summary"] = registry.registry_summary(filters=filters, at=at)
+            # Offer mode (issue 14): places offered by the 18:00 run, shown as offered with no personal data.
+            context["offer_mode"] = city_offers(city)
+            context["offered"] = registry.registry_offered(filters=filters)
             context["query"] = _query_without_page(request)
             valid_until = registry.registry_next_change(filters=filters, at=at)
         content = render_to_string(self.content_template_name, context, request=request)
@@ -275,6 +280,11 @@ class RegistryView(View):
             return {"page": page, "rows": rows, "view": "all"}
         view = "all" if request.GET.get("view") == "all" else "mine"
         choices, chances = registry_choices(parent=request.user, applications=applications, filters=filters, at=at)
+        if filters.city is not None and city_offers(filters.city):
+            # In offer mode the 18:00 run offers the places in priority access: nobody takes one here (issue 14).
+            choices = [
+                BundleChoice(bundle=c.bundle, options=[]) if c.bundle.place.priority_until > at else c for c in choices
+            ]
         context = {"view": view, "chances": chances, "takeable": sum(c.bundle.count for c in choices if c.takers)}
         if view == "mine":
             page = Paginator([c for c in choices if c.takers], REGISTRY_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -348,6 +358,19 @@ def _protocol_or_404(request, *, city: str, day: str):
         return None, render(request, "placement/protocol_day.html", context, status=missing.status)
 
 
+def _allocation_row(row) -> dict:
+    """A published offer as the protocol page shows it: the codes with their labels in the page's language."""
+    return {
+        "place": row.place_id,
+        "kindergarten": row.kindergarten,
+        "birth_year": row.birth_year,
+        "language": dict(Language.choices).get(row.language, row.language),
+        "group_type": dict(GroupType.choices).get(row.group_type, row.group_type),
+        "queue_position": row.queue_position,
+        "rank": row.rank,
+    }
+
+
 class ProtocolDayView(View):
     template_name = "placement/protocol_day.html"
 
@@ -356,12 +379,17 @@ class ProtocolDayView(View):
         if missing is not None:
             return missing
         previous_day, next_day = protocols.protocol_neighbours(protocol=protocol)
+        # Offer mode (issue 14, Publication): the offers of the day's run and the SHA-256 of its inputs.
+        allocation = protocol_allocation(city=protocol.city, day=protocol.day)
         context = {
             "protocol": protocol,
             "city": protocol.city,
             "rows": protocols.protocol_rows(protocol=protocol),
             "previous_day": previous_day,
             "next_day": next_day,
+            "allocation": [_allocation_row(row) for row in allocation.rows],
+            "inputs_sha256": allocation.inputs_sha256,
+            "offer_mode": city_offers(protocol.city) or bool(allocation.rows),
         }
         return render(request, self.template_name, context)
 
