@@ -280,11 +280,6 @@ class RegistryView(View):
             return {"page": page, "rows": rows, "view": "all"}
         view = "all" if request.GET.get("view") == "all" else "mine"
         choices, chances = registry_choices(parent=request.user, applications=applications, filters=filters, at=at)
-        if filters.city is not None and city_offers(filters.city):
-            # In offer mode the 18:00 run offers the places in priority access: nobody takes one here (issue 14).
-            choices = [
-                BundleChoice(bundle=c.bundle, options=[]) if c.bundle.place.priority_until > at else c for c in choices
-            ]
         context = {"view": view, "chances": chances, "takeable": sum(c.bundle.count for c in choices if c.takers)}
         if view == "mine":
             page = Paginator([c for c in choices if c.takers], REGISTRY_PAGE_SIZE).get_page(request.GET.get("page"))
