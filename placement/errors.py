@@ -108,6 +108,10 @@ class ClaimRefused(PlacementError):
         "not_head_of_queue": _(
             "The place is in priority access and the application is not at the head of the queue."
         ),
+        "offer_mode_priority": _(
+            "In this city the 18:00 run offers the places in priority access to the queue by the parents' choices; "
+            "they cannot be taken by hand."
+        ),
     }
     # not_head_of_queue, when the position is known: where the application stands and until when.
     POSITION_MESSAGE = _(
@@ -126,6 +130,7 @@ class PlaceGone(PlacementError):
         "taken": _("Someone has already taken this place."),
         "withdrawn": _("The kindergarten has withdrawn this place."),
         "not_open": _("This place is not open yet."),
+        "offered": _("This place is offered to a child of the queue."),
     }
 
     def __init__(self, code: str):

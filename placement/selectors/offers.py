@@ -6,12 +6,28 @@ position at the run and the kindergarten's rank in its choices, with the SHA-256
 """
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, IntegerField, OuterRef, Q, Value, When
 
-from ..models import AllocationRun, City, Kindergarten, Offer, Protocol
+from accounts.models import CabinetBlock, Representation
+
+from ..models import (
+    Access,
+    AllocationRun,
+    Application,
+    ApplicationChoice,
+    City,
+    Kindergarten,
+    Offer,
+    Place,
+    Protocol,
+)
+from ..models.places import access_condition
+from .queue import E, G, P, interleaved_position
 
 RECENT_DECIDED = dt.timedelta(days=30)  # decided offers the cabinet still shows
 
@@ -88,3 +104,95 @@ def protocol_allocation(*, city: City, day: dt.date) -> ProtocolAllocation:
         for offer in offers
     ]
     return ProtocolAllocation(rows, digest)
+
+
+# --- The 18:00 run's inputs (placement.services.offers.offers_allocate) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A queued application taking part in a run, with its queue position at the run (DOMAIN.md, Queue)."""
+
+    application_id: int
+    parent_id: int
+    position: int
+    birth_year: int
+    language: str
+    group_type: str
+    any_other: bool
+
+
+def allocation_free_places(*, city: City, cutoff: dt.datetime) -> list[tuple[int, int, int, str, str]]:
+    """The city's places in priority access at `cutoff` that are neither offered nor taken, by id, each as
+    (place id, kindergarten id, birth year, language, group type). Read after the run's moves, so the state is the
+    clock's."""
+    return list(
+        Place.objects.filter(city=city, state=Place.State.PRIORITY)
+        .filter(access_condition(Access.PRIORITY, cutoff))
+        .order_by("pk")
+        .values_list("pk", "kindergarten_id", "group__birth_year", "group__language", "group__group_type")
+    )
+
+
+def allocation_participants(*, city: City, birth_years, cutoff: dt.datetime) -> list[Participant]:
+    """The applications of the city's cohorts that take part in a run at `cutoff`, in queue order, with their queue
+    positions among every queued application of the cohort (a paused application, or one holding a live offer,
+    keeps its position and takes no part; so does one whose parent could not accept: a blocked cabinet or a
+    representation of the child not confirmed). One query over the queue's index, with the exclusions as EXISTS."""
+    live_offer = Offer.objects.filter(application_id=OuterRef("pk"), state=Offer.State.LIVE)
+    confirmed = Representation.objects.filter(
+        parent_id=OuterRef("parent_id"), child_id=OuterRef("child_id"), status=Representation.Status.CONFIRMED
+    )
+    blocked = CabinetBlock.objects.active_at(cutoff).filter(user_id=OuterRef("parent_id"))
+    rows = (
+        Application.objects.filter(city=city, status=Application.Status.QUEUED, birth_year__in=list(birth_years))
+        .annotate(
+            takes_part=ExpressionWrapper(
+                Q(paused_at__isnull=True) & ~Exists(live_offer) & Exists(confirmed) & ~Exists(blocked),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("birth_year", "queue_category", "applied_at", "pk")
+        .values_list(
+            "pk", "parent_id", "birth_year", "queue_category", "language", "group_type", "any_other", "takes_part"
+        )
+    )
+    ratio = city.queue_general_per_priority
+    by_cohort: dict[int, list[tuple]] = {}
+    for row in rows.iterator(chunk_size=10_000):
+        by_cohort.setdefault(row[2], []).append(row)
+    participants = []
+    for birth_year in sorted(by_cohort):
+        queue = by_cohort[birth_year]
+        sizes = Counter(row[3] for row in queue)
+        ranks: Counter = Counter()
+        cohort = []
+        for pk, parent_id, _, category, language, group_type, any_other, takes_part in queue:
+            ranks[category] += 1
+            if not takes_part:
+                continue
+            position = interleaved_position(
+                category=category,
+                rank=ranks[category],
+                extraordinary=sizes[E],
+                priority=sizes[P],
+                general=sizes[G],
+                ratio=ratio,
+            )
+            cohort.append(Participant(pk, parent_id, position, birth_year, language, group_type, any_other))
+        cohort.sort(key=attrgetter("position"))
+        participants.extend(cohort)
+    return participants
+
+
+def allocation_choices(*, application_ids) -> dict[int, tuple[int, ...]]:
+    """Each application's chosen kindergarten ids in rank order (applications without choices are absent)."""
+    choices: dict[int, list[int]] = {}
+    rows = (
+        ApplicationChoice.objects.filter(application_id__in=application_ids)
+        .order_by("application_id", "rank")
+        .values_list("application_id", "kindergarten_id")
+    )
+    for application_id, kindergarten_id in rows.iterator(chunk_size=20_000):
+        choices.setdefault(application_id, []).append(kindergarten_id)
+    return {pk: tuple(ids) for pk, ids in choices.items()}

@@ -163,7 +163,8 @@ def registry_bundles(rows) -> list[PlaceBundle]:
     """The bundles of `rows` (from `registry_bundle_rows`, e.g. a page of them), each with its first place, its
     group and kindergarten: one query."""
     rows = list(rows)
-    places = Place.objects.select_related("group", "kindergarten").in_bulk([row["first"] for row in rows])
+    # With its city (a join): the claim rule asks the city's allocation mode of a place in priority access.
+    places = Place.objects.select_related("group", "kindergarten", "city").in_bulk([row["first"] for row in rows])
     return [PlaceBundle(place=places[row["first"]], count=row["count"]) for row in rows]
 
 
