@@ -154,7 +154,7 @@ def test_another_parents_offer_or_a_forged_id_is_404_and_changes_nothing(api_as,
     stranger = api_as(ParentFactory())
     with at(ANSWERING):
         assert stranger.post(accept_url(offer)).status_code == 404
-        assert stranger.post(decline_url(offer)).json()["reason"] == "not_found"
+        assert stranger.post(decline_url(offer)).json()["reason"] == "not_your_offer"
         assert api_as(offer.parent).post(f"/api/v1/me/offers/{offer.pk + 1000}/accept/").status_code == 404
         assert stranger.get(OFFERS).json() == []
     assert Offer.objects.get(pk=offer.pk).state == Offer.State.LIVE
