@@ -272,6 +272,7 @@ class SeedResult:
     parents: list = field(default_factory=list)  # the demo parents, who log in by SMS code
     applications_created: int = 0
     offer_city: City | None = None  # the demo city in offer mode (issue 14)
+    offer_parents: list = field(default_factory=list)  # its demo parents, who log in by SMS code
 
 
 def _group_names(age: int, language: str, group_type: str) -> dict[str, str]:
@@ -939,7 +940,7 @@ OFFER_BACKGROUND_APPLICATIONS = 40
 OFFER_RELEASES = (("301", Language.KK, 2), ("302", Language.KK, 1), ("303", Language.RU, 2), ("301", Language.RU, 1))
 OFFER_DEMO_PARENTS = [
     DemoParent(
-        "+77010000007",
+        "+77020000001",
         "Сейтказина",
         "Жанна",
         "Ерболовна",
@@ -950,7 +951,7 @@ OFFER_DEMO_PARENTS = [
         (DemoChild("Сейтказин", "Алинур", "Даниярович", 3, (1, 4), "kk", 8, 5),),
     ),
     DemoParent(
-        "+77010000008",
+        "+77020000002",
         "Петренко",
         "Ирина",
         "Олеговна",
@@ -962,7 +963,7 @@ OFFER_DEMO_PARENTS = [
     ),
 ]
 # Each demo parent's ranked kindergartens (codes) and the "any other" flag.
-OFFER_DEMO_CHOICES = {"+77010000007": (("302", "301"), False), "+77010000008": (("302",), True)}
+OFFER_DEMO_CHOICES = {"+77020000001": (("302", "301"), False), "+77020000002": (("302",), True)}
 
 
 def _seed_offer_city(admin, now: dt.datetime) -> tuple[City, list, int]:
@@ -1068,7 +1069,6 @@ def demo_seed(*, now: dt.datetime | None = None) -> SeedResult:
         if fresh and current is not None:
             result.places_taken = _seed_current_claims(city, staff, now)
         if current is not None:
-            result.offer_city, offer_parents, offer_applications = _seed_offer_city(admin, now)
-            result.parents += offer_parents
+            result.offer_city, result.offer_parents, offer_applications = _seed_offer_city(admin, now)
             result.applications_created += offer_applications
     return result
