@@ -3,8 +3,10 @@ and the pause, the protocol's allocation section, and claim mode's rules in an o
 `postgres` fixture): the run's queries and the partial unique constraints are PostgreSQL's."""
 
 import datetime as dt
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from accounts.models import AuditEntry, Notification
@@ -407,3 +409,49 @@ def test_a_rewritten_allocation_section_breaks_the_protocols_hash(offered, offer
         Protocol.objects.filter(pk=protocol.pk).update(allocation=section)
     [problem] = protocols_verify(city=offer_city)
     assert problem.day == RUN.date()
+
+
+# --- verify_allocation -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_days(offer_city, groups):
+    """Three runs: places in both kindergartens, choices that compete, an offer expiring on the third day."""
+    first, second = (group.kindergarten for group in groups)
+    place_release(group=groups[0], count=2, at=RELEASED)
+    place_release(group=groups[1], count=1, at=RELEASED)
+    for minutes in range(6):
+        queued(offer_city, minutes, choices=[second, first] if minutes % 2 else [first], any_other=minutes == 4)
+    run_daily(at=RUN)
+    place_release(group=groups[1], count=1, at=astana(2024, 9, 3, 11, 0))
+    run_daily(at=OFFER_DEADLINE)  # the first offers expire and go to the next in the queue
+    return offer_city
+
+
+def test_verify_allocation_reproduces_every_offer_of_every_day_with_zero_envy(three_days):
+    out = StringIO()
+    call_command("verify_allocation", stdout=out)
+    assert AllocationRun.objects.count() == 3
+    assert "3 allocation(s) verified: every offer reproduced, justified envy 0" in out.getvalue()
+    assert "2024-09-04: 2 offer(s) reproduced, justified envy 0" in out.getvalue()
+
+
+def test_verify_allocation_fails_naming_the_day_of_a_tampered_offer(three_days):
+    tampered = Offer.objects.filter(protocol_day=dt.date(2024, 9, 2)).order_by("pk").first()
+    Offer.objects.filter(pk=tampered.pk).update(queue_position=tampered.queue_position + 10)
+    with pytest.raises(CommandError, match="2024-09-02") as raised:
+        call_command("verify_allocation", "--city", three_days.slug, stdout=StringIO(), stderr=StringIO())
+    assert raised.value.returncode == 1
+    call_command("verify_allocation", "--day", "2024-09-04", stdout=StringIO())  # the other days still verify
+
+
+def test_verify_allocation_fails_on_a_rewritten_published_section(three_days):
+    from tests.placement.test_daily_run import rewriting_history
+
+    protocol = Protocol.objects.get(city=three_days, day=dt.date(2024, 9, 4))
+    section = protocol.allocation
+    section[0]["queue_position"] += 1  # another child named as the holder
+    with rewriting_history():
+        Protocol.objects.filter(pk=protocol.pk).update(allocation=section)
+    with pytest.raises(CommandError, match="2024-09-04"):
+        call_command("verify_allocation", stdout=StringIO(), stderr=StringIO())
