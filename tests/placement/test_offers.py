@@ -175,7 +175,7 @@ def test_a_child_accepting_any_other_place_gets_the_lowest_kindergarten_id_when_
     assert not refuses_others.offers.exists()
 
 
-def test_paused_applications_and_those_holding_an_offer_or_a_referral_take_no_part_but_keep_their_position(
+def test_paused_applications_and_blocked_parents_take_no_part_but_keep_their_position(
     offer_city, groups
 ):
     choice = [groups[0].kindergarten]
@@ -188,6 +188,19 @@ def test_paused_applications_and_those_holding_an_offer_or_a_referral_take_no_pa
     run_daily(at=RUN)
     offer = live_offer(taker)
     assert offer.queue_position == 3  # the paused and the blocked ones keep their places in the queue
+
+
+def test_an_application_holding_a_live_offer_takes_no_part_even_for_a_place_it_ranked_higher(offer_city, groups):
+    first, second = (group.kindergarten for group in groups)
+    place_release(group=groups[1], count=1, at=RELEASED)
+    _, head = queued(offer_city, 0, choices=[first, second])
+    _, next_one = queued(offer_city, 1, choices=[first])
+    run_daily(at=RUN)
+    assert live_offer(head).kindergarten_id == second.pk
+    [better] = place_release(group=groups[0], count=1, at=ANSWER)
+    run_daily(at=astana(2024, 9, 3, 18, 0))
+    assert live_offer(head).kindergarten_id == second.pk
+    assert live_offer(next_one).place_id == better.pk
 
 
 def test_places_still_unoffered_at_the_end_of_priority_go_to_general_access_where_a_claim_works(offer_city, groups):
