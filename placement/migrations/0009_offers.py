@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='application',
             name='any_other',
-            field=models.BooleanField(default=False, help_text='Offer any other matching place when none of the chosen kindergartens has one.', verbose_name='any other matching place'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Offer any other matching place when none of the chosen kindergartens has one.', verbose_name='any other matching place'),
         ),
         migrations.AddField(
             model_name='application',

@@ -94,6 +94,7 @@ class Application(models.Model):
     any_other = models.BooleanField(
         _("any other matching place"),
         default=False,
+        db_default=False,  # rows written by raw SQL (the scale data, the benchmarks) get it too
         help_text=_("Offer any other matching place when none of the chosen kindergartens has one."),
     )
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)

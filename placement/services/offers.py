@@ -82,6 +82,10 @@ def offer_accept(*, offer: Offer, parent, at: dt.datetime, ip: str | None = None
         if (refusal := _live_offer_refusal(offer_id=offer.pk, at=at)) is not None:
             raise refusal
         application = application_lock(application_id=offer.application_id)
+        if application.status != Application.Status.QUEUED:  # e.g. a general-access claim of the same child
+            raise ClaimRefused(
+                "has_live_referral" if application.status == Application.Status.REFERRED else "not_in_queue"
+            )
         referral = Referral.objects.create(
             place=place,
             application=application,
@@ -93,9 +97,7 @@ def offer_accept(*, offer: Offer, parent, at: dt.datetime, ip: str | None = None
         )
         Offer.objects.filter(pk=offer.pk).update(state=Offer.State.ACCEPTED, decided_at=at, referral=referral)
         Place.objects.filter(pk=place.pk).update(state=Place.State.TAKEN)
-        Application.objects.filter(pk=application.pk).update(
-            status=Application.Status.REFERRED, status_changed_at=at
-        )
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.REFERRED, status_changed_at=at)
         place_event_build(place=place, kind=PlaceEvent.Kind.TAKEN, at=at, by=parent, access=Access.PRIORITY).save()
         audit_record(
             actor=parent,
@@ -113,9 +115,7 @@ def offer_accept(*, offer: Offer, parent, at: dt.datetime, ip: str | None = None
     return referral
 
 
-def offer_end(
-    *, offer: Offer, state: str, at: dt.datetime, by=None, reason: str = "", ip: str | None = None
-) -> bool:
+def offer_end(*, offer: Offer, state: str, at: dt.datetime, by=None, reason: str = "", ip: str | None = None) -> bool:
     """End a live offer without a referral (declined, or expired): its place returns to priority access as a new
     release, for the next run; an expired offer pauses its application and tells the parent (APPLICATION_PAUSED).
     Returns False when the offer was no longer live (another path ended it first). The caller may hold the parent's
