@@ -10,12 +10,13 @@ from django.utils import translation
 from accounts.models import AuditEntry
 from placement.errors import ChoiceDuplicate, OfferExpired
 from placement.models import Application, ApplicationChoice, Offer, Place, Referral
+from placement.services.choices import choices_set
 from placement.services.daily import run_daily
 from placement.services.places import place_release
 from tests.clock import at
 from tests.factories import CityFactory, ParentFactory, applicant
 from tests.i18n import text_of, untranslated_segments, url
-from tests.placement.offers import AFTER_DEADLINE, ANSWERING, OFFER_DEADLINE, RELEASED, offer_made
+from tests.placement.offers import AFTER_DEADLINE, ANSWERING, OFFER_DEADLINE, RELEASED, RUN, offer_made
 
 pytest_plugins = ["tests.placement.offers"]
 
@@ -219,6 +220,26 @@ def test_the_registry_shows_offered_places_as_offered_without_personal_data(clie
     assert offer.kindergarten.name_ru in offered and "Предложено" in offered
     for personal in (application.number, application.child.first_name, application.child.last_name):
         assert personal not in html
+
+
+def test_the_cached_anonymous_registry_shows_the_places_the_18_00_run_offered_at_once(
+    client, chooser, kindergartens, django_capture_on_commit_callbacks
+):
+    _parent, application = chooser
+    first, *_ = kindergartens
+    choices_set(application=application, kindergartens=[first], any_other=False, actor=application.parent, at=RELEASED)
+    place_release(group=first.groups.get(), count=1, at=RELEASED)
+    registry = url("registry", query=f"city={application.city.slug}")
+    with at(RELEASED.replace(hour=12)):
+        before = client.get(registry).content.decode()  # cached until the next event
+    with django_capture_on_commit_callbacks(execute=True):  # the run's commit renews the registry's tokens
+        run_daily(at=RUN, city=application.city)
+    with at(ANSWERING):
+        after = client.get(registry).content.decode()
+    assert "offered-table" not in before
+    assert "offered-table" in after
+    assert "places-table" in before
+    assert "places-table" not in after  # the only free place is offered now
 
 
 def test_in_an_offer_mode_city_the_registry_says_priority_places_are_offered_and_shows_no_take_button(
