@@ -260,9 +260,10 @@ class RegistryView(View):
             filters = form.filters()
             context.update(self.places(request, filters=filters, at=at, applications=context["claim_applications"]))
             context["summary"] = registry.registry_summary(filters=filters, at=at)
-            # Offer mode (issue 14): places offered by the 18:00 run, shown as offered with no personal data.
+            # Offer mode (issue 14): places offered by the 18:00 run, shown as offered with no personal data (a city in
+            # claim mode has none: its page costs no query more).
             context["offer_mode"] = city_offers(city)
-            context["offered"] = registry.registry_offered(filters=filters)
+            context["offered"] = registry.registry_offered(filters=filters) if context["offer_mode"] else []
             context["query"] = _query_without_page(request)
             valid_until = registry.registry_next_change(filters=filters, at=at)
         content = render_to_string(self.content_template_name, context, request=request)
