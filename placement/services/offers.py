@@ -50,6 +50,7 @@ from .protocols import kindergarten_names
 
 DECLINED_REASON = _("Offer declined by the parent")
 EXPIRED_REASON = _("Offer expired unanswered")
+WITHDRAWN_REASON = _("Offer withdrawn: the application was withdrawn")
 BLOCKED_REASON = _("Offer withdrawn: the parent's cabinet is blocked")
 ADMINS_RESUME = _("Only department admins resume an application past the parent's window.")
 RESUME_WINDOW = dt.timedelta(days=RESUME_DAYS)
@@ -130,8 +131,11 @@ def offer_end(*, offer: Offer, state: str, at: dt.datetime, by=None, reason: str
         place_return(place=place, at=at, by=by, reason=str(reason))
         if state == Offer.State.EXPIRED:
             application_lock(application_id=offer.application_id)
-            Application.objects.filter(pk=offer.application_id, status=Application.Status.QUEUED).update(paused_at=at)
-            offers_notify(kind=Notification.Kind.APPLICATION_PAUSED, offers=[offer], at=at)
+            paused = Application.objects.filter(
+                pk=offer.application_id, status=Application.Status.QUEUED, paused_at__isnull=True
+            ).update(paused_at=at)
+            if paused:  # an application referred or withdrawn meanwhile is not paused, and nobody is told so
+                offers_notify(kind=Notification.Kind.APPLICATION_PAUSED, offers=[offer], at=at)
         audit_record(actor=by, action=f"offer.{state}", target=offer, ip=ip, at=at, reason=str(reason))
     offer.state, offer.decided_at, offer.close_reason = state, at, str(reason)
     return True

@@ -361,6 +361,18 @@ def test_a_block_withdraws_the_parents_live_offer_and_returns_its_place(offered)
     assert (offer.state, place.state, application.paused_at) == (Offer.State.DECLINED, Place.State.PRIORITY, None)
 
 
+def test_withdrawing_an_application_withdraws_its_live_offer_and_returns_the_place_without_a_pause(offered):
+    from placement.services.applications import application_withdraw
+
+    parent, application, offer, place = offered
+    application_withdraw(application=application, by=parent, at=ANSWER)
+    offer.refresh_from_db()
+    place.refresh_from_db()
+    assert (offer.state, place.state) == (Offer.State.DECLINED, Place.State.PRIORITY)
+    run_daily(at=OFFER_DEADLINE)
+    assert not Notification.objects.filter(kind=Kind.APPLICATION_PAUSED).exists()
+
+
 def test_the_cabinet_lists_live_offers_first_with_their_place(offered):
     parent, _, offer, _ = offered
     with_place = parent_offers(parent=parent, at=ANSWER)
