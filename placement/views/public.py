@@ -375,17 +375,19 @@ class ProtocolDayView(View):
         if missing is not None:
             return missing
         previous_day, next_day = protocols.protocol_neighbours(protocol=protocol)
-        # Offer mode (issue 14, Publication): the offers of the day's run and the SHA-256 of its inputs.
-        allocation = protocol_allocation(city=protocol.city, day=protocol.day)
+        # Offer mode (issue 14, Publication): the offers of the day's run and the SHA-256 of its inputs (read only for
+        # a city in offer mode, or a day that published an allocation: a claim-mode day costs no query more).
+        offer_mode = city_offers(protocol.city) or bool(protocol.inputs_sha256)
+        allocation = protocol_allocation(city=protocol.city, day=protocol.day) if offer_mode else None
         context = {
             "protocol": protocol,
             "city": protocol.city,
             "rows": protocols.protocol_rows(protocol=protocol),
             "previous_day": previous_day,
             "next_day": next_day,
-            "allocation": [_allocation_row(row) for row in allocation.rows],
-            "inputs_sha256": allocation.inputs_sha256,
-            "offer_mode": city_offers(protocol.city) or bool(allocation.rows),
+            "allocation": [_allocation_row(row) for row in allocation.rows] if allocation else [],
+            "inputs_sha256": allocation.inputs_sha256 if allocation else "",
+            "offer_mode": offer_mode,
         }
         return render(request, self.template_name, context)
 
