@@ -2,13 +2,14 @@
 decline, resuming a paused application, the registry's offered places and the protocol's allocation section, in
 ru, kk and en; refusals translated with their status, never a 500; another family's offer or application is a 404."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.utils import translation
 
 from accounts.models import AuditEntry
-from placement.errors import ChoiceDuplicate, OfferExpired
+from placement.errors import ChoiceDuplicate, OfferExpired, ResumeExpired
 from placement.models import Application, ApplicationChoice, Offer, Place, Referral
 from placement.services.choices import choices_set
 from placement.services.daily import run_daily
@@ -205,6 +206,21 @@ def test_a_paused_application_shows_resume_and_resumes_once_keeping_its_time(log
     resumed = Application.objects.get(pk=paused.pk)
     assert resumed.paused_at is None and resumed.applied_at == paused.applied_at
     assert url("cabinet-resume", number=paused.number) not in after.content.decode()
+
+
+def test_after_28_days_the_cabinet_sends_the_parent_to_the_department_and_a_resume_is_refused_with_409(
+    logged_in, paused
+):
+    client = logged_in(paused.parent)
+    with at(paused.paused_at + dt.timedelta(days=29)):
+        cabinet = client.get(url("cabinet"))
+        response = client.post(url("cabinet-resume", number=paused.number))
+    assert url("cabinet-resume", number=paused.number) not in cabinet.content.decode()
+    assert "обратитесь в отдел образования" in text_of(cabinet)
+    assert response.status_code == ResumeExpired.status
+    with translation.override("ru"):
+        assert str(ResumeExpired.message) in response.content.decode()
+    assert Application.objects.get(pk=paused.pk).paused_at is not None
 
 
 # --- Registry and protocol --------------------------------------------------------------------------------------
