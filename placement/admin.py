@@ -2,18 +2,21 @@
 chronology: places, their events and the published protocols change only through the services. Applications:
 searched and viewed, privileges confirmed or rejected (issue 4)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
 
 from accounts.admin import DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, astana_column
 
-from .models import Application, City, Group, Kindergarten, Place, PlaceEvent, Protocol
+from .errors import ApplicationNotPaused
+from .models import Application, ApplicationChoice, City, Group, Kindergarten, Offer, Place, PlaceEvent, Protocol
 from .models.queue import application_number_normalize
 from .selectors.cohorts import applications_of_unserved_cohorts
 from .selectors.queue import queue_position
 from .services.applications import application_privilege_decide
+from .services.offers import application_resume_by_admin
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -22,8 +25,21 @@ class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(City)
 class CityAdmin(TabbedTranslationAdmin):
-    list_display = ("name", "slug", "priority_working_days")
+    list_display = ("name", "slug", "priority_working_days", "allocation_mode")
+    list_filter = ("allocation_mode",)
     search_fields = ("name", "slug")
+    fieldsets = (
+        (None, {"fields": ("name", "slug")}),
+        (
+            _("Queue and priority access"),
+            {"fields": ("priority_working_days", "queue_general_per_priority", "referral_holdout_days")},
+        ),
+        (
+            # Offer mode (issue 14; DOMAIN.md, Allocation modes): how priority places reach the queue.
+            _("Allocation"),
+            {"fields": ("allocation_mode", "choices_max", "offer_working_days")},
+        ),
+    )
 
 
 class GroupInline(TranslationTabularInline):
@@ -95,6 +111,74 @@ class ProtocolAdmin(ReadOnlyAdmin):
     list_select_related = ("city",)
 
 
+# --- Offer mode (issue 14) ---------------------------------------------------------------------------------------
+# Offers change only through the services (the 18:00 run makes them, the parent answers): read-only here.
+
+
+@admin.register(Offer)
+class OfferAdmin(DepartmentAdminAccess, ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "made",
+        "kindergarten",
+        "place_number",
+        "queue_position",
+        "rank",
+        "state",
+        "deadline",
+        "decided",
+        "application",
+    )
+    list_filter = ("kindergarten__city", "state", "protocol_day")
+    search_fields = ("=application__number", "=place__id")
+    list_select_related = ("kindergarten", "application")
+    date_hierarchy = "made_at"
+    fields = (
+        "place",
+        "kindergarten",
+        "application",
+        "parent",
+        "rank",
+        "queue_position",
+        "made_at",
+        "valid_until",
+        "state",
+        "decided_at",
+        "close_reason",
+        "referral",
+        "protocol_day",
+    )
+
+    made = astana_column("made_at", _("made at"))
+    deadline = astana_column("valid_until", _("valid until"))
+    decided = astana_column("decided_at", _("decided at"))
+
+    @admin.display(description=_("place"), ordering="place_id")
+    def place_number(self, offer: Offer) -> str:
+        return f"#{offer.place_id}"
+
+
+class ApplicationChoiceInline(admin.TabularInline):
+    """The application's ranked kindergartens, as the parent chose them (changed through the cabinet and the API,
+    which audit every edit)."""
+
+    model = ApplicationChoice
+    fields = ("rank", "kindergarten")
+    readonly_fields = ("rank", "kindergarten")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("kindergarten choices (offer mode)")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True
+
+
 # --- The queue (issue 4) ------------------------------------------------------------------------------------------
 # Applications change only through the services (a parent applies and withdraws; a department admin confirms or
 # rejects a privilege here, and the parent gets the decision by SMS). The list shows no name and no IIN: a child's
@@ -147,7 +231,9 @@ class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, ad
             {"fields": ("child_name", "child_iin", "child_birth_date", "parent", "parent_phone")},
         ),
         (_("History"), {"fields": ("status_changed_at", "held_until")}),
+        (_("Offer mode"), {"fields": ("any_other", "paused_at", "resumed_at")}),
     )
+    inlines = [ApplicationChoiceInline]
     readonly_fields = (
         "number",
         "city",
@@ -168,8 +254,11 @@ class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, ad
         "parent_phone",
         "status_changed_at",
         "held_until",
+        "any_other",
+        "paused_at",
+        "resumed_at",
     )
-    actions = ["confirm_privilege", "reject_privilege"]
+    actions = ["confirm_privilege", "reject_privilege", "resume_paused"]
 
     def get_search_results(self, request, queryset, search_term):
         """Exact matches only, on the indexed columns: an application number or a child's IIN, nothing fuzzy."""
@@ -223,3 +312,18 @@ class ApplicationAdmin(DecisionActions, DepartmentAdminAccess, ReadOnlyMixin, ad
     )
     def reject_privilege(self, request, queryset):
         return self.reject_selected(request, queryset)
+
+    @admin.action(
+        description=_("Resume the selected paused applications (offer mode, past the parent's 28 days)"),
+        permissions=["decide"],
+    )
+    def resume_paused(self, request, queryset):
+        resumed = 0
+        now = timezone.now()
+        for application in queryset.filter(paused_at__isnull=False).order_by("pk"):
+            try:
+                application_resume_by_admin(application=application, by=request.user, at=now)
+            except ApplicationNotPaused:
+                continue  # resumed meanwhile by its parent
+            resumed += 1
+        self.message_user(request, _("Applications resumed: %(count)s.") % {"count": resumed}, messages.SUCCESS)

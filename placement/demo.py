@@ -271,6 +271,8 @@ class SeedResult:
     credentials: list[tuple[str, str, str]] = field(default_factory=list)  # (username, password, who)
     parents: list = field(default_factory=list)  # the demo parents, who log in by SMS code
     applications_created: int = 0
+    offer_city: City | None = None  # the demo city in offer mode (issue 14)
+    offer_parents: list = field(default_factory=list)  # its demo parents, who log in by SMS code
 
 
 def _group_names(age: int, language: str, group_type: str) -> dict[str, str]:
@@ -749,8 +751,9 @@ def demo_iin(birth_date: dt.date, *, female: bool, serial: int) -> str:
         serial += 1
 
 
-def _seed_demo_parents(city: City, admin, now: dt.datetime) -> tuple[list, int]:
-    """The six demo parents; a child that already has an application in the city (even withdrawn) gets none."""
+def _seed_demo_parents(city: City, admin, now: dt.datetime, demo_parents=None) -> tuple[list, int]:
+    """The six demo parents (or `demo_parents`); a child that already has an application in the city (even
+    withdrawn) gets none."""
     from accounts.models import Child, Representation
     from accounts.services.people import child_register, representation_decide
 
@@ -759,7 +762,7 @@ def _seed_demo_parents(city: City, admin, now: dt.datetime) -> tuple[list, int]:
 
     User = get_user_model()
     parents, created_applications = [], 0
-    for index, demo in enumerate(DEMO_PARENTS, start=1):
+    for index, demo in enumerate(demo_parents or DEMO_PARENTS, start=1 if demo_parents is None else 101):
         parent = User.objects.filter(phone=demo.phone).first()
         if parent is None:
             parent = User(
@@ -831,13 +834,16 @@ BACKGROUND_NAMES = {
 }
 
 
-def background_queue_rows(*, city_slug: str, count: int = BACKGROUND_APPLICATIONS, now: dt.datetime) -> list[dict]:
+def background_queue_rows(
+    *, city_slug: str, count: int = BACKGROUND_APPLICATIONS, now: dt.datetime, seed: int = 2024, serial_base: int = 0
+) -> list[dict]:
     """Rows for the queue import: generated mothers (no phone) and their children of the current campaign's cohorts
     (2 to 5 years old), applied some months after the birth, by yesterday at the latest; a few confirmed priority
-    and extraordinary rights. Deterministic for a given year of seeding."""
+    and extraordinary rights. Deterministic for a given year of seeding (and `seed`); `serial_base` keeps another
+    city's people apart from Temirtau's (their IINs)."""
     import random
 
-    rng = random.Random(2024)  # demo data, not security
+    rng = random.Random(seed)  # demo data, not security
     surnames = [pair for pair in BACKGROUND_NAMES["male"] if pair[1]]
     rows = []
     latest = now - dt.timedelta(days=1)
@@ -863,15 +869,15 @@ def background_queue_rows(*, city_slug: str, count: int = BACKGROUND_APPLICATION
             {
                 "applied_at": applied_at.isoformat(),
                 "city_slug": city_slug,
-                "parent_iin": demo_iin(mother_birth, female=True, serial=n * 10),
+                "parent_iin": demo_iin(mother_birth, female=True, serial=serial_base + n * 10),
                 "parent_last_name": female,
                 "parent_first_name": rng.choice(BACKGROUND_NAMES["mothers"]),
-                "child_iin": demo_iin(birth_date, female=not boy, serial=n * 10),
+                "child_iin": demo_iin(birth_date, female=not boy, serial=serial_base + n * 10),
                 "child_last_name": male if boy else female,
                 "child_first_name": rng.choice(BACKGROUND_NAMES["boys" if boy else "girls"]),
                 "child_birth_date": birth_date.isoformat(),
                 "representation_kind": "parent",
-                "representation_document": f"Свидетельство о рождении № {500000 + n}",  # noqa: RUF001 (Cyrillic prepositions)
+                "representation_document": f"Свидетельство о рождении № {500000 + serial_base + n}",  # noqa: RUF001 (Cyrillic prepositions)
                 "language": rng.choices(["kk", "ru", "any"], weights=[5, 4, 1])[0],
                 "group_type": "general",
                 "privilege": privilege,
@@ -891,6 +897,151 @@ def _seed_queue(city: City, now: dt.datetime) -> int:
     if not rows:
         return 0
     return queue_import(rows=rows, at=now, source="seed_demo").applications_created
+
+
+# --- Offer mode (issue 14): a second demo city ------------------------------------------------------------------
+# Ust-Kamenogorsk (Өскемен) allocates its places in priority access by offers: its parents rank kindergartens, and
+# the 18:00 run offers each child at the head of the queue the best of its choices that still has a place. Places
+# of the 3-year-olds were released on the last working day at 10:00, so the 18:00 run of that day (the demo's
+# catch-up, `make demo`) offers them, and the offers wait for an answer until 18:00 of the second working day after.
+# Two demo parents log in by SMS code: one child ranked first gets an offer of its first choice, the other one of its
+# "any other" place; a background queue with choices of its own takes the other places.
+
+OFFER_CITY = {"slug": "oskemen", "name_ru": "Усть-Каменогорск", "name_kk": "Өскемен", "name_en": "Ust-Kamenogorsk"}
+OFFER_KINDERGARTENS = (
+    # code, name (ru, kk, en), address (ru, kk)
+    (
+        "301",
+        "Детский сад «Айгөлек»",
+        "«Айгөлек» балабақшасы",
+        "Aigolek Kindergarten",
+        "ул. Казахстан, 62",
+        "Қазақстан көшесі, 62",
+    ),
+    (
+        "302",
+        "Ясли-сад «Еркетай»",
+        "«Еркетай» бөбекжай-бақшасы",
+        "Yerketai Nursery and Kindergarten",
+        "пр. Независимости, 14",
+        "Тәуелсіздік даңғылы, 14",
+    ),
+    (
+        "303",
+        "Детский сад «Радуга»",
+        "«Радуга» балабақшасы",
+        "Raduga Kindergarten",
+        "ул. Гоголя, 31",
+        "Гоголь көшесі, 31",
+    ),
+)
+OFFER_BACKGROUND_APPLICATIONS = 40
+# (kindergarten code, language, places) released on the last working day at 10:00, for the 3-year-olds.
+OFFER_RELEASES = (("301", Language.KK, 2), ("302", Language.KK, 1), ("303", Language.RU, 2), ("301", Language.RU, 1))
+OFFER_DEMO_PARENTS = [
+    DemoParent(
+        "+77020000001",
+        "Сейтказина",
+        "Жанна",
+        "Ерболовна",
+        dt.date(1991, 4, 8),
+        True,
+        "parent",
+        "Свидетельство о рождении № 0314159",  # noqa: RUF001 (Cyrillic prepositions)
+        (DemoChild("Сейтказин", "Алинур", "Даниярович", 3, (1, 4), "kk", 8, 5),),
+    ),
+    DemoParent(
+        "+77020000002",
+        "Петренко",
+        "Ирина",
+        "Олеговна",
+        dt.date(1989, 9, 23),
+        True,
+        "parent",
+        "Свидетельство о рождении № 0271828",  # noqa: RUF001 (Cyrillic prepositions)
+        (DemoChild("Петренко", "Лев", "Игоревич", 3, (1, 6), "ru", 8, 15),),
+    ),
+]
+# Each demo parent's ranked kindergartens (codes) and the "any other" flag.
+OFFER_DEMO_CHOICES = {"+77020000001": (("302", "301"), False), "+77020000002": (("302",), True)}
+
+
+def _seed_offer_city(admin, now: dt.datetime) -> tuple[City, list, int]:
+    """The offer-mode demo city, its kindergartens and groups (every current cohort, both languages), the releases
+    of the last working day, the demo parents and a background queue, each application with its choices. Returns
+    (city, demo parents, applications created). Nothing when the demo has no current campaign."""
+    from .models import Application, ApplicationChoice
+    from .services.choices import choices_set
+    from .services.queue_import import queue_import
+
+    city, _ = City.objects.update_or_create(
+        slug=OFFER_CITY["slug"],
+        defaults={k: v for k, v in OFFER_CITY.items() if k != "slug"}
+        | {"priority_working_days": 3, "allocation_mode": City.AllocationMode.OFFER, "choices_max": 5},
+    )
+    kindergartens = {}
+    for code, name_ru, name_kk, name_en, address_ru, address_kk in OFFER_KINDERGARTENS:
+        kindergartens[code], _ = Kindergarten.objects.update_or_create(
+            city=city,
+            code=code,
+            defaults={
+                "name_ru": name_ru,
+                "name_kk": name_kk,
+                "name_en": name_en,
+                "address_ru": f"Усть-Каменогорск, {address_ru}",
+                "address_kk": f"Өскемен, {address_kk}",
+                "address_en": "",
+            },
+        )
+        for birth_year, age in current_cohorts(now).items():
+            for language in (Language.KK, Language.RU):
+                Group.objects.update_or_create(
+                    kindergarten=kindergartens[code],
+                    birth_year=birth_year,
+                    language=language,
+                    group_type=GroupType.GENERAL,
+                    defaults=_group_names(age, language, GroupType.GENERAL),
+                )
+    parents, created = _seed_demo_parents(city, admin, now, demo_parents=OFFER_DEMO_PARENTS)
+    known = set(Application.objects.filter(city=city).values_list("child__iin", flat=True))
+    rows = background_queue_rows(
+        city_slug=city.slug, count=OFFER_BACKGROUND_APPLICATIONS, now=now, seed=2025, serial_base=5000
+    )
+    rows = [row for row in rows if row["child_iin"] not in known]
+    if rows:
+        created += queue_import(rows=rows, at=now, source="seed_demo").applications_created
+    # Choices: the demo parents' as written above, the background queue's a few kindergartens in turn, every third
+    # also "any other". Set once: a parent's later edit is left alone.
+    codes = sorted(kindergartens)
+    by_phone = {
+        demo.phone: choices for demo, choices in zip(OFFER_DEMO_PARENTS, OFFER_DEMO_CHOICES.values(), strict=True)
+    }
+    unchosen = (
+        Application.objects.filter(city=city, status=Application.Status.QUEUED, any_other=False)
+        .exclude(pk__in=ApplicationChoice.objects.values("application_id"))
+        .select_related("parent", "city")
+        .order_by("applied_at", "pk")
+    )
+    for index, application in enumerate(unchosen):
+        if application.parent.phone in by_phone:
+            ranked, any_other = by_phone[application.parent.phone]
+        else:
+            ranked = [codes[(index + n) % len(codes)] for n in range(1 + index % 3)]
+            any_other = index % 3 == 0
+        choices_set(
+            application=application,
+            kindergartens=[kindergartens[code] for code in ranked],
+            any_other=any_other,
+            actor=application.parent,
+            at=application.applied_at,
+        )
+    if not Place.objects.filter(city=city).exists():
+        three = {age: year for year, age in current_cohorts(now).items()}[3]
+        released_at = at_astana(working_day(now, -1), dt.time(10))
+        for code, language, count in OFFER_RELEASES:
+            group = kindergartens[code].groups.get(birth_year=three, language=language, group_type=GroupType.GENERAL)
+            place_release(group=group, count=count, at=released_at)
+    return city, parents, created
 
 
 def demo_seed(*, now: dt.datetime | None = None) -> SeedResult:
@@ -917,4 +1068,7 @@ def demo_seed(*, now: dt.datetime | None = None) -> SeedResult:
         result.applications_created = demo_applications + _seed_queue(city, now)
         if fresh and current is not None:
             result.places_taken = _seed_current_claims(city, staff, now)
+        if current is not None:
+            result.offer_city, result.offer_parents, offer_applications = _seed_offer_city(admin, now)
+            result.applications_created += offer_applications
     return result

@@ -130,7 +130,13 @@ class ClaimRefused(PlacementError):
         "cohort_mismatch": _("The place is for another birth year."),
         "language_mismatch": _("The place's language of instruction does not match the application."),
         "group_type_mismatch": _("The place's group type does not match the application."),
-        "not_head_of_queue": _("The place is in priority access and the application is not at the head of the queue."),
+        "not_head_of_queue": _(
+            "The place is in priority access and the application is not at the head of the queue."
+        ),
+        "offer_mode_priority": _(
+            "In this city the 18:00 run offers the places in priority access to the queue by the parents' choices; "
+            "they cannot be taken by hand."
+        ),
     }
     # not_head_of_queue, when the position is known: where the application stands and until when.
     POSITION_MESSAGE = _(
@@ -149,6 +155,7 @@ class PlaceGone(PlacementError):
         "taken": _("Someone has already taken this place."),
         "withdrawn": _("The kindergarten has withdrawn this place."),
         "not_open": _("This place is not open yet."),
+        "offered": _("This place is offered to a child of the queue."),
     }
 
     def __init__(self, code: str):
@@ -168,3 +175,70 @@ class ClaimRateLimited(RateLimited):
 class NotSubscribable(PlacementError):
     code = "not_subscribable"
     message = _("Alerts can be turned on only for an application that is in the queue.")
+
+
+# --- Offer mode (issue 14; DOMAIN.md, Allocation modes) ------------------------------------------------------
+
+
+class ChoicesTooMany(PlacementError):
+    code = "choices_too_many"
+    status = 400
+
+    def __init__(self, limit: int):
+        super().__init__(_("Choose at most %(limit)s kindergartens.") % {"limit": limit})
+
+
+class ChoiceNotServed(PlacementError):
+    """A chosen kindergarten is of another city or has no group of the application's cohort, language and type."""
+
+    code = "choice_not_served"
+    message = _("A chosen kindergarten has no group for this child's birth year, language and group type.")
+    status = 400
+
+
+class ChoiceDuplicate(PlacementError):
+    code = "choice_duplicate"
+    message = _("A kindergarten is chosen twice.")
+    status = 400
+
+
+class ChoicesNotEditable(PlacementError):
+    code = "choices_not_editable"
+    message = _("Choices can be changed only for an application that is in the queue.")
+
+
+class NoSuchOffer(NotFound):
+    """An unknown offer and another family's are alike (404)."""
+
+    code = "not_your_offer"
+    message = _("No such offer among yours.")
+
+
+class OfferNotLive(PlacementError):
+    code = "offer_not_live"
+    message = _("This offer has already been answered or withdrawn.")
+
+
+class OfferExpired(PlacementError):
+    code = "offer_expired"
+    message = _("The time to answer this offer has passed.")
+
+
+class ApplicationNotPaused(PlacementError):
+    code = "application_not_paused"
+    message = _("This application is not paused.")
+
+
+class ResumeExpired(PlacementError):
+    code = "resume_expired"
+    message = _(
+        "A paused application can be resumed by its parent only once and within 28 days; "
+        "please contact the education department."
+    )
+
+
+class NotOfferMode(NotFound):
+    """Choices and offers exist only in a city in offer mode (issue 14): elsewhere there is nothing to show."""
+
+    code = "not_offer_mode"
+    message = _("This city does not offer places by ranked choices: parents take places from the registry.")

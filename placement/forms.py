@@ -110,3 +110,46 @@ class ApplicationForm(forms.Form):
         if privilege and privilege != Application.Privilege.NONE and not cleaned.get("privilege_document", "").strip():
             self.add_error("privilege_document", _("Name the document that proves the privilege."))
         return cleaned
+
+
+class ChoicesForm(forms.Form):
+    """An application's ranked kindergartens in offer mode (issue 14): one select per rank, up to the city's
+    `choices_max`, and the "any other matching place" flag. Works without JavaScript: a parent picks a
+    kindergarten for each rank they want, in order; an empty rank is skipped. Whether the list is allowed (too
+    many, a kindergarten without a matching group, a duplicate) is `placement.services.choices.choices_set`'s."""
+
+    any_other = forms.BooleanField(
+        label=_("Offer me any other matching place when none of my choices has one"),
+        required=False,
+    )
+
+    def __init__(self, *args, kindergartens, ranks: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        options = [("", _("No kindergarten"))] + [
+            (kindergarten.pk, f"{kindergarten.name} ({kindergarten.code})") for kindergarten in kindergartens
+        ]
+        for rank in range(1, ranks + 1):
+            self.fields[f"choice_{rank}"] = forms.TypedChoiceField(
+                label=_("Choice %(rank)s") % {"rank": rank},
+                choices=options,
+                coerce=int,
+                required=False,
+                empty_value=None,
+                error_messages={"invalid_choice": _("Choose a kindergarten from the list.")},
+            )
+        self.ranks = ranks
+        # The flag after the ranks, as it reads.
+        self.order_fields([f"choice_{rank}" for rank in range(1, ranks + 1)] + ["any_other"])
+
+    def rank_fields(self):
+        return [self[f"choice_{rank}"] for rank in range(1, self.ranks + 1)]
+
+    def kindergarten_ids(self) -> list[int]:
+        """The chosen kindergartens' ids in rank order, empty ranks skipped."""
+        ids = (self.cleaned_data.get(f"choice_{rank}") for rank in range(1, self.ranks + 1))
+        return [pk for pk in ids if pk is not None]
+
+    @staticmethod
+    def initial_for(*, choices, any_other: bool) -> dict:
+        initial = {f"choice_{index}": choice.kindergarten_id for index, choice in enumerate(choices, start=1)}
+        return {**initial, "any_other": any_other}

@@ -1,10 +1,12 @@
 from celery import shared_task
+from django.utils import timezone
 
 from schedules.calendar import moment_parse
 
 from .models import City
 from .services.daily import run_daily as run_daily_service
 from .services.notifications import deadline_reminders_enqueue
+from .services.offers import offers_expiring_notify
 
 
 # Acknowledged only when done, and given back to the queue when the worker dies mid-run (settings: the Redis
@@ -24,5 +26,6 @@ def run_daily(at: str | None = None, city: str | None = None) -> dict:
 
 @shared_task(name="placement.tasks.deadline_reminders", ignore_result=True)
 def deadline_reminders() -> dict:
-    """Beat, every 15 minutes: one SMS per referral (and offer) whose deadline is within 24 hours."""
-    return deadline_reminders_enqueue()
+    """Beat, every 15 minutes: one SMS per referral and per offer whose deadline is within 24 hours."""
+    at = timezone.now()
+    return {**deadline_reminders_enqueue(at=at), "offers": offers_expiring_notify(at=at)}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import blocks, cabinet, notifications, public, queue_lookup, referrals, staff
+from .views import blocks, cabinet, notifications, offers, public, queue_lookup, referrals, staff
 
 app_name = "placement"
 
@@ -28,6 +28,11 @@ urlpatterns = [
         notifications.GeneralAccessAlertView.as_view(),
         name="cabinet-alerts",
     ),
+    # Offer mode (issue 14): ranked choices, offers, resuming a paused application.
+    path("cabinet/applications/<str:number>/choices/", offers.ChoicesView.as_view(), name="cabinet-choices"),
+    path("cabinet/applications/<str:number>/resume/", offers.ResumeView.as_view(), name="cabinet-resume"),
+    path("cabinet/offers/<int:pk>/", offers.OfferView.as_view(), name="offer"),
+    path("cabinet/offers/<int:pk>/decline/", offers.OfferDeclineView.as_view(), name="offer-decline"),
     path("places/<int:pk>/claim/", referrals.ClaimConfirmView.as_view(), name="place-claim"),
     path("cabinet/referrals/<str:number>/", referrals.ReferralView.as_view(), name="referral"),
     path("cabinet/referrals/<str:number>/decline/", referrals.ReferralDeclineView.as_view(), name="referral-decline"),

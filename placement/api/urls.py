@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import claims, me, notifications, public, queue, staff
+from . import claims, me, notifications, offers, public, queue, staff
 
 urlpatterns = [
     # Public: the free-places registry, the release protocol, a queue position by number.
@@ -31,6 +31,19 @@ urlpatterns = [
         notifications.MeApplicationAlertsView.as_view(),
         name="api-me-application-alerts",
     ),
+    path(
+        "me/applications/<str:number>/choices/",
+        offers.MyApplicationChoicesView.as_view(),
+        name="api-me-application-choices",
+    ),
+    path(
+        "me/applications/<str:number>/resume/",
+        offers.MyApplicationResumeView.as_view(),
+        name="api-me-application-resume",
+    ),
+    path("me/offers/", offers.MyOffersView.as_view(), name="api-me-offers"),
+    path("me/offers/<int:pk>/accept/", offers.MyOfferAcceptView.as_view(), name="api-me-offer-accept"),
+    path("me/offers/<int:pk>/decline/", offers.MyOfferDeclineView.as_view(), name="api-me-offer-decline"),
     path("me/notifications/", notifications.MeNotificationsView.as_view(), name="api-me-notifications"),
     path("me/referrals/", me.MyReferralsView.as_view(), name="api-me-referrals"),
     path("me/referrals/<str:number>/decline/", me.MyReferralDeclineView.as_view(), name="api-me-referral-decline"),

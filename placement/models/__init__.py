@@ -1,13 +1,16 @@
 from .kindergartens import City, Group, GroupType, Kindergarten, Language
+from .offers import AllocationRun, Offer
 from .places import Access, Place, PlaceEvent, ReleaseSubmission
 from .protocols import Protocol
-from .queue import Application
+from .queue import Application, ApplicationChoice
 from .referrals import Contract, Referral
 from .subscriptions import GeneralAccessSubscription
 
 __all__ = [
     "Access",
+    "AllocationRun",
     "Application",
+    "ApplicationChoice",
     "City",
     "Contract",
     "GeneralAccessSubscription",
@@ -15,6 +18,7 @@ __all__ = [
     "GroupType",
     "Kindergarten",
     "Language",
+    "Offer",
     "Place",
     "PlaceEvent",
     "Protocol",

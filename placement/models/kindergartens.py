@@ -17,6 +17,12 @@ class GroupType(models.TextChoices):
 class City(models.Model):
     """A city whose education department runs placement; its settings parametrise the rules of DOMAIN.md."""
 
+    class AllocationMode(models.TextChoices):
+        """How places in priority access reach the queue (DOMAIN.md, Allocation modes; issue 14)."""
+
+        CLAIM = "claim", _("Claim: the head of the queue takes a place")
+        OFFER = "offer", _("Offer: the 18:00 run offers places by ranked choices")
+
     name = models.CharField(_("name"), max_length=120)  # translated: name_ru, name_kk, name_en
     slug = models.SlugField(_("slug"), unique=True)
     priority_working_days = models.PositiveSmallIntegerField(
@@ -50,6 +56,25 @@ class City(models.Model):
         default=6,
         validators=[MaxValueValidator(7)],
         help_text=_("A child older than this at the campaign start cannot apply."),
+    )
+    allocation_mode = models.CharField(
+        _("allocation mode"),
+        max_length=8,
+        choices=AllocationMode.choices,
+        default=AllocationMode.CLAIM,
+        help_text=_("Claim mode: parents take places themselves. Offer mode: the 18:00 run offers them."),
+    )
+    choices_max = models.PositiveSmallIntegerField(
+        _("kindergartens an application may choose"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_("In offer mode, how many ranked kindergartens an application may name."),
+    )
+    offer_working_days = models.PositiveSmallIntegerField(
+        _("working days to answer an offer"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("An offer holds its place until 18:00 of this counted working day."),
     )
 
     class Meta:

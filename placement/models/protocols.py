@@ -24,6 +24,10 @@ class Protocol(AppendOnlyModel):
     entry_count = models.PositiveIntegerField(_("number of entries"), default=0)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     previous_sha256 = models.CharField(_("SHA-256 of the previous day"), max_length=64)
+    # Offer mode (issue 14): the offers the day's 18:00 run made, without personal data, and the SHA-256 of the
+    # run's inputs document (`AllocationRun`); both covered by `sha256` when present.
+    allocation = models.JSONField(_("allocation"), default=list, blank=True)
+    inputs_sha256 = models.CharField(_("SHA-256 of the allocation's inputs"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["city", "-day"]

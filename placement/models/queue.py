@@ -90,6 +90,16 @@ class Application(models.Model):
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
     # After a cancelled or expired referral a city may hold the child out of the queue for some days.
     held_until = models.DateTimeField(_("held out of the queue until"), null=True, blank=True)
+    # Offer mode (issue 14): the flag beside the ranked choices, and the pause after an offer left unanswered.
+    any_other = models.BooleanField(
+        _("any other matching place"),
+        default=False,
+        db_default=False,  # rows written by raw SQL (the scale data, the benchmarks) get it too
+        help_text=_("Offer any other matching place when none of the chosen kindergartens has one."),
+    )
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    # The parent's one resume of a paused application (a second pause needs an admin).
+    resumed_at = models.DateTimeField(_("resumed by the parent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["applied_at", "pk"]
@@ -117,3 +127,28 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class ApplicationChoice(models.Model):
+    """One ranked kindergarten of an application in offer mode (issue 14; DOMAIN.md, Allocation modes): rank 1 is
+    the first choice. Written only by `placement.services.choices.choices_set`."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="choices", verbose_name=_("application")
+    )
+    kindergarten = models.ForeignKey(
+        "placement.Kindergarten", on_delete=models.PROTECT, related_name="+", verbose_name=_("kindergarten")
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+
+    class Meta:
+        ordering = ["application", "rank"]
+        verbose_name = _("kindergarten choice")
+        verbose_name_plural = _("kindergarten choices")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "rank"], name="choice_one_per_rank"),
+            models.UniqueConstraint(fields=["application", "kindergarten"], name="choice_kindergarten_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} #{self.rank}"

@@ -22,7 +22,7 @@ from accounts.selectors import block_active
 from schedules.calendar import astana
 
 from ..errors import ClaimRefused, PlaceGone
-from ..models import Access, Application, Group, Kindergarten, Place, Referral
+from ..models import Access, Application, City, Group, Kindergarten, Place, Referral
 from .parents import claimable_applications
 from .queue import PriorityStanding, priority_places_count, priority_standings, queue_position
 from .registry import PlaceBundle, RegistryFilters, registry_bundle_rows, registry_bundles
@@ -63,6 +63,17 @@ def not_head_message(*, position: int | None, head: int, place: Place) -> str:
     }
 
 
+def offer_mode(place: Place) -> bool:
+    """Whether the place's city is in offer mode (issue 14): from the place's city when it was read with it (the
+    claim's and the registry's reads, the place's lock), else one query."""
+    mode = getattr(place, "city_allocation_mode", None)
+    if mode is not None:
+        return mode == City.AllocationMode.OFFER
+    if Place.city.is_cached(place):
+        return place.city.allocation_mode == City.AllocationMode.OFFER
+    return City.objects.filter(pk=place.city_id, allocation_mode=City.AllocationMode.OFFER).exists()
+
+
 def claim_refusal_judge(
     *,
     place: Place,
@@ -71,10 +82,12 @@ def claim_refusal_judge(
     blocked: bool,
     confirmed: bool,
     standing: Callable[[], tuple[int | None, int]],
+    in_offer_mode: Callable[[Place], bool] = offer_mode,
 ) -> ClaimRefused | None:
     """The rule of who may take a place (DOMAIN.md, Places and their access 3-4), on facts read beforehand, in
-    the order the reasons are given. `standing()` returns (queue position, places of the cohort in priority
-    access) and is called only for a place in priority access: the head of the queue may take it."""
+    the order the reasons are given. For a place in priority access: in an offer-mode city nobody may take it (the
+    18:00 run offers it, issue 14; `in_offer_mode(place)`); else `standing()` returns (queue position, places of the
+    cohort in priority access), and the head of the queue may take it."""
     if blocked:
         return ClaimRefused("blocked")
     if not confirmed:
@@ -93,6 +106,8 @@ def claim_refusal_judge(
     if application.group_type != group.group_type:
         return ClaimRefused("group_type_mismatch")
     if place.access_at(at) == Access.PRIORITY:
+        if in_offer_mode(place):
+            return ClaimRefused("offer_mode_priority")
         position, head = standing()
         if position is None or position > head:
             return ClaimRefused("not_head_of_queue", not_head_message(position=position, head=head, place=place))
@@ -122,6 +137,8 @@ def place_gone(place: Place, at: dt.datetime) -> PlaceGone | None:
         return PlaceGone("withdrawn")
     if place.state in (Place.State.TAKEN, Place.State.ENROLLED):
         return PlaceGone("taken")
+    if place.state == Place.State.OFFERED:
+        return PlaceGone("offered")
     if place.access_at(at) not in (Access.PRIORITY, Access.GENERAL):
         return PlaceGone("not_open")
     return None
@@ -167,6 +184,13 @@ def registry_claim_options(*, parent, places, at: dt.datetime, applications=None
         ).values_list("child_id", flat=True)
     )
     standings = priority_standings(applications, at=at)
+    known = [place for place in places if Place.city.is_cached(place) or hasattr(place, "city_allocation_mode")]
+    offer_cities = {place.city_id for place in known if offer_mode(place)}
+    uncached = {place.city_id for place in places} - {place.city_id for place in known}
+    if uncached:
+        offer_cities |= set(
+            City.objects.filter(pk__in=uncached, allocation_mode=City.AllocationMode.OFFER).values_list("pk", flat=True)
+        )
 
     def judge(place: Place, application: Application) -> ClaimRefused | None:
         standing: PriorityStanding | None = standings.get(application.pk)
@@ -177,6 +201,7 @@ def registry_claim_options(*, parent, places, at: dt.datetime, applications=None
             blocked=blocked,
             confirmed=application.child_id in confirmed,
             standing=lambda: (standing.position, standing.head) if standing is not None else (None, 0),
+            in_offer_mode=lambda place: place.city_id in offer_cities,
         )
 
     return {
@@ -197,6 +222,7 @@ REFUSAL_ORDER = (
     "cohort_mismatch",
     "language_mismatch",
     "group_type_mismatch",
+    "offer_mode_priority",
     "not_head_of_queue",
 )
 
@@ -265,15 +291,16 @@ def registry_choices(
 # the same SQL through the ORM on every request cost more CPU than PostgreSQL takes to answer it. The rules stay
 # where they are: these read facts, `claim_refusal_judge` and `Place.access_at` judge them.
 
-_PLACE, _GROUP, _KINDERGARTEN, _REFERRAL, _APPLICATION = (
-    model._meta.db_table for model in (Place, Group, Kindergarten, Referral, Application)
+_PLACE, _GROUP, _KINDERGARTEN, _REFERRAL, _APPLICATION, _CITY = (
+    model._meta.db_table for model in (Place, Group, Kindergarten, Referral, Application, City)
 )
 # At most one live referral per place (referral_one_live_per_place): the outer joins add no row.
 _CLAIM_PLACE_SQL = (
     "SELECT p.id, p.group_id, p.city_id, p.kindergarten_id, p.state, p.released_at, p.entered_priority_at,"
     " p.priority_until, p.general_since, g.birth_year, g.language, g.group_type, k.code, k.name_ru, k.name_kk,"
-    " k.name_en, r.application_id, a.number"
+    " k.name_en, r.application_id, a.number, c.allocation_mode"
     f" FROM {_PLACE} p JOIN {_GROUP} g ON g.id = p.group_id JOIN {_KINDERGARTEN} k ON k.id = p.kindergarten_id"
+    f" JOIN {_CITY} c ON c.id = p.city_id"
     f" LEFT JOIN {_REFERRAL} r ON r.place_id = p.id AND r.status = %s"
     f" LEFT JOIN {_APPLICATION} a ON a.id = r.application_id"
     " WHERE p.id = %s"
@@ -301,7 +328,7 @@ def claim_place(pk: int) -> Place | None:
         return None
     (pk, group_id, city_id, kindergarten_id, state, released_at, entered, until, general_since,
      birth_year, language, group_type, code, name_ru, name_kk, name_en, live_application_id,
-     live_application_number) = row  # fmt: skip
+     live_application_number, allocation_mode) = row  # fmt: skip
     place = Place(
         id=pk,
         group_id=group_id,
@@ -320,6 +347,7 @@ def claim_place(pk: int) -> Place | None:
         id=kindergarten_id, city_id=city_id, code=code, name_ru=name_ru, name_kk=name_kk, name_en=name_en
     )
     place.live_application_id, place.live_application_number = live_application_id, live_application_number
+    place.city_allocation_mode = allocation_mode  # what the claim rule asks of the city (`offer_mode`)
     place._state.adding = False
     return place
 

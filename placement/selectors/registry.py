@@ -69,9 +69,10 @@ def city_default() -> City | None:
     return city_list().first()
 
 
-def _registry_matching(*, filters: RegistryFilters) -> QuerySet[Place]:
-    """The live places (open or scheduled) matching every filter but access, which depends on the clock."""
-    places = Place.objects.live()
+def _registry_matching(*, filters: RegistryFilters, places: QuerySet[Place] | None = None) -> QuerySet[Place]:
+    """The live places (open or scheduled), or `places`, matching every filter but access, which depends on the
+    clock."""
+    places = Place.objects.live() if places is None else places
     if filters.city is not None:
         places = places.filter(city=filters.city)
     if filters.kindergarten_id is not None:
@@ -162,7 +163,8 @@ def registry_bundles(rows) -> list[PlaceBundle]:
     """The bundles of `rows` (from `registry_bundle_rows`, e.g. a page of them), each with its first place, its
     group and kindergarten: one query."""
     rows = list(rows)
-    places = Place.objects.select_related("group", "kindergarten").in_bulk([row["first"] for row in rows])
+    # With its city (a join): the claim rule asks the city's allocation mode of a place in priority access.
+    places = Place.objects.select_related("group", "kindergarten", "city").in_bulk([row["first"] for row in rows])
     return [PlaceBundle(place=places[row["first"]], count=row["count"]) for row in rows]
 
 
@@ -217,3 +219,28 @@ def registry_birth_years(*, city: City | None, at: dt.datetime | None = None) ->
 def place_general_at(place: Place, *, at: dt.datetime) -> dt.datetime | None:
     """When a place in priority access goes general; None once it is general."""
     return place.priority_until if place.access_at(at) == Access.PRIORITY else None
+
+
+@dataclass(frozen=True)
+class OfferedBundle:
+    """Places of one group that the 18:00 run offered (offer mode, issue 14): held until their children's parents
+    answer. The registry shows them as offered, with no personal data: no child, no application, no deadline."""
+
+    group: Group
+    count: int
+
+    @property
+    def kindergarten(self) -> Kindergarten:
+        return self.group.kindergarten
+
+
+def registry_offered(*, filters: RegistryFilters) -> list[OfferedBundle]:
+    """The offered places matching `filters`, one bundle per group, in the registry's order (two queries). An
+    offered place came from priority access, so a filter on general access shows none."""
+    if filters.access == Access.GENERAL:
+        return []
+    offered = _registry_matching(filters=filters, places=Place.objects.filter(state=Place.State.OFFERED))
+    counts = dict(offered.order_by().values("group_id").annotate(count=Count("pk")).values_list("group_id", "count"))
+    groups = Group.objects.filter(pk__in=counts).select_related("kindergarten")
+    groups = sorted(groups, key=lambda g: (g.kindergarten.code, g.birth_year, g.language, g.group_type, g.pk))
+    return [OfferedBundle(group=group, count=counts[group.pk]) for group in groups]

@@ -22,6 +22,7 @@ from ..models import Access, City, Place, PlaceEvent, Protocol
 from ..registry_cache import registry_changed
 from .applications import applications_release_held
 from .notifications import general_access_notify
+from .offers import offers_allocate, offers_expire
 from .protocols import protocol_publish
 from .referrals import referrals_expire
 
@@ -120,9 +121,21 @@ def run_city_day(*, city: City, day: dt.date, recorded_at: dt.datetime) -> Proto
         # releases, recorded in this day's protocol), held children come back to the queue.
         referrals_expire(city=city, cutoff=cutoff)
         applications_release_held(city=city, cutoff=cutoff, recorded_at=recorded_at)
+        # Offer mode (issue 14): due offers expire (their places return, their applications pause), in any city;
+        # then an offer-mode city's places in priority access that are neither offered nor taken are allocated.
+        offers_expire(city=city, cutoff=cutoff)
+        allocated = None
+        if city.allocation_mode == City.AllocationMode.OFFER:
+            allocated = offers_allocate(city=city, day=day, cutoff=cutoff, recorded_at=recorded_at)
         if day == last_complete_day(recorded_at):  # subscribers hear of today's general places, not a stale day's
             general_access_notify(city=city, day=day, recorded_at=recorded_at)
-        protocol = protocol_publish(city=city, day=day, at=recorded_at)
+        protocol = protocol_publish(
+            city=city,
+            day=day,
+            at=recorded_at,
+            allocation=allocated.section if allocated else None,
+            inputs_sha256=allocated.inputs_sha256 if allocated else "",
+        )
     daily_run_observe(
         city_slug=city.slug, seconds=time.monotonic() - started, lag_seconds=(recorded_at - cutoff).total_seconds()
     )

@@ -116,8 +116,8 @@ def referrals_expiring_notify(*, at: dt.datetime) -> int:
 
 
 def deadline_reminders_enqueue(*, at: dt.datetime | None = None) -> dict:
-    """The beat's reminders (every 15 minutes): referrals, and offers once offer mode provides them, whose
-    deadline is within 24 hours."""
+    """The beat's reminders (every 15 minutes) of referrals whose deadline is within 24 hours; the same task
+    reminds of offers (`placement.services.offers.offers_expiring_notify`)."""
     at = at or timezone.now()
     return {"referrals": referrals_expiring_notify(at=at)}
 
@@ -136,6 +136,8 @@ def general_access_notify(*, city: City, day: dt.date, recorded_at: dt.datetime)
     published before this one carry its `recorded_at`); an alert about a stale day would be noise. Set-based: one
     query for the kinds of place moved, one for the subscribers, one INSERT per thousand rows.
     """
+    if city.allocation_mode != City.AllocationMode.CLAIM:
+        return 0  # offer mode: the run offers places itself; the alert is claim mode's (issue 14)
     caught_up = Protocol.objects.filter(city=city, published_at=recorded_at).aggregate(first=Min("day"))["first"]
     moved = (
         PlaceEvent.objects.filter(

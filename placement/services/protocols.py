@@ -24,25 +24,51 @@ def canonical_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _document_digest(*, city_slug: str, day: dt.date, previous_sha256: str, entries_json: str) -> str:
+def _document_digest(
+    *,
+    city_slug: str,
+    day: dt.date,
+    previous_sha256: str,
+    entries_json: str,
+    allocation: list[dict] | None = None,
+    inputs_sha256: str = "",
+) -> str:
     # The canonical JSON of {"city", "day", "entries", "previous_sha256"} with the entries' canonical text spliced
     # in: a dict's canonical JSON is its sorted "key":value pairs joined by commas, so this is exactly
-    # canonical_json(document) without encoding the entries a second time.
+    # canonical_json(document) without encoding the entries a second time. A day with an allocation (offer mode,
+    # issue 14) adds "allocation" and "inputs_sha256" to the document, so a day without one keeps its digest.
+    allocated = bool(inputs_sha256 or allocation)
     canonical = (
-        f'{{"city":{canonical_json(city_slug)},"day":{canonical_json(day.isoformat())},'
-        f'"entries":{entries_json},"previous_sha256":{canonical_json(previous_sha256)}}}'
+        (f'{{"allocation":{canonical_json(allocation or [])},' if allocated else "{")
+        + f'"city":{canonical_json(city_slug)},"day":{canonical_json(day.isoformat())},"entries":{entries_json},'
+        + (f'"inputs_sha256":{canonical_json(inputs_sha256)},' if allocated else "")
+        + f'"previous_sha256":{canonical_json(previous_sha256)}}}'
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def protocol_digest(*, city_slug: str, day: dt.date, previous_sha256: str, entries: list[dict]) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the day's protocol and its link."""
+def protocol_digest(
+    *,
+    city_slug: str,
+    day: dt.date,
+    previous_sha256: str,
+    entries: list[dict],
+    allocation: list[dict] | None = None,
+    inputs_sha256: str = "",
+) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the day's protocol and its link; with the
+    allocation section and the SHA-256 of the run's inputs on a day the run allocated places (offer mode)."""
     return _document_digest(
-        city_slug=city_slug, day=day, previous_sha256=previous_sha256, entries_json=canonical_json(entries)
+        city_slug=city_slug,
+        day=day,
+        previous_sha256=previous_sha256,
+        entries_json=canonical_json(entries),
+        allocation=allocation,
+        inputs_sha256=inputs_sha256,
     )
 
 
-def _kindergarten_names(city: City) -> dict[int, dict]:
+def kindergarten_names(city: City) -> dict[int, dict]:
     return {
         k.pk: {
             "id": k.pk,
@@ -93,7 +119,7 @@ def protocol_entries_json(*, city: City, day: dt.date) -> tuple[str, int]:
     concatenation each, not a dict, two time conversions and a sorted encoding.
     `canonical_json(protocol.entries)` gives back exactly this text (tests/placement/test_daily_run.py).
     """
-    kindergartens = {pk: canonical_json(k) for pk, k in _kindergarten_names(city).items()}
+    kindergartens = {pk: canonical_json(k) for pk, k in kindergarten_names(city).items()}
     moment = _memo(lambda at: canonical_json(astana(at).isoformat()))
     text = _memo(canonical_json)
 
@@ -121,8 +147,17 @@ def protocol_entries_json(*, city: City, day: dt.date) -> tuple[str, int]:
     return "[" + ",".join(entries) + "]", len(entries)
 
 
-def protocol_publish(*, city: City, day: dt.date, at: dt.datetime | None = None) -> Protocol:
+def protocol_publish(
+    *,
+    city: City,
+    day: dt.date,
+    at: dt.datetime | None = None,
+    allocation: list[dict] | None = None,
+    inputs_sha256: str = "",
+) -> Protocol:
     """Publish the protocol of `day`, chained to the city's previous published day. Call inside the city lock.
+    In offer mode the day's run gives its allocation section and the SHA-256 of its inputs document, stored with
+    the protocol and covered by its digest.
 
     The entries are encoded once: the same canonical text is hashed and stored (the database parses it into its
     JSON column), never encoded again by the field. The returned protocol's `entries` load on first access.
@@ -137,8 +172,15 @@ def protocol_publish(*, city: City, day: dt.date, at: dt.datetime | None = None)
         entries=Cast(Value(entries_json), output_field=JSONField()),
         entry_count=count,
         previous_sha256=previous_sha256,
+        allocation=allocation or [],
+        inputs_sha256=inputs_sha256,
         sha256=_document_digest(
-            city_slug=city.slug, day=day, previous_sha256=previous_sha256, entries_json=entries_json
+            city_slug=city.slug,
+            day=day,
+            previous_sha256=previous_sha256,
+            entries_json=entries_json,
+            allocation=allocation,
+            inputs_sha256=inputs_sha256,
         ),
     )
     del protocol.entries  # deferred: the expression is not the value; read back from the database when asked
@@ -166,7 +208,12 @@ def _city_problems(city: City) -> Iterator[ProtocolProblem]:
             yield ProtocolProblem(city.slug, protocol.day, "its link to the previous day does not match")
             return
         digest = protocol_digest(
-            city_slug=city.slug, day=protocol.day, previous_sha256=protocol.previous_sha256, entries=protocol.entries
+            city_slug=city.slug,
+            day=protocol.day,
+            previous_sha256=protocol.previous_sha256,
+            entries=protocol.entries,
+            allocation=protocol.allocation,
+            inputs_sha256=protocol.inputs_sha256,
         )
         if digest != protocol.sha256:
             yield ProtocolProblem(city.slug, protocol.day, "its content does not match its SHA-256")

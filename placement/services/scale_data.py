@@ -275,6 +275,53 @@ def scale_queue_create(*, cities: Sequence[City], count: int, seed: int, at: dt.
     return parents, applications
 
 
+def scale_choices_create(*, cities: Sequence[City], choices: int, seed: int, any_other: float = 0.4) -> int:
+    """Offer mode's choices (issue 14) for every queued application of `cities`: up to `choices` distinct ranked
+    kindergartens of its city with a group of its cohort, language ("any": the Kazakh groups, which every
+    kindergarten has) and group type, skewed as parents are (most want the same few kindergartens: a kindergarten's
+    draw is the cube of a uniform number over the matching ones in id order, so the first tenth takes 46% of the
+    draws), plus "any other" for the share `any_other`. Each application draws 4 x `choices` times and keeps its
+    first `choices` distinct kindergartens in draw order. Set-based; returns the choices written."""
+    if choices <= 0:
+        return 0
+    city_ids = [city.pk for city in cities]
+    params = {"seed": seed, "cities": city_ids, "choices": choices, "draws": 4 * choices, "any_other": any_other}
+    written = _execute(
+        f"""
+        WITH opts AS (
+            SELECT k.city_id, g.birth_year, g.language, g.group_type, array_agg(DISTINCT k.id ORDER BY k.id) AS ks
+            FROM placement_group g JOIN placement_kindergarten k ON k.id = g.kindergarten_id
+            WHERE k.city_id = ANY(%(cities)s) GROUP BY 1, 2, 3, 4),
+        a AS (
+            SELECT a.id, a.city_id, a.birth_year,
+                CASE WHEN a.language = 'any' THEN 'kk' ELSE a.language END AS language, a.group_type
+            FROM placement_application a WHERE a.city_id = ANY(%(cities)s) AND a.status = 'queued'),
+        draws AS (
+            SELECT a.id AS application_id, j,
+                o.ks[1 + floor(cardinality(o.ks) * power({_rand("a.id * 64 + j", 22)}, 3))::int] AS kindergarten_id
+            FROM a JOIN opts o ON o.city_id = a.city_id AND o.birth_year = a.birth_year AND o.language = a.language
+                AND o.group_type = a.group_type
+            CROSS JOIN generate_series(1, %(draws)s) AS j),
+        firsts AS (SELECT application_id, kindergarten_id, min(j) AS j FROM draws GROUP BY 1, 2),
+        ranked AS (
+            SELECT application_id, kindergarten_id, row_number() OVER (PARTITION BY application_id ORDER BY j) AS rank
+            FROM firsts)
+        INSERT INTO placement_applicationchoice (application_id, kindergarten_id, rank)
+        SELECT application_id, kindergarten_id, rank FROM ranked WHERE rank <= %(choices)s
+        ORDER BY application_id, rank
+        """,  # noqa: S608 - module constants; every value is a parameter
+        params,
+    )
+    _execute(
+        f"""
+        UPDATE placement_application a SET any_other = {_rand("a.id", 23)} < %(any_other)s
+        WHERE a.city_id = ANY(%(cities)s) AND a.status = 'queued'
+        """,  # noqa: S608 - module constants; every value is a parameter
+        params,
+    )
+    return written
+
+
 def release_moments(*, at: dt.datetime, days: int) -> list[dt.datetime]:
     """Release moments on the hour, 09:00-17:00 Astana time, of the `days` working days up to `at` (before it)."""
     moments = []

@@ -24,8 +24,10 @@ from indigo.pages import RoleView
 
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, CohortNotServed, NoSuchApplication, NoSuchChild
 from ..forms import ApplicationForm, ChildForm
-from ..models import Application
+from ..models import Application, Offer
 from ..selectors.claims import registry_choices
+from ..selectors.offer_pages import applications_choices, city_offers, resume_until
+from ..selectors.offers import parent_offers
 from ..selectors.parents import (
     parent_application,
     parent_applications,
@@ -79,6 +81,17 @@ class CabinetHomeView(CabinetView):
             chances = {chance.application.pk: chance for chance in found}
         for application in applications:
             application.chances = chances.get(application.pk)
+        # Offer mode (issue 14): each application of such a city shows its ranked kindergartens, and a paused one
+        # until when it may be resumed; the live offers come first on the page.
+        offer_applications = [a for a in applications if city_offers(a.city)]
+        ranked = applications_choices(applications=offer_applications) if offer_applications else {}
+        for application in offer_applications:
+            application.offer_mode = True
+            application.ranked = ranked.get(application.pk, [])
+            application.resume_until = resume_until(application)
+            application.may_resume = application.resume_until is not None and application.resume_until > now
+        offers = parent_offers(parent=parent, at=now) if offer_applications else []
+        live_offers = [offer for offer in offers if offer.state == Offer.State.LIVE]
         referrals = list(parent_referrals(parent=parent))
         by_child: dict[int, list[Application]] = {}
         for application in applications:
@@ -91,6 +104,8 @@ class CabinetHomeView(CabinetView):
             {
                 "representations": representations,
                 "can_apply": any(r.status != Representation.Status.REJECTED for r in representations),
+                "offer_mode": bool(offer_applications),
+                "live_offers": live_offers,
                 "live_referrals": [r for r in referrals if r.status == "live"],
                 "past_referrals": [r for r in referrals if r.status != "live"],
                 "contracts": list(parent_contracts(parent=parent)),

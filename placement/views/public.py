@@ -27,6 +27,8 @@ from ..errors import ProtocolMissing
 from ..models import City, GroupType, Language
 from ..selectors import protocols, registry
 from ..selectors.claims import BundleChoice, registry_choices
+from ..selectors.offer_pages import city_offers
+from ..selectors.offers import protocol_allocation
 from ..selectors.parents import claimable_applications
 
 REGISTRY_PAGE_SIZE = 25
@@ -258,6 +260,10 @@ class RegistryView(View):
             filters = form.filters()
             context.update(self.places(request, filters=filters, at=at, applications=context["claim_applications"]))
             context["summary"] = registry.registry_summary(filters=filters, at=at)
+            # Offer mode (issue 14): places offered by the 18:00 run, shown as offered with no personal data (a city in
+            # claim mode has none: its page costs no query more).
+            context["offer_mode"] = city_offers(city)
+            context["offered"] = registry.registry_offered(filters=filters) if context["offer_mode"] else []
             context["query"] = _query_without_page(request)
             valid_until = registry.registry_next_change(filters=filters, at=at)
         content = render_to_string(self.content_template_name, context, request=request)
@@ -348,6 +354,19 @@ def _protocol_or_404(request, *, city: str, day: str):
         return None, render(request, "placement/protocol_day.html", context, status=missing.status)
 
 
+def _allocation_row(row) -> dict:
+    """A published offer as the protocol page shows it: the codes with their labels in the page's language."""
+    return {
+        "place": row.place_id,
+        "kindergarten": row.kindergarten,
+        "birth_year": row.birth_year,
+        "language": dict(Language.choices).get(row.language, row.language),
+        "group_type": dict(GroupType.choices).get(row.group_type, row.group_type),
+        "queue_position": row.queue_position,
+        "rank": row.rank,
+    }
+
+
 class ProtocolDayView(View):
     template_name = "placement/protocol_day.html"
 
@@ -356,12 +375,19 @@ class ProtocolDayView(View):
         if missing is not None:
             return missing
         previous_day, next_day = protocols.protocol_neighbours(protocol=protocol)
+        # Offer mode (issue 14, Publication): the offers of the day's run and the SHA-256 of its inputs (read only for
+        # a city in offer mode, or a day that published an allocation: a claim-mode day costs no query more).
+        offer_mode = city_offers(protocol.city) or bool(protocol.inputs_sha256)
+        allocation = protocol_allocation(city=protocol.city, day=protocol.day) if offer_mode else None
         context = {
             "protocol": protocol,
             "city": protocol.city,
             "rows": protocols.protocol_rows(protocol=protocol),
             "previous_day": previous_day,
             "next_day": next_day,
+            "allocation": [_allocation_row(row) for row in allocation.rows] if allocation else [],
+            "inputs_sha256": allocation.inputs_sha256 if allocation else "",
+            "offer_mode": offer_mode,
         }
         return render(request, self.template_name, context)
 

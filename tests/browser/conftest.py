@@ -167,6 +167,61 @@ def phone_world(transactional_db) -> PhoneWorld:
     )
 
 
+@dataclass
+class OfferWorld:
+    city: object
+    parent: object
+    application: object
+    offer: object
+    offer_day: dt.date
+
+
+@pytest.fixture
+def offer_world(phone_world) -> OfferWorld:
+    """Beside Temirtau, Ust-Kamenogorsk in offer mode (issue 14): a parent whose child ranked two kindergartens with
+    long names, places released on the last working day and offered by that day's 18:00 run, so the cabinet shows
+    the offer card (its deadline still ahead) and the registry and that day's protocol show the offered place."""
+    from placement.models import City, Offer
+    from placement.services.choices import choices_set
+
+    now = timezone.now()
+    today = astana(now).date()
+    cohort = today.year - 3
+    released = at_astana(add_working_days(today, -1), dt.time(10))
+    city = CityFactory(
+        slug="oskemen", name_ru="Усть-Каменогорск", name_kk="Өскемен", name_en="Ust-Kamenogorsk",
+        allocation_mode=City.AllocationMode.OFFER,
+    )  # fmt: skip
+    first = KindergartenFactory(
+        city=city, code="301", name_ru="Ясли-сад «Еркетай» с углублённым изучением казахского языка",
+        name_kk="Қазақ тілін тереңдетіп оқытатын «Еркетай» бөбекжай-бақшасы", name_en="Yerketai Nursery",
+    )  # fmt: skip
+    second = KindergartenFactory(
+        city=city, code="302", name_ru="Детский сад «Айгөлек»", name_kk="«Айгөлек» балабақшасы", name_en="Aigolek",
+    )  # fmt: skip
+    for kindergarten in (first, second):
+        GroupFactory(
+            kindergarten=kindergarten, birth_year=cohort, language="kk",
+            name_ru="Младшая группа (казахский язык)", name_kk="Кіші топ (қазақ тілі)", name_en="Junior group (Kazakh)",
+        )  # fmt: skip
+    parent = ParentFactory(phone="+77020000001", first_name="Жанна", last_name="Сейтказина")
+    child = ChildFactory(first_name="Алинур", last_name="Сейтказин", birth_date=dt.date(cohort, 1, 4))
+    RepresentationFactory(parent=parent, child=child, status="confirmed")
+    application = ApplicationFactory(
+        parent=parent, child=child, city=city, language="kk", applied_at=at_astana(dt.date(cohort, 2, 1), dt.time(9))
+    )
+    choices_set(application=application, kindergartens=[first, second], any_other=True, actor=parent, at=released)
+    place_release(group=first.groups.get(), count=2, at=released)
+    run_daily(at=now, city=city)
+    return OfferWorld(
+        city=city,
+        parent=parent,
+        application=application,
+        offer=Offer.objects.get(application=application, state=Offer.State.LIVE),
+        offer_day=astana(released).date(),
+    )
+
+
 # What "nothing scrolls sideways" means in the browser: the page is no wider than the window, no element is wider
 # than it, and no box scrolls sideways inside it. Visually hidden text (clipped to 1 px) is left out.
 OVERFLOW_SCRIPT = """() => {

@@ -38,12 +38,25 @@ def audited_pages(world, admin) -> list[tuple[str, str, object]]:
     ]
 
 
+def audited_offer_pages(world) -> list[tuple[str, str, object]]:
+    """Offer mode's pages (issue 14), in Kazakh and Russian."""
+    offer, number, day = world.offer, world.application.number, world.offer_day.isoformat()
+    return [
+        ("offer: cabinet", "/kk/cabinet/", world.parent),
+        ("offer: choices", f"/ru/cabinet/applications/{number}/choices/", world.parent),
+        ("offer: the offer", f"/kk/cabinet/offers/{offer.pk}/", world.parent),
+        ("offer: decline", f"/ru/cabinet/offers/{offer.pk}/decline/", world.parent),
+        ("offer: registry", "/kk/registry/?city=oskemen", None),
+        ("offer: protocol", f"/ru/protocol/oskemen/{day}/", None),
+    ]
+
+
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["390px", "1366px"])
-def test_axe_finds_no_violation_on_public_parent_staff_and_admin_pages(phone_world, open_page, size):
+def test_axe_finds_no_violation_on_public_parent_staff_and_admin_pages(phone_world, offer_world, open_page, size):
     admin = AdminFactory(username="admin-1", is_superuser=True)
     axe = Axe()
     found = {}
-    for what, path, user in audited_pages(phone_world, admin):
+    for what, path, user in audited_pages(phone_world, admin) + audited_offer_pages(offer_world):
         page = open_page(path, size=size, user=user)
         results = axe.run(page)
         violations = results.response["violations"]

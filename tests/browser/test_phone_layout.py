@@ -1,7 +1,8 @@
 """A parent's phone first (issue 13): at 390 by 844 px, in Russian and Kazakh, no page of the cabinet, the registry
 (anonymous and as a parent), the schedule, the protocol day or the staff scrolls sideways, and each page's key fact
 (queue position and what the child may take, the take button, the general-access date, the referral deadline) lies
-inside the screen."""
+inside the screen; and offer mode's pages (issue 14): the offer card's deadline and buttons, the choices, the
+registry's offered places, the protocol's allocation."""
 
 import pytest
 
@@ -28,9 +29,25 @@ def phone_pages(world, language: str) -> list[tuple[str, str, object, list[str]]
     ]
 
 
+def offer_pages(world, language: str) -> list[tuple[str, str, object, list[str]]]:
+    """Offer mode's pages (issue 14): the offer card and its deadline, the ranked choices, accept and decline, the
+    registry's offered places and the protocol's allocation section."""
+    offer, number, day = world.offer, world.application.number, world.offer_day.isoformat()
+    return [
+        ("offer: cabinet", f"/{language}/cabinet/", world.parent, [".offer-card .deadline", ".offer-card button"]),
+        ("offer: choices", f"/{language}/cabinet/applications/{number}/choices/", world.parent, ["select", "button"]),
+        ("offer: the offer", f"/{language}/cabinet/offers/{offer.pk}/", world.parent, [".deadline", "button"]),
+        ("offer: decline", f"/{language}/cabinet/offers/{offer.pk}/decline/", world.parent, ["button.danger"]),
+        ("offer: registry", f"/{language}/registry/?city=oskemen", None, [".offered-table .badge.offered"]),
+        ("offer: protocol", f"/{language}/protocol/oskemen/{day}/", None, [".allocation-table td.key", ".inputs-hash"]),
+    ]
+
+
 @pytest.mark.parametrize("language", ["ru", "kk"])
-def test_at_390_px_nothing_scrolls_sideways_and_each_key_fact_is_on_the_screen(phone_world, open_page, language):
-    for what, path, user, key_facts in phone_pages(phone_world, language):
+def test_at_390_px_nothing_scrolls_sideways_and_each_key_fact_is_on_the_screen(
+    phone_world, offer_world, open_page, language
+):
+    for what, path, user, key_facts in phone_pages(phone_world, language) + offer_pages(offer_world, language):
         page = open_page(path, language=language, user=user)
         assert page.locator("html").get_attribute("lang") == language, what
         try:

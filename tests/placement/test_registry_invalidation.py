@@ -91,3 +91,59 @@ def test_a_claim_renews_its_cohort_and_leaves_another_cohort_cached(
 
 def ids_of(body) -> list[int]:
     return sorted(item["id"] for item in body["results"])
+
+
+# --- Offer mode (issue 14): the run's offers, the parent's answer and an expiry renew what shows their places ----
+
+
+@pytest.fixture
+def offer_mode(city):
+    city.allocation_mode = "offer"
+    city.save()
+    return city
+
+
+def test_offers_made_by_the_run_an_acceptance_a_decline_and_an_expiry_each_renew_the_cohorts_answers(
+    client, offer_mode, group, committed
+):
+    from placement.models import Offer
+    from placement.services.choices import choices_set
+    from placement.services.daily import run_daily
+    from placement.services.offers import offer_accept, offer_decline
+    from tests.clock import astana
+
+    first, second = place_release(group=group, count=2, at=RELEASED)
+    taker, taking = applicant(offer_mode, 0)
+    decliner, declining = applicant(offer_mode, 1)
+    for parent, application in ((taker, taking), (decliner, declining)):
+        choices_set(
+            application=application, kindergartens=[group.kindergarten], any_other=False, actor=parent, at=RELEASED
+        )
+    cohort = {"city": "temirtau", "birth_year": "2021"}
+    run = astana(2024, 5, 2, 18, 0)
+    with at(run):
+        assert ids(client.get(API, cohort)) == sorted([first.pk, second.pk])
+        with committed():
+            run_daily(at=run)
+        assert ids(client.get(API, cohort)) == []  # offered places are not free
+    answered = astana(2024, 5, 3, 10, 0)
+    with at(answered):
+        assert ids(client.get(API, cohort)) == []
+        with committed():
+            offer_decline(offer=Offer.objects.get(application=declining), parent=decliner, at=answered)
+        [back] = ids(client.get(API, cohort))
+        assert back in (first.pk, second.pk)
+        with committed():
+            offer_accept(offer=Offer.objects.get(application=taking), parent=taker, at=answered)
+        assert ids(client.get(API, cohort)) == [back]
+    # The next run offers the declined place again (the decliner still chooses the kindergarten); unanswered, the
+    # offer expires at its deadline and the place is free again (the decliner is paused, nobody else is queued).
+    later = astana(2024, 5, 3, 18, 0)
+    with at(later), committed():
+        run_daily(at=later)
+    deadline = Offer.objects.get(state="live").valid_until
+    with at(deadline):
+        assert ids(client.get(API, cohort)) == []
+        with committed():
+            run_daily(at=deadline)
+        assert ids(client.get(API, cohort)) == [back]

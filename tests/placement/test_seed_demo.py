@@ -281,3 +281,30 @@ def test_a_withdrawn_demo_application_is_not_put_back_by_seeding_again():
     assert list(Application.objects.filter(parent__phone="+77010000006").values_list("status", flat=True)) == [
         "withdrawn"
     ]
+
+
+def test_seed_demo_puts_ust_kamenogorsk_in_offer_mode_and_the_catch_up_offers_its_demo_parents_places():
+    """Issue 14: one demo city in offer mode, with parents who have choices, so that `make run` shows offers."""
+    from placement.models import Application, ApplicationChoice, Offer
+
+    result = demo_seed(now=NOW)
+    run_daily(at=NOW)
+    city = City.objects.get(slug="oskemen")
+    assert result.offer_city == city and city.allocation_mode == City.AllocationMode.OFFER
+    assert City.objects.get(slug="temirtau").allocation_mode == City.AllocationMode.CLAIM
+    assert [p.phone for p in result.offer_parents] == ["+77020000001", "+77020000002"]
+    queued = Application.objects.filter(city=city, status__in=["queued", "referred"])
+    assert queued.count() > 20
+    assert not queued.exclude(any_other=True).exclude(pk__in=ApplicationChoice.objects.values("application")).exists()
+    for parent in result.offer_parents:
+        [offer] = Offer.objects.filter(parent=parent, state=Offer.State.LIVE)
+        assert offer.valid_until > NOW and offer.place.state == Place.State.OFFERED
+    first, second = (Offer.objects.get(parent=parent) for parent in result.offer_parents)
+    assert (first.kindergarten.code, first.rank) == ("302", 1)  # the first choice
+    assert second.rank is None  # no Russian place at its only choice: "any other"
+    assert Protocol.objects.filter(city=city).exclude(inputs_sha256="").exists()
+    out = io.StringIO()
+    call_command("verify_allocation", stdout=out)  # every demo day re-runs to the same offers, with no envy
+    assert "justified envy 0" in out.getvalue()
+    demo_seed(now=NOW)  # seeding again changes no choice and releases nothing
+    assert Offer.objects.filter(place__city=city).count() == Place.objects.filter(city=city, state="offered").count()

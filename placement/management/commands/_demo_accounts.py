@@ -38,3 +38,7 @@ def demo_accounts_write(command, *, url: str = "") -> None:
         "  +7 701 000 00 01 can take places now; +7 701 000 00 04 holds a referral; +7 701 000 00 03 has an "
         "extraordinary right pending: confirm it in the admin (Applications) and watch the position change."
     )
+    out.write("  Offer mode (Ust-Kamenogorsk): places offered at 18:00 by the kindergartens parents ranked:")
+    for parent in User.objects.filter(phone__startswith="+770200000").order_by("phone"):
+        out.write(f"  {phone_display(parent.phone)}  {parent.last_name} {parent.first_name}")
+    out.write("  each has an offer after the 18:00 catch-up: accept or decline it in the cabinet.")

@@ -9,9 +9,10 @@ class Command(BaseCommand):
     help = (
         "Create the Temirtau demo: its 2024 summer schedule and releases as history, a current campaign counted from "
         "today (places in priority and general access, scheduled, taken), kindergartens, groups, staff and admin "
-        "accounts, demo parents with children in the queue and a background queue. Idempotent: running it again adds "
-        "nothing twice; places are released only when the city has none. With -v 0, one line and no credentials "
-        "(`make run` prints them last, once the servers are up)."
+        "accounts, demo parents with children in the queue and a background queue; a second city, Ust-Kamenogorsk, in "
+        "offer mode, whose parents rank kindergartens (the 18:00 catch-up offers them places). Idempotent: running it "
+        "again adds nothing twice; places are released only when the city has none. With -v 0, one line and no "
+        "credentials (`make run` prints them last, once the servers are up)."
     )
 
     def handle(self, *args, verbosity=1, **options):
@@ -34,6 +35,8 @@ class Command(BaseCommand):
                 else f"{len(result.parents)} demo parents; queue already seeded: no application added"
             )
         )
+        if result.offer_city is not None:
+            summary += f"; {result.offer_city.slug}: offer mode, applications with ranked kindergartens"
         self.stdout.write(summary)
         if verbosity >= 1:
             demo_accounts_write(self)

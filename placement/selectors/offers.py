@@ -1,0 +1,198 @@
+"""What parents and the public read of offer mode (issue 14; DOMAIN.md, Allocation modes).
+
+`parent_offers`: the cabinet's offers. `protocol_allocation`: a protocol day's allocation section, without personal
+data (no names, no IIN, no application number): the place, its kindergarten and cohort, the application's queue
+position at the run and the kindergarten's rank in its choices, with the SHA-256 of the run's inputs document.
+"""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
+
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, IntegerField, OuterRef, Q, Value, When
+
+from accounts.models import CabinetBlock, Representation
+
+from ..models import (
+    Access,
+    AllocationRun,
+    Application,
+    ApplicationChoice,
+    City,
+    Kindergarten,
+    Offer,
+    Place,
+    Protocol,
+)
+from ..models.places import access_condition
+from .queue import E, G, P, interleaved_position
+
+RECENT_DECIDED = dt.timedelta(days=30)  # decided offers the cabinet still shows
+
+
+def parent_offers(*, parent, at: dt.datetime) -> list[Offer]:
+    """The parent's live offers (first, soonest deadline first) and those decided in the last 30 days (newest
+    first), each with its place and group, kindergarten, application and referral."""
+    offers = (
+        Offer.objects.filter(parent=parent)
+        .filter(Q(state=Offer.State.LIVE) | Q(decided_at__gte=at - RECENT_DECIDED))
+        .select_related("place__group", "kindergarten", "application", "referral")
+        .annotate(
+            live_first=Case(When(state=Offer.State.LIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        .order_by("live_first", "valid_until", "-decided_at", "-pk")
+    )
+    return list(offers)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationRow:
+    """One offer of a day's run as the protocol publishes it."""
+
+    place_id: int
+    kindergarten: Kindergarten
+    birth_year: int
+    language: str
+    group_type: str
+    queue_position: int
+    rank: int | None  # None: the place came as "any other"
+
+
+class ProtocolAllocation(NamedTuple):
+    rows: list[AllocationRow]
+    inputs_sha256: str  # "" when no allocation ran that day
+
+
+def protocol_allocation(*, city: City, day: dt.date) -> ProtocolAllocation:
+    """The allocation section of the city's protocol of `day`: as published with the protocol when it is, else
+    (the day not published yet) from the day's offers. Rows in the run's walk order: cohort, then queue position."""
+    published = Protocol.objects.filter(city=city, day=day).values_list("allocation", "inputs_sha256").first()
+    if published is not None and published[1]:
+        section, digest = published
+        kindergartens = Kindergarten.objects.in_bulk({row["kindergarten"]["id"] for row in section})
+        rows = [
+            AllocationRow(
+                place_id=row["place"],
+                kindergarten=kindergartens[row["kindergarten"]["id"]],
+                birth_year=row["birth_year"],
+                language=row["language"],
+                group_type=row["group_type"],
+                queue_position=row["queue_position"],
+                rank=row["rank"],
+            )
+            for row in section
+        ]
+        return ProtocolAllocation(rows, digest)
+    digest = AllocationRun.objects.filter(city=city, day=day).values_list("inputs_sha256", flat=True).first() or ""
+    offers = (
+        Offer.objects.filter(kindergarten__city=city, protocol_day=day)
+        .select_related("place__group", "kindergarten")
+        .order_by("place__group__birth_year", "queue_position", "pk")
+    )
+    rows = [
+        AllocationRow(
+            place_id=offer.place_id,
+            kindergarten=offer.kindergarten,
+            birth_year=offer.place.group.birth_year,
+            language=offer.place.group.language,
+            group_type=offer.place.group.group_type,
+            queue_position=offer.queue_position,
+            rank=offer.rank,
+        )
+        for offer in offers
+    ]
+    return ProtocolAllocation(rows, digest)
+
+
+# --- The 18:00 run's inputs (placement.services.offers.offers_allocate) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A queued application taking part in a run, with its queue position at the run (DOMAIN.md, Queue)."""
+
+    application_id: int
+    parent_id: int
+    position: int
+    birth_year: int
+    language: str
+    group_type: str
+    any_other: bool
+
+
+def allocation_free_places(*, city: City, cutoff: dt.datetime) -> list[tuple[int, int, int, str, str]]:
+    """The city's places in priority access at `cutoff` that are neither offered nor taken, by id, each as
+    (place id, kindergarten id, birth year, language, group type). Read after the run's moves, so the state is the
+    clock's."""
+    return list(
+        Place.objects.filter(city=city, state=Place.State.PRIORITY)
+        .filter(access_condition(Access.PRIORITY, cutoff))
+        .order_by("pk")
+        .values_list("pk", "kindergarten_id", "group__birth_year", "group__language", "group__group_type")
+    )
+
+
+def allocation_participants(*, city: City, birth_years, cutoff: dt.datetime) -> list[Participant]:
+    """The applications of the city's cohorts that take part in a run at `cutoff`, in queue order, with their queue
+    positions among every queued application of the cohort (a paused application, or one holding a live offer,
+    keeps its position and takes no part; so does one whose parent could not accept: a blocked cabinet or a
+    representation of the child not confirmed). One query over the queue's index, with the exclusions as EXISTS."""
+    live_offer = Offer.objects.filter(application_id=OuterRef("pk"), state=Offer.State.LIVE)
+    confirmed = Representation.objects.filter(
+        parent_id=OuterRef("parent_id"), child_id=OuterRef("child_id"), status=Representation.Status.CONFIRMED
+    )
+    blocked = CabinetBlock.objects.active_at(cutoff).filter(user_id=OuterRef("parent_id"))
+    rows = (
+        Application.objects.filter(city=city, status=Application.Status.QUEUED, birth_year__in=list(birth_years))
+        .annotate(
+            takes_part=ExpressionWrapper(
+                Q(paused_at__isnull=True) & ~Exists(live_offer) & Exists(confirmed) & ~Exists(blocked),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("birth_year", "queue_category", "applied_at", "pk")
+        .values_list(
+            "pk", "parent_id", "birth_year", "queue_category", "language", "group_type", "any_other", "takes_part"
+        )
+    )
+    ratio = city.queue_general_per_priority
+    by_cohort: dict[int, list[tuple]] = {}
+    for row in rows.iterator(chunk_size=10_000):
+        by_cohort.setdefault(row[2], []).append(row)
+    participants = []
+    for birth_year in sorted(by_cohort):
+        queue = by_cohort[birth_year]
+        sizes = Counter(row[3] for row in queue)
+        ranks: Counter = Counter()
+        cohort = []
+        for pk, parent_id, _, category, language, group_type, any_other, takes_part in queue:
+            ranks[category] += 1
+            if not takes_part:
+                continue
+            position = interleaved_position(
+                category=category,
+                rank=ranks[category],
+                extraordinary=sizes[E],
+                priority=sizes[P],
+                general=sizes[G],
+                ratio=ratio,
+            )
+            cohort.append(Participant(pk, parent_id, position, birth_year, language, group_type, any_other))
+        cohort.sort(key=attrgetter("position"))
+        participants.extend(cohort)
+    return participants
+
+
+def allocation_choices(*, application_ids) -> dict[int, tuple[int, ...]]:
+    """Each application's chosen kindergarten ids in rank order (applications without choices are absent)."""
+    choices: dict[int, list[int]] = {}
+    rows = (
+        ApplicationChoice.objects.filter(application_id__in=application_ids)
+        .order_by("application_id", "rank")
+        .values_list("application_id", "kindergarten_id")
+    )
+    for application_id, kindergarten_id in rows.iterator(chunk_size=20_000):
+        choices.setdefault(application_id, []).append(kindergarten_id)
+    return {pk: tuple(ids) for pk, ids in choices.items()}
