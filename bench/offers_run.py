@@ -224,6 +224,9 @@ def main() -> None:
     day = next_working_day(timezone.localdate() - dt.timedelta(days=28))
     if args.reuse:
         seconds, applications, written, released = undo_run()
+        from placement.models import PlaceEvent  # the day the data were generated for, not today's
+
+        day = PlaceEvent.objects.order_by("protocol_day").values_list("protocol_day", flat=True).first()
     else:
         seconds, applications, written, released = generate(
             cities=args.cities,
