@@ -104,6 +104,7 @@ def child_run(at_iso: str) -> None:
     rss_start = peak_rss_mib()
     started = time.perf_counter()
     with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")  # as the run does: compiling these reads costs more than it saves
         floor_offers = sum(
             floor_city(cursor.cursor, city_id=c.pk, cutoff=at, ratio=c.queue_general_per_priority) for c in cities
         )
@@ -168,6 +169,30 @@ def generate(*, cities: int, kindergartens: int, applications: int, places: int,
     return time.perf_counter() - started, summary.applications, written, released
 
 
+UNDO_SQL = [
+    "SET session_replication_role = replica",  # the append-only triggers off, for this bench database only
+    "DELETE FROM accounts_notification",
+    "DELETE FROM placement_offer",
+    "DELETE FROM placement_placeevent WHERE kind <> 'released'",
+    "DELETE FROM placement_protocol",
+    "DELETE FROM placement_allocationrun",
+    "UPDATE placement_place SET state = 'priority', general_since = NULL",
+    "SET session_replication_role = DEFAULT",
+]
+
+
+def undo_run():
+    """--reuse: the generated data as they were before the run (offers, their events, SMS and protocols gone)."""
+    from django.db import connection
+
+    from placement.models import Application, ApplicationChoice, Place
+
+    with connection.cursor() as cursor:
+        for sql in UNDO_SQL:
+            cursor.execute(sql)
+    return 0.0, Application.objects.count(), ApplicationChoice.objects.count(), Place.objects.count()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cities", type=int, default=20)
@@ -176,6 +201,9 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=5_000, help="released per city on D, in priority at 18:00")
     parser.add_argument("--choices", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the generated data; undo a previous run's offers and protocols"
+    )
     parser.add_argument("--child-run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_run:
@@ -183,7 +211,8 @@ def main() -> None:
         return
 
     url = require_postgres_url()
-    database_recreate(url)
+    if not args.reuse:
+        database_recreate(url)
     django_setup(url)
     from django.core.management import call_command
     from django.db import connection, connections
@@ -193,15 +222,21 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     day = next_working_day(timezone.localdate() - dt.timedelta(days=28))
-    seconds, applications, written, released = generate(
-        cities=args.cities,
-        kindergartens=args.kindergartens,
-        applications=args.applications,
-        places=args.places,
-        choices=args.choices,
-        seed=args.seed,
-        day=day,
-    )
+    if args.reuse:
+        seconds, applications, written, released = undo_run()
+        from placement.models import PlaceEvent  # the day the data were generated for, not today's
+
+        day = PlaceEvent.objects.order_by("protocol_day").values_list("protocol_day", flat=True).first()
+    else:
+        seconds, applications, written, released = generate(
+            cities=args.cities,
+            kindergartens=args.kindergartens,
+            applications=args.applications,
+            places=args.places,
+            choices=args.choices,
+            seed=args.seed,
+            day=day,
+        )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(

@@ -21,6 +21,7 @@ Allocation modes: "written in the same transaction as the event, sent once").
 """
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -211,8 +213,44 @@ def notifications_enqueue(notifications: list[Notification]) -> None:
     exists already are skipped. After the commit, one sweep sends them all."""
     if not notifications:
         return
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    if connection.vendor == "postgresql":
+        _insert_at_once(notifications)
+    else:
+        Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
     transaction.on_commit(lambda: _dispatch(SWEEP_TASK))
+
+
+_INSERT_SQL = (
+    "INSERT INTO accounts_notification (user_id, kind, key, language, phone, params, text, status, attempts,"
+    " next_attempt_at, send_before, claimed_at, last_error, created_at, sent_at)"
+    " SELECT n.user_id, n.kind, n.key, n.language, n.phone, n.params::jsonb, n.text, %(status)s, 0,"
+    " n.next_attempt_at, n.send_before, NULL, '', n.created_at, NULL"
+    " FROM unnest(%(users)s::bigint[], %(kinds)s::text[], %(keys)s::text[], %(languages)s::text[],"
+    " %(phones)s::text[], %(params)s::text[], %(texts)s::text[], %(next)s::timestamptz[], %(before)s::timestamptz[],"
+    " %(created)s::timestamptz[])"
+    " AS n(user_id, kind, key, language, phone, params, text, next_attempt_at, send_before, created_at)"
+    " ORDER BY n.key ON CONFLICT (key) DO NOTHING"
+)
+
+
+def _insert_at_once(notifications: list[Notification]) -> None:
+    """PostgreSQL: the rows in one INSERT ... SELECT FROM unnest, skipping keys that exist (as bulk_create with
+    ignore_conflicts does, without the ORM's per-value work: 5,000 offers' SMS of an 18:00 run cost a second)."""
+    params = {
+        "status": Notification.Status.PENDING.value,
+        "users": [n.user_id for n in notifications],
+        "kinds": [n.kind for n in notifications],
+        "keys": [n.key for n in notifications],
+        "languages": [n.language for n in notifications],
+        "phones": [n.phone for n in notifications],
+        "params": [json.dumps(n.params, ensure_ascii=False, cls=DjangoJSONEncoder) for n in notifications],
+        "texts": [n.text for n in notifications],
+        "next": [n.next_attempt_at for n in notifications],
+        "before": [n.send_before for n in notifications],
+        "created": [n.created_at for n in notifications],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, params)
 
 
 # A broker that refused a send is not asked again for this long (per process): requests that commit events must

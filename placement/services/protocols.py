@@ -184,6 +184,9 @@ def protocol_publish(
         ),
     )
     del protocol.entries  # deferred: the expression is not the value; read back from the database when asked
+    # Deferred too: a run catching up (or a national day's 20 cities) keeps every protocol it published, and a
+    # day's allocation section holds a row per offer.
+    del protocol.allocation
     return protocol
 
 

@@ -25,6 +25,7 @@ from placement.errors import (
 from placement.models import AllocationRun, Application, Offer, Place, PlaceEvent, Protocol, Referral
 from placement.selectors.offers import parent_offers, protocol_allocation
 from placement.selectors.queue import queue_position
+from placement.services.allocation_checks import allocations_verify
 from placement.services.blocks import cabinet_block
 from placement.services.choices import choices_set
 from placement.services.claims import place_claim
@@ -480,3 +481,15 @@ def test_verify_allocation_fails_on_a_rewritten_published_section(three_days):
         Protocol.objects.filter(pk=protocol.pk).update(allocation=section)
     with pytest.raises(CommandError, match="2024-09-04"):
         call_command("verify_allocation", stdout=StringIO(), stderr=StringIO())
+
+
+def test_offer_mode_runs_on_the_embedded_database_too():
+    """No `postgres` fixture: on SQLite (make run's default, the demo) the run reads the choices apart."""
+    city = CityFactory(allocation_mode="offer")
+    groups = [GroupFactory(kindergarten__city=city) for _ in range(2)]
+    [place] = place_release(group=groups[1], count=1, at=RELEASED)
+    _, application = queued(city, 0, choices=[groups[0].kindergarten, groups[1].kindergarten])
+    run_daily(at=RUN)
+    offer = live_offer(application)
+    assert (offer.place_id, offer.rank) == (place.pk, 2)
+    assert [check.problem for check in allocations_verify()] == [None]
