@@ -10,7 +10,9 @@ DRF, token authentication, the claim attempt counter in Redis, the locked transa
 - 201: each parent claims a free place of its own;
 - 409: other parents claim the places just taken (the storm's refusal: the place is gone).
 It prints the CPU seconds of this process (`time.process_time()`: Python, the database driver and the Redis
-client, never PostgreSQL's or Redis's own CPU) per 201 and per 409, with the wall-clock time beside it, then runs
+client, never PostgreSQL's or Redis's own CPU) per 201 and per 409, with the wall-clock time beside it and the
+floor of the same run beside them: `GET /bench/trivial/` through the same handler (every middleware, a JSON
+answer, no query), so that an attempt reads as "so many trivial requests" on any machine; then it runs
 fresh batches under cProfile and prints the top of each profile by cumulative time. Warm-up claims of both kinds
 come first, so imports, URL patterns and first-use caches are not counted. Nothing here asserts.
 """
@@ -73,12 +75,24 @@ def wsgi_environ(*, path: str, headers: dict[str, str], body: bytes) -> dict:
 
 def claim_wsgi(application, *, parent: Parent, place_id: int) -> int:
     """One claim through the WSGI application; its status code."""
+    environ = wsgi_environ(path=claim_path(place_id), headers=claim_headers(parent), body=claim_body(parent))
+    return answer_status(application, environ)
+
+
+def trivial_wsgi(application) -> int:
+    """One `GET /bench/trivial/` through the WSGI application, as a browser sends it; its status code."""
+    environ = wsgi_environ(path="/bench/trivial/", headers={}, body=b"")
+    environ["REQUEST_METHOD"] = "GET"
+    return answer_status(application, environ)
+
+
+def answer_status(application, environ: dict) -> int:
+    """Run one request through the WSGI application to its end; the status code of its answer."""
     statuses = []
 
     def start_response(status: str, response_headers, exc_info=None):
         statuses.append(int(status.split(" ", 1)[0]))
 
-    environ = wsgi_environ(path=claim_path(place_id), headers=claim_headers(parent), body=claim_body(parent))
     response = application(environ, start_response)
     try:
         b"".join(response)
@@ -93,6 +107,15 @@ def run_batch(application, claims: list[tuple[Parent, int]]) -> tuple[float, flo
     cpu, wall = time.process_time(), time.perf_counter()
     for parent, place_id in claims:
         statuses[claim_wsgi(application, parent=parent, place_id=place_id)] += 1
+    return time.process_time() - cpu, time.perf_counter() - wall, statuses
+
+
+def run_trivial(application, count: int) -> tuple[float, float, Counter]:
+    """(CPU seconds, wall seconds, status counts) of `count` trivial requests, one after the other: the floor."""
+    statuses: Counter = Counter()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        statuses[trivial_wsgi(application)] += 1
     return time.process_time() - cpu, time.perf_counter() - wall, statuses
 
 
@@ -183,12 +206,17 @@ def main() -> None:
     if args.show_queries:
         for name, sent in queries.items():
             print(f"--- the queries of a {name}:\n" + "\n".join(f"{n}. {sql}" for n, sql in enumerate(sent, start=1)))
-    print(f"in-process claims through WSGIHandler, {len(timed_201)} of each kind, one at a time:")
-    print(f"{'':6} {'CPU ms':>8} {'wall ms':>8}   statuses")
+    run_trivial(application, args.warm)
+    print(f"in-process requests through WSGIHandler, {len(timed_201)} of each kind, one at a time:")
+    print(f"{'':8} {'CPU ms':>8} {'wall ms':>8} {'trivials':>10}   statuses")
+    trivial_cpu, trivial_wall, trivial_statuses = run_trivial(application, len(timed_201))
+    floor = trivial_cpu / len(timed_201)
+    rows = [("trivial", trivial_cpu, trivial_wall, trivial_statuses, len(timed_201))]
     for name, claims in (("201", timed_201), ("409", timed_409)):
-        cpu, wall, statuses = run_batch(application, claims)
-        codes = " ".join(f"{code}:{count}" for code, count in sorted(statuses.items()))
-        print(f"{name:6} {cpu * 1000 / len(claims):8.2f} {wall * 1000 / len(claims):8.2f}   {codes}")
+        rows.append((name, *run_batch(application, claims), len(claims)))
+    for name, cpu, wall, statuses, count in rows:
+        codes = " ".join(f"{code}:{n}" for code, n in sorted(statuses.items()))
+        print(f"{name:8} {cpu * 1000 / count:8.2f} {wall * 1000 / count:8.2f} {cpu / count / floor:10.1f}   {codes}")
     for name, claims in (("201", profiled_201), ("409", profiled_409)):
         print(f"\n--- cProfile of {len(claims)} claims answering {name}, top {args.top} by cumulative time ---")
         print(profile_batch(application, claims, top=args.top))

@@ -16,17 +16,8 @@ from .selectors.queue import queue_position
 from .services.applications import application_privilege_decide
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Viewable, never added, changed or deleted here: the chronology is append-only (DOMAIN.md, The 18:00 run)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(City)

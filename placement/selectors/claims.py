@@ -334,7 +334,7 @@ def place_twin(*, place: Place, at: dt.datetime) -> Place | None:
     else:
         twins = twins.filter(priority_until__lte=at)
     pk = twins.order_by("pk").values_list("pk", flat=True).first()
-    return claim_place(pk, for_page=True) if pk is not None else None
+    return claim_place(pk) if pk is not None else None
 
 
 @dataclass(frozen=True)

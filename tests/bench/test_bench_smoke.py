@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection, transaction
+from django.test import override_settings
 
-from bench.claim_cpu import batches, run_batch
+from bench.claim_cpu import batches, run_batch, run_trivial
 from bench.claim_storm import storm_floor
 from bench.common import storm_audit, storm_http, storm_scenario
 from bench.daily_run import daily_floor, daily_snapshot
@@ -161,8 +162,10 @@ def test_claim_cpu_batches_answer_201_then_409_through_the_wsgi_handler(postgres
 
     _, _, first = run_batch(WSGIHandler(), created)
     _, _, again = run_batch(WSGIHandler(), refused)
+    with override_settings(ROOT_URLCONF="bench.urls"):
+        _, _, floor = run_trivial(WSGIHandler(), 2)
 
-    assert (first, again) == ({201: 3}, {409: 3})
+    assert (first, again, floor) == ({201: 3}, {409: 3}, {200: 2})
 
 
 def test_daily_run_moves_the_same_places_as_the_raw_sql_floor(postgres):
