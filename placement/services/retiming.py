@@ -311,15 +311,19 @@ DEADLINES: dict[str, Callable[..., list[Move]]] = {
 
 
 def retime(*, cause: Cause, at: dt.datetime | None = None, by=None) -> RetimeResult:
-    """Re-time every deadline still ahead in the cause's cities, in one transaction, each city under its lock."""
-    at = at or timezone.now()
+    """Re-time every deadline still ahead in the cause's cities, in one transaction, under their locks.
+
+    Every city is locked first (in id order, as the 18:00 run takes them) and only then is the moment of the change
+    read from the clock: an 18:00 run that held a city publishes its day before the change is dated, so a `retimed`
+    event never falls in a protocol already published."""
     result = RetimeResult()
     cities = City.objects.order_by("pk")
     if cause.city_ids is not None:
         cities = cities.filter(pk__in=cause.city_ids)
     with transaction.atomic(), calendar_as_stored(assume=cause.calendar):
-        for city_id in cities.values_list("pk", flat=True):
-            city = city_lock(city_id=city_id)
+        locked = [city_lock(city_id=city_id) for city_id in cities.values_list("pk", flat=True)]
+        at = at or timezone.now()
+        for city in locked:
             for kind, retime_kind in DEADLINES.items():
                 result.add(kind, retime_kind(city=city, at=at, cause=cause, by=by, apply=True))
     return result
