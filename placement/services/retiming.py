@@ -17,6 +17,9 @@ rows ahead are read once under their row locks, the new times computed once per 
 09:00) pair, and each kind of deadline is written with one UPDATE and one INSERT of events or audit records per
 2,000 rows.
 
+Known limit: a release or a claim that read the calendar before an override committed and commits after its
+re-timing keeps the old deadline (each process re-reads a changed calendar within seconds: schedules.calendar).
+
 Each kind of deadline is one function of `DEADLINES` with the signature of `places_retime` (it plans the moves of a
 city; it writes them unless it is a preview). A later kind is one more such function: offers' `valid_until`, in
 working days from the offer, would read the live offers ahead, compute `max(offer_valid_until(made_at), floor)`
