@@ -49,7 +49,7 @@ class City(models.Model):
         _("youngest age served, years"),
         default=1,
         validators=[MaxValueValidator(7)],
-        help_text=_("A child younger than this at the campaign start cannot apply."),
+        help_text=_("Children younger than this at the campaign start wait in the queue for a later campaign."),
     )
     max_age_years = models.PositiveSmallIntegerField(
         _("oldest age served, years"),

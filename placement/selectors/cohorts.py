@@ -1,5 +1,6 @@
 """Which cohorts a city serves (DOMAIN.md, Queue): the birth years it has groups for, within its age range (a city
-setting, 1-6 years by default) at the campaign start."""
+setting, 1-6 years by default) at the campaign start. Parents queue a child from birth, so only a child older than
+the range at this year's campaign start is refused for its age; a younger one waits for a later campaign."""
 
 import datetime as dt
 
@@ -15,9 +16,8 @@ from ..models import Application, City, Group
 DEFAULT_CAMPAIGN_START = (6, 1)
 
 
-def campaign_start_for(*, city: City, at: dt.datetime) -> dt.date:
-    """The start of the city's campaign of the year of `at` (its summer schedule), else 1 June of that year."""
-    year = astana(at).date().year
+def campaign_start_for(*, city: City, year: int) -> dt.date:
+    """The start of the city's campaign of `year` (its summer schedule), else 1 June of that year."""
     start = SummerSchedule.objects.filter(city=city, year=year).values_list("campaign_start", flat=True).first()
     return start or dt.date(year, *DEFAULT_CAMPAIGN_START)
 
@@ -28,8 +28,9 @@ def age_on(*, birth_date: dt.date, day: dt.date) -> int:
 
 
 def cohorts_served(*, city: City, at: dt.datetime) -> list[int]:
-    """The birth years the city has groups for whose children can be within its age range at the campaign start."""
-    start = campaign_start_for(city=city, at=at)
+    """The birth years this year's campaign places: the city has groups for them and their children are within its
+    age range at the campaign start (what a refusal names)."""
+    start = campaign_start_for(city=city, year=astana(at).date().year)
     oldest, youngest = start.year - city.max_age_years - 1, start.year - city.min_age_years
     years = Group.objects.filter(kindergarten__city=city, birth_year__gte=oldest, birth_year__lte=youngest)
     return sorted(set(years.values_list("birth_year", flat=True)))
@@ -37,13 +38,14 @@ def cohorts_served(*, city: City, at: dt.datetime) -> list[int]:
 
 def cohort_refusal(*, city: City, birth_date: dt.date, at: dt.datetime) -> CohortNotServed | None:
     """The refusal of an application for a child born on `birth_date` (DOMAIN.md, Queue), or None when the city
-    serves the child's cohort and age: it has a group of the birth year, and the child's age at the campaign start
-    is within the city's range."""
-    served = cohorts_served(city=city, at=at)
-    age = age_on(birth_date=birth_date, day=campaign_start_for(city=city, at=at))
-    if birth_date.year in served and city.min_age_years <= age <= city.max_age_years:
+    serves the child: it has a group of the child's birth year, and the child is not older than the city's range at
+    the start of this year's campaign. A child younger than the range is queued for a later campaign (parents queue
+    a child from birth): its cohort's groups say the city will place it."""
+    start = campaign_start_for(city=city, year=astana(at).date().year)
+    has_group = Group.objects.filter(kindergarten__city=city, birth_year=birth_date.year).exists()
+    if has_group and age_on(birth_date=birth_date, day=start) <= city.max_age_years:
         return None
-    return CohortNotServed(birth_year=birth_date.year, served=served)
+    return CohortNotServed(birth_year=birth_date.year, served=cohorts_served(city=city, at=at))
 
 
 def applications_of_unserved_cohorts(applications: QuerySet[Application]) -> QuerySet[Application]:

@@ -17,6 +17,9 @@ rows ahead are read once under their row locks, the new times computed once per 
 09:00) pair, and each kind of deadline is written with one UPDATE and one INSERT of events or audit records per
 2,000 rows.
 
+Known limit: a release or a claim that read the calendar before an override committed and commits after its
+re-timing keeps the old deadline (each process re-reads a changed calendar within seconds: schedules.calendar).
+
 Each kind of deadline is one function of `DEADLINES` with the signature of `places_retime` (it plans the moves of a
 city; it writes them unless it is a preview). A later kind is one more such function: offers' `valid_until`, in
 working days from the offer, would read the live offers ahead, compute `max(offer_valid_until(made_at), floor)`
@@ -311,15 +314,19 @@ DEADLINES: dict[str, Callable[..., list[Move]]] = {
 
 
 def retime(*, cause: Cause, at: dt.datetime | None = None, by=None) -> RetimeResult:
-    """Re-time every deadline still ahead in the cause's cities, in one transaction, each city under its lock."""
-    at = at or timezone.now()
+    """Re-time every deadline still ahead in the cause's cities, in one transaction, under their locks.
+
+    Every city is locked first (in id order, as the 18:00 run takes them) and only then is the moment of the change
+    read from the clock: an 18:00 run that held a city publishes its day before the change is dated, so a `retimed`
+    event never falls in a protocol already published."""
     result = RetimeResult()
     cities = City.objects.order_by("pk")
     if cause.city_ids is not None:
         cities = cities.filter(pk__in=cause.city_ids)
     with transaction.atomic(), calendar_as_stored(assume=cause.calendar):
-        for city_id in cities.values_list("pk", flat=True):
-            city = city_lock(city_id=city_id)
+        locked = [city_lock(city_id=city_id) for city_id in cities.values_list("pk", flat=True)]
+        at = at or timezone.now()
+        for city in locked:
             for kind, retime_kind in DEADLINES.items():
                 result.add(kind, retime_kind(city=city, at=at, cause=cause, by=by, apply=True))
     return result

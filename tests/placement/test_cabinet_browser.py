@@ -9,7 +9,7 @@ from django.utils import translation
 from accounts.models import Representation
 from placement.models import Application
 from tests.clock import astana
-from tests.factories import ApplicationFactory, ChildFactory, CityFactory, ParentFactory, valid_iin
+from tests.factories import ApplicationFactory, ChildFactory, CityFactory, ParentFactory, serving, valid_iin
 from tests.sms import browser_sms_login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -24,8 +24,8 @@ def kk(name: str) -> str:
 
 @pytest.fixture
 def city():
-    """Temirtau with two applications already queued in the 2021 cohort."""
-    city = CityFactory(temirtau=True)
+    """Temirtau, with 2021 groups, and two applications already queued in the 2021 cohort."""
+    city = serving(CityFactory(temirtau=True), 2021)
     for hours in (0, 1):
         ApplicationFactory(
             city=city,

@@ -55,15 +55,24 @@ def test_an_application_for_a_cohort_the_city_has_no_group_for_is_refused_naming
     assert "2020, 2021" in kazakh and kazakh != response.json()["detail"]
 
 
-def test_an_application_outside_the_citys_age_range_at_the_campaign_start_is_refused(postgres, city, api_as):
+def test_a_child_older_than_the_citys_range_at_the_campaign_start_is_refused(postgres, city, api_as):
     SummerSchedule.objects.create(city=city, year=2024, campaign_start=dt.date(2024, 5, 15))
-    city.min_age_years = 3
+    city.max_age_years = 3
     city.save()
     parent = ParentFactory()
-    too_young = child_of(parent, dt.date(2021, 5, 16))  # 2 years old on 15 May 2024
-    assert apply(api_as, parent, too_young, city).json()["reason"] == "cohort_not_served"
-    old_enough = child_of(parent, dt.date(2021, 5, 15))  # 3 on the campaign's first day
-    assert apply(api_as, parent, old_enough, city).status_code == 201
+    too_old = child_of(parent, dt.date(2020, 5, 14))  # 4 years old on 15 May 2024
+    assert apply(api_as, parent, too_old, city).json()["reason"] == "cohort_not_served"
+    three = child_of(parent, dt.date(2020, 5, 16))  # still 3 on the campaign's first day
+    assert apply(api_as, parent, three, city).status_code == 201
+
+
+def test_a_child_queued_from_birth_is_accepted_when_the_city_has_a_group_of_its_birth_year(postgres, city, api_as):
+    parent = ParentFactory()
+    newborn = child_of(parent, dt.date(2024, 3, 1))
+    refused = apply(api_as, parent, newborn, city).json()
+    assert refused["reason"] == "cohort_not_served" and "2020, 2021" in refused["detail"]
+    GroupFactory(kindergarten__city=city, birth_year=2024)
+    assert apply(api_as, parent, newborn, city).status_code == 201
 
 
 def test_applications_queued_before_the_rule_stay_and_the_admin_lists_them(postgres, city, client, superuser):
