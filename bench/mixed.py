@@ -13,9 +13,12 @@ one gunicorn on 127.0.0.1 (`bench.settings`, 5 sync workers by default):
 3. readers during the storm: the same readers, and the storm of `claim_storm.py` (--clients parents at once,
    uniform or `--hot S` picks) until every parent is served or no place is left; the readers stop with the storm
    (or after --requests x 20 each, or --max-seconds).
+With --reader-workers N the readers (and their floor) are served by a second gunicorn of N workers and the storm by
+the first: the pools a proxy gives when it routes the claim requests apart (docs/DEPLOYMENT.md). On one server, a
+reader's request waits in the same accept queue as the storm's hundreds of claims, whatever the cache answers.
 It prints req/s and p50/p95/p99 of each reader kind alone and during the storm beside the floor, the storm's
-claims/s and attempts/s, and the storm's audit (no place twice, no child with two referrals, no 5xx). Every place
-taken renews the registry cache's token of its city, so during the storm most registry reads are computed anew.
+claims/s and attempts/s, and the storm's audit (no place twice, no child with two referrals, no 5xx). A place taken
+renews the registry cache's tokens of its cohort and kindergarten only, so readers of the rest of the city stay warm.
 Nothing here asserts: tests/bench/test_bench_smoke.py runs it small and asserts the audit.
 """
 
@@ -76,13 +79,18 @@ async def mixed_http(
     seed: int,
     hot: float = 0.0,
     max_seconds: float = 600.0,
+    reader_port: int | None = None,
 ) -> MixedResult:
     """Readers alone (`requests` per kind), then the same readers beside the storm until it ends (at most
-    `requests` x 20 per kind, and at most `max_seconds` for the whole phase: the run is bounded either way)."""
+    `requests` x 20 per kind, and at most `max_seconds` for the whole phase: the run is bounded either way).
+    The readers ask `reader_port` (a pool of their own) when given, else the storm's `port`."""
+    reader_port = reader_port or port
 
     async def read(stop: asyncio.Event | None, count: int) -> dict[str, LoadResult]:
         loads = [
-            load_fixed(host, port, paths, clients=reader_clients, requests=count, headers=READER_HEADERS, stop=stop)
+            load_fixed(
+                host, reader_port, paths, clients=reader_clients, requests=count, headers=READER_HEADERS, stop=stop
+            )
             for paths in readers.values()
         ]
         return dict(zip(readers, await asyncio.gather(*loads), strict=True))
@@ -111,19 +119,25 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=10, help="clients per reader kind (API, page)")
     parser.add_argument("--requests", type=int, default=1000, help="per reader kind, alone and for the floor")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="bound of the storm phase")
+    parser.add_argument(
+        "--reader-workers", type=int, default=0, help="serve the readers from a second gunicorn of this many workers"
+    )
     args = parser.parse_args()
 
     url = require_postgres_url()
     scenario = storm_setup(url=url, open_places=args.open_places, **storm_options(args))
     readers = reader_paths(scenario)
     server = gunicorn_start(url, args)
+    reader_server = server
     try:
+        if args.reader_workers:
+            reader_server = gunicorn_start(url, argparse.Namespace(**{**vars(args), "workers": args.reader_workers}))
         storm_warm_up(server, scenario)
-        server.warm_up([path for paths in readers.values() for path in paths], headers=READER_HEADERS)
+        reader_server.warm_up([path for paths in readers.values() for path in paths], headers=READER_HEADERS)
         floor = asyncio.run(
             load_fixed(
                 "127.0.0.1",
-                server.port,
+                reader_server.port,
                 ["/bench/trivial/"],
                 clients=args.readers * len(readers),
                 requests=args.requests,
@@ -141,12 +155,18 @@ def main() -> None:
                 seed=args.seed,
                 hot=args.hot,
                 max_seconds=args.max_seconds,
+                reader_port=reader_server.port,
             )
         )
     finally:
         server.stop()
+        if reader_server is not server:
+            reader_server.stop()
     picks = f"hot spots, Zipf exponent {args.hot:g}" if args.hot else "uniform picks"
-    print(f"{server.describe()}; readers: {args.readers} clients per kind; storm: {args.clients} clients, {picks}")
+    pools = (
+        f"storm: {server.describe()}; readers: {reader_server.describe()}" if args.reader_workers else server.describe()
+    )
+    print(f"{pools}; readers: {args.readers} clients per kind; storm: {args.clients} clients, {picks}")
     print(LOAD_HEADER)
     print(floor.line(f"floor: trivial view, {args.readers * len(readers)} clients"))
     for name in readers:
