@@ -14,8 +14,9 @@ one gunicorn on 127.0.0.1 (`bench.settings`, 5 sync workers by default):
    uniform or `--hot S` picks) until every parent is served or no place is left; the readers stop with the storm
    (or after --requests x 20 each, or --max-seconds).
 With --reader-workers N the readers (and their floor) are served by a second gunicorn of N workers and the storm by
-the first: the pools a proxy gives when it routes the claim requests apart (docs/OPERATIONS.md, Scaling out). On one server, a
-reader's request waits in the same accept queue as the storm's hundreds of claims, whatever the cache answers.
+the first: the pools a proxy gives when it routes the claim requests apart (docs/OPERATIONS.md, Scaling out). On
+one server, a reader's request waits in the same accept queue as the storm's hundreds of claims, whatever the cache
+answers.
 It prints req/s and p50/p95/p99 of each reader kind alone and during the storm beside the floor, the storm's
 claims/s and attempts/s, and the storm's audit (no place twice, no child with two referrals, no 5xx). A place taken
 renews the registry cache's tokens of its cohort and kindergarten only, so readers of the rest of the city stay warm.

@@ -17,17 +17,15 @@ from rest_framework.response import Response
 from indigo.api import INVALID_REQUEST, refused
 from indigo.http import request_ip
 
-from ..errors import NoSuchApplication, NoSuchOffer, NotOfferMode
 from ..models import Application, Offer
 from ..selectors.offer_pages import (
     application_choices,
     choice_kindergartens,
-    city_offers,
-    parent_offer,
+    parent_offer_application_get,
+    parent_offer_get,
     resume_until,
 )
 from ..selectors.offers import parent_offers
-from ..selectors.parents import parent_application
 from ..services.choices import choices_set
 from ..services.offers import application_resume, offer_accept, offer_decline
 from .me import UNAUTHORISED, ApplicationSerializer, MeBaseView
@@ -35,22 +33,6 @@ from .public import KindergartenRefSerializer
 
 NUMBER = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="The application number.")
 OFFER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The offer's id.")
-
-
-def _offer_application(request, number: str) -> Application:
-    application = parent_application(parent=request.user, number=number)
-    if application is None:
-        raise NoSuchApplication()
-    if not city_offers(application.city):
-        raise NotOfferMode()
-    return application
-
-
-def _offer(request, pk) -> Offer:
-    offer = parent_offer(parent=request.user, offer_id=pk)
-    if offer is None:
-        raise NoSuchOffer()
-    return offer
 
 
 # --- Choices ---------------------------------------------------------------------------------------------------
@@ -111,7 +93,7 @@ class MyApplicationChoicesView(MeBaseView):
         },
     )
     def get(self, request, number: str):
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         return self._answer(application)
 
     @extend_schema(
@@ -128,7 +110,7 @@ class MyApplicationChoicesView(MeBaseView):
         },
     )
     def put(self, request, number: str):
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         serializer = ChoicesUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         choices_set(
@@ -208,9 +190,9 @@ class MyOfferAcceptView(MeBaseView):
         },
     )
     def post(self, request, pk: int):
-        offer = _offer(request, pk)
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
         offer_accept(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        return Response(OfferSerializer(_offer(request, pk)).data)
+        return Response(OfferSerializer(parent_offer_get(parent=request.user, offer_id=pk)).data)
 
 
 class MyOfferDeclineView(MeBaseView):
@@ -231,9 +213,9 @@ class MyOfferDeclineView(MeBaseView):
         },
     )
     def post(self, request, pk: int):
-        offer = _offer(request, pk)
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
         offer_decline(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        return Response(OfferSerializer(_offer(request, pk)).data)
+        return Response(OfferSerializer(parent_offer_get(parent=request.user, offer_id=pk)).data)
 
 
 class ResumedApplicationSerializer(ApplicationSerializer):
@@ -264,7 +246,7 @@ class MyApplicationResumeView(MeBaseView):
         },
     )
     def post(self, request, number: str):
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         application_resume(application=application, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         return Response(ResumedApplicationSerializer(application).data)

@@ -1,5 +1,5 @@
 from .kindergartens import City, Group, GroupType, Kindergarten, Language
-from .offers import AllocationRun, Offer
+from .offers import RESUME_DAYS, AllocationRun, Offer
 from .places import Access, Place, PlaceEvent, ReleaseSubmission
 from .protocols import Protocol
 from .queue import Application, ApplicationChoice
@@ -7,6 +7,7 @@ from .referrals import Contract, Referral
 from .subscriptions import GeneralAccessSubscription
 
 __all__ = [
+    "RESUME_DAYS",
     "Access",
     "AllocationRun",
     "Application",

@@ -10,6 +10,10 @@ from .places import Place
 from .queue import Application
 from .referrals import Referral
 
+# DOMAIN.md, Allocation modes: an application paused by an expired offer may be resumed by its parent, once,
+# within this many days, keeping its time; after that it needs an admin.
+RESUME_DAYS = 28
+
 
 class Offer(models.Model):
     """A place the 18:00 run offered to an application in offer mode (issue 14; DOMAIN.md, Allocation modes).

@@ -9,11 +9,9 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from ..models import Application, ApplicationChoice, City, Kindergarten, Offer
-
-# An application paused by an expired offer may be resumed by its parent within these days (issue 14, Offers;
-# the same number as placement.services.notifications.RESUME_DAYS, which selectors may not import).
-RESUME_DAYS = 28
+from ..errors import NoSuchApplication, NoSuchOffer, NotOfferMode
+from ..models import RESUME_DAYS, Application, ApplicationChoice, City, Kindergarten, Offer
+from .parents import parent_application
 
 
 def city_offers(city: City) -> bool:
@@ -71,3 +69,22 @@ def resume_until(application: Application) -> dt.datetime | None:
     if application.paused_at is None or application.resumed_at is not None:
         return None
     return application.paused_at + dt.timedelta(days=RESUME_DAYS)
+
+
+def parent_offer_application_get(*, parent, number: str) -> Application:
+    """One of the parent's applications in a city in offer mode, for its choices and its resume; not found (a 404
+    at every caller) for another family's number alike, and for an application of a city in claim mode."""
+    application = parent_application(parent=parent, number=number)
+    if application is None:
+        raise NoSuchApplication()
+    if not city_offers(application.city):
+        raise NotOfferMode()
+    return application
+
+
+def parent_offer_get(*, parent, offer_id) -> Offer:
+    """`parent_offer`, or not found (a 404 at every caller)."""
+    offer = parent_offer(parent=parent, offer_id=offer_id)
+    if offer is None:
+        raise NoSuchOffer()
+    return offer

@@ -25,6 +25,7 @@ from accounts.services.notifications import (
 from schedules.calendar import astana
 
 from ..models import (
+    RESUME_DAYS,
     Application,
     City,
     GeneralAccessSubscription,
@@ -193,7 +194,6 @@ def general_access_notify(*, city: City, day: dt.date, recorded_at: dt.datetime)
 # --- Offer mode: the call the offers service makes --------------------------------------------------------
 
 OFFER_KINDS = (Kind.OFFER_MADE, Kind.OFFER_EXPIRING, Kind.APPLICATION_PAUSED)
-RESUME_DAYS = 28  # a paused application may be resumed by its parent within this many days (issue 14)
 
 
 def offers_notify(*, kind: str, offers, at: dt.datetime, resume_days: int = RESUME_DAYS) -> int:

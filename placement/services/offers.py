@@ -39,13 +39,13 @@ from ..errors import (
     ResumeExpired,
 )
 from ..locks import application_lock, parent_lock, place_lock
-from ..models import Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral
+from ..models import RESUME_DAYS, Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral
 from ..models.referrals import referral_valid_until
 from ..permissions import parent_holds_child
 from ..registry_cache import registry_changed
 from ..selectors.offers import allocation_free_places, allocation_participants
 from .events import place_event_build
-from .notifications import REMINDER_AHEAD, RESUME_DAYS, offers_notify, referral_issued_notify
+from .notifications import REMINDER_AHEAD, offers_notify, referral_issued_notify
 from .places import place_return
 from .protocols import kindergarten_names
 

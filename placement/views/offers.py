@@ -20,17 +20,15 @@ from indigo.errors import DomainError
 from indigo.http import request_ip
 from indigo.pages import refusal_message
 
-from ..errors import NoSuchApplication, NoSuchOffer, NotOfferMode
 from ..forms import ChoicesForm
 from ..models import Application, Offer
 from ..selectors.offer_pages import (
     application_choices,
     choice_kindergartens,
-    city_offers,
-    parent_offer,
+    parent_offer_application_get,
+    parent_offer_get,
     resume_until,
 )
-from ..selectors.parents import parent_application
 from ..selectors.queue import queue_position
 from ..services.choices import choices_set
 from ..services.offers import application_resume, offer_accept, offer_decline
@@ -43,23 +41,6 @@ def cabinet_url() -> str:
 
 def offer_url(offer: Offer) -> str:
     return reverse("placement:offer", kwargs={"pk": offer.pk})
-
-
-def _offer_application(request, number: str) -> Application:
-    """One of the parent's applications in a city in offer mode, or the 404 page."""
-    application = parent_application(parent=request.user, number=number)
-    if application is None:
-        raise NoSuchApplication()
-    if not city_offers(application.city):
-        raise NotOfferMode()
-    return application
-
-
-def _offer(request, pk) -> Offer:
-    offer = parent_offer(parent=request.user, offer_id=pk)
-    if offer is None:
-        raise NoSuchOffer()
-    return offer
 
 
 class ChoicesView(CabinetView):
@@ -75,11 +56,11 @@ class ChoicesView(CabinetView):
         return ChoicesForm(data, initial=initial, kindergartens=kindergartens, ranks=application.city.choices_max)
 
     def get(self, request, number: str):
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         return self.render_form(request, application, self.form(application))
 
     def post(self, request, number: str):
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         form = self.form(application, request.POST)
         if not form.is_valid():
             return self.render_form(request, application, form, status=400)
@@ -126,11 +107,11 @@ class OfferView(CabinetView):
     template_name = "cabinet/offer.html"
 
     def get(self, request, pk: int):
-        offer = _offer(request, pk)
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
         return render(request, self.template_name, _offer_context(offer))
 
     def post(self, request, pk: int):
-        offer = _offer(request, pk)
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
         if offer.state == Offer.State.ACCEPTED and offer.referral_id is not None:  # a double click
             messages.info(request, gettext("You have already accepted this offer: here is your referral."))
             return HttpResponseRedirect(reverse("placement:referral", kwargs={"number": offer.referral.number}))
@@ -155,11 +136,11 @@ class OfferDeclineView(CabinetView):
     template_name = "cabinet/offer_decline.html"
 
     def get(self, request, pk: int):
-        offer = _offer(request, pk)
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
         return render(request, self.template_name, _offer_context(offer))
 
     def post(self, request, pk: int):
-        offer = _offer(request, pk)
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
         if offer.state == Offer.State.DECLINED:  # a double click
             messages.info(request, gettext("You have already declined this offer."))
             return HttpResponseRedirect(cabinet_url())
@@ -193,10 +174,10 @@ class ResumeView(CabinetView):
         return render(request, self.template_name, context, status=problem.status if problem else 200)
 
     def get(self, request, number: str):
-        return self.render_page(request, _offer_application(request, number))
+        return self.render_page(request, parent_offer_application_get(parent=request.user, number=number))
 
     def post(self, request, number: str):
-        application = _offer_application(request, number)
+        application = parent_offer_application_get(parent=request.user, number=number)
         if application.paused_at is None:  # a double click, or nothing to resume
             messages.info(request, gettext("Application %(number)s is not paused.") % {"number": application.number})
             return HttpResponseRedirect(cabinet_url())
