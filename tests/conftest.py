@@ -25,6 +25,9 @@ from accounts import sms
 from tests import factories
 from tests.clock import at
 
+# Fixtures that some test modules take with pytest_plugins: their asserts rewritten like the tests' own.
+pytest.register_assert_rewrite("tests.placement.offers")
+
 BASE_DIR = Path(settings.BASE_DIR)
 SERVICE_FIXTURES = {"postgres", "redis_url", "redis_worker"}
 
