@@ -1,17 +1,19 @@
 """Benchmark: re-timing a city when the calendar changes (issue 12; DOMAIN.md, Places 6).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/indigo_bench_r REDIS_URL=redis://127.0.0.1:6379/3 \\
-        .venv/bin/python bench/retiming.py --places 5000 --referrals 2000
+        .venv/bin/python bench/retiming.py --places 5000 --referrals 2000 --offers 1000
 
 Drops and recreates the database named by DATABASE_URL and generates one city (`generate_scale_data`'s service)
-with --referrals applications. Over the last hours it releases --places + --referrals places (`scale_places_release`)
-and gives --referrals of them live referrals (raw SQL: the places taken, one referral per application). Then the
-admin declares a holiday on a day every deadline counts, and, on identical copies of the database:
+with --referrals + --offers applications. Over the last hours it releases --places + --referrals + --offers places
+(`scale_places_release`), gives --referrals of them live referrals (raw SQL: the places taken, one referral per
+application) and --offers of them live offers (raw SQL: the places offered, one offer per application; offer mode,
+issue 14). Then the admin declares a holiday on a day every deadline counts, and, on identical copies of the
+database:
 - the app: `CalendarOverride.objects.create(...)` in one transaction, which re-times through the signal and
   `placement.services.retiming` (the city's lock, the rows ahead read under their locks, the new times computed,
   one UPDATE and one INSERT of events or audit records per 2,000 rows): seconds and queries;
 - the floor: one transaction with the same city lock, the same rows moved by a fixed day in raw SQL (psycopg2): the
-  place UPDATE and event INSERT ... SELECT, the referral UPDATE and audit INSERT ... SELECT;
+  place UPDATE and event INSERT ... SELECT, the referral and offer UPDATEs and audit INSERT ... SELECTs;
 and the numbers moved are compared. Nothing asserts here (tests/bench/test_bench_smoke.py checks correctness).
 """
 
@@ -49,6 +51,24 @@ SELECT 'R-BNCH-' || lpad(c.n::text, 9, '0'), c.place_id, a.application_id, a.chi
        c.kindergarten_id, %(issued)s, %(valid_until)s, 'live', ''
 FROM chosen c JOIN applicants a ON a.n = c.n
 """
+# The live offers: the next free places, offered to the next applications, one each (the run is not measured).
+OFFERS_SQL = """
+WITH chosen AS (
+    SELECT p.id AS place_id, p.kindergarten_id, row_number() OVER (ORDER BY p.id) AS n
+    FROM placement_place p WHERE p.city_id = %(city)s AND p.state = 'priority' ORDER BY p.id LIMIT %(count)s
+), applicants AS (
+    SELECT a.id AS application_id, a.parent_id, row_number() OVER (ORDER BY a.id) AS n
+    FROM placement_application a WHERE a.city_id = %(city)s AND a.status = 'queued'
+    AND NOT EXISTS (SELECT 1 FROM placement_referral r WHERE r.application_id = a.id)
+    ORDER BY a.id LIMIT %(count)s
+)
+INSERT INTO placement_offer (place_id, application_id, parent_id, kindergarten_id, rank, queue_position, made_at,
+                             valid_until, state, decided_at, close_reason, referral_id, protocol_day)
+SELECT c.place_id, a.application_id, a.parent_id, c.kindergarten_id, NULL, a.n, %(made)s, %(valid_until)s, 'live',
+       NULL, '', NULL, %(day)s
+FROM chosen c JOIN applicants a ON a.n = c.n
+"""
+OFFER_SQL = "UPDATE placement_place SET state = 'offered' WHERE id IN (SELECT place_id FROM placement_offer)"
 TAKE_SQL = (
     "UPDATE placement_place SET state = 'taken' WHERE id IN (SELECT place_id FROM placement_referral"
     " WHERE status = 'live')"
@@ -84,34 +104,57 @@ FLOOR_SQL = [
         " FROM placement_referral r JOIN placement_place p ON p.id = r.place_id"
         " WHERE p.city_id = %(city)s AND r.status = 'live'",
     ),
+    (
+        "offers",
+        "UPDATE placement_offer o SET valid_until = valid_until + interval '1 day' FROM placement_place p"
+        " WHERE p.id = o.place_id AND p.city_id = %(city)s AND o.state = 'live' AND o.valid_until > %(at)s",
+    ),
+    (
+        "offer audit",
+        "INSERT INTO accounts_auditentry (at, actor_id, action, target_type, target_id, ip, details)"
+        " SELECT %(at)s, NULL, 'offer.retimed', 'placement.offer', o.id::text, NULL, '{}'::jsonb"
+        " FROM placement_offer o JOIN placement_place p ON p.id = o.place_id"
+        " WHERE p.city_id = %(city)s AND o.state = 'live'",
+    ),
 ]
 
 
-def retiming_setup(*, places: int, referrals: int, seed: int, now: dt.datetime) -> tuple[int, dt.date]:
-    """One city, `places` + `referrals` places released over the hours before `now`, `referrals` of them taken by
-    live referrals issued at `now` minus an hour. Returns the city's id and the day to declare a holiday: the last
-    counted day every deadline shares (a working day after the next two)."""
+def retiming_setup(*, places: int, referrals: int, seed: int, now: dt.datetime, offers: int = 0) -> tuple[int, dt.date]:
+    """One city, `places` + `referrals` + `offers` places released over the hours before `now`, `referrals` of them
+    taken by live referrals issued at `now` minus an hour and `offers` of them offered by live offers made then (the
+    city's 2 working days to answer). Returns the city's id and the day to declare a holiday: the last counted day
+    every deadline shares (a working day after the next two)."""
     from django.db import connection, transaction
 
     from placement.models import City, Group
     from placement.models.referrals import referral_valid_until
+    from placement.services.offers import offer_valid_until
     from placement.services.scale_data import scale_data_generate, scale_places_release
-    from schedules.calendar import add_working_days, astana
+    from schedules.calendar import add_working_days, astana, protocol_day
 
     summary = scale_data_generate(
-        cities=1, kindergartens=100, applications=2 * referrals, places=0, seed=seed, at=now - dt.timedelta(days=30)
+        cities=1,
+        kindergartens=100,
+        applications=2 * (referrals + offers),
+        places=0,
+        seed=seed,
+        at=now - dt.timedelta(days=30),
     )
     city = summary.cities[0]
     groups = list(Group.objects.filter(kindergarten__city=city).values_list("pk", flat=True))
     moments = [now - dt.timedelta(minutes=10 * n) for n in range(1, 7)]
-    scale_places_release(group_ids=groups, count=places + referrals, moments=moments, seed=seed)
+    scale_places_release(group_ids=groups, count=places + referrals + offers, moments=moments, seed=seed)
     issued = now - dt.timedelta(hours=1)
     with transaction.atomic(), connection.cursor() as cursor:
         params = {"city": city.pk, "count": referrals, "issued": issued, "valid_until": referral_valid_until(issued)}
         cursor.execute(REFERRALS_SQL, params)
         cursor.execute(TAKE_SQL)
+        valid_until = offer_valid_until(made_at=issued, working_days=2)
+        params = {**params, "count": offers, "made": issued, "valid_until": valid_until, "day": protocol_day(issued)}
+        cursor.execute(OFFERS_SQL, params)
+        cursor.execute(OFFER_SQL)
         cursor.execute("ANALYZE")
-    City.objects.filter(pk=city.pk).update(priority_working_days=3)
+    City.objects.filter(pk=city.pk).update(priority_working_days=3, offer_working_days=2)
     # Every place entered today (before 18:00, whatever the hour) counts the next working days: the second of them
     # is a counted day of every place and every referral.
     return city.pk, add_working_days(astana(now).date(), 2)
@@ -167,6 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--places", type=int, default=5000, help="places in priority access")
     parser.add_argument("--referrals", type=int, default=2000, help="live referrals")
+    parser.add_argument("--offers", type=int, default=1000, help="live offers (offer mode)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -180,9 +224,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     now = timezone.now()
     started = time.perf_counter()
-    city_id, day = retiming_setup(places=args.places, referrals=args.referrals, seed=args.seed, now=now)
+    city_id, day = retiming_setup(
+        places=args.places, referrals=args.referrals, offers=args.offers, seed=args.seed, now=now
+    )
     print(
-        f"generated one city, {args.places:,} places in priority and {args.referrals:,} live referrals in "
+        f"generated one city, {args.places:,} places in priority, {args.referrals:,} live referrals and "
+        f"{args.offers:,} live offers in "
         f"{time.perf_counter() - started:.1f} s; the change: {day} declared a holiday"
     )
     connections.close_all()
@@ -203,13 +250,14 @@ def main() -> None:
     print(f"{'':44} {'seconds':>8} {'x floor':>8}  notes")
     print(
         f"{'floor: raw SQL, same rows, one transaction':44} {floor_seconds:8.2f} {1:8.2f}  "
-        f"{floor['places']:,} places, {floor['referrals']:,} referrals"
+        f"{floor['places']:,} places, {floor['referrals']:,} referrals, {floor['offers']:,} offers"
     )
     print(
         f"{'override saved (signal -> retime)':44} {seconds:8.2f} {seconds / floor_seconds:8.2f}  "
-        f"{retimed.get('places', 0):,} places, {retimed.get('referrals', 0):,} referrals, {queries} queries"
+        f"{retimed.get('places', 0):,} places, {retimed.get('referrals', 0):,} referrals, "
+        f"{retimed.get('offers', 0):,} offers, {queries} queries"
     )
-    same = (retimed.get("places"), retimed.get("referrals")) == (floor["places"], floor["referrals"])
+    same = all(retimed.get(kind) == floor[kind] for kind in ("places", "referrals", "offers"))
     print(f"same rows as the floor: {same}")
     connections.close_all()
     database_drop(url, name + "_floor")

@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 SAFETY_TIMEOUT = 600  # seconds
 # Part of every entry's key: change it when what an entry holds changes shape, so that a deploy never reads the
 # previous release's entries.
-FORMAT = 3
+FORMAT = 4  # 4: the summary names the offered places (issue 14)
 ALL_CITIES = "all"  # the answers that cover every city: renewed with any city's token
 CITY_LIST = "cities"  # the list of cities (the page's city filter): renewed when a city is edited
 

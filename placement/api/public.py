@@ -1,5 +1,7 @@
 """Public API: the free-places registry and the release protocols (no login; Accept-Language picks the names)."""
 
+from dataclasses import replace
+
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
@@ -265,14 +267,36 @@ class AccessCountSerializer(serializers.Serializer):
     general = serializers.IntegerField()
 
 
+class OfferedGroupSerializer(serializers.Serializer):
+    """Places of one group held by live offers (offer mode, issue 14), as the registry page shows them: counted, with
+    no personal data (no child, application, parent or deadline)."""
+
+    state = serializers.SerializerMethodField()
+    kindergarten = KindergartenRefSerializer()
+    group = serializers.IntegerField(source="group.pk")
+    birth_year = serializers.IntegerField(source="group.birth_year")
+    language = serializers.ChoiceField(source="group.language", choices=Language.choices)
+    group_type = serializers.ChoiceField(source="group.group_type", choices=GroupType.choices)
+    count = serializers.IntegerField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=[Place.State.OFFERED.value]))
+    def get_state(self, bundle) -> str:
+        return Place.State.OFFERED.value
+
+
 class RegistrySummarySerializer(serializers.Serializer):
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Open places (priority or general access); offered ones not included.")
     by_access = AccessCountSerializer(source="*")
     by_kindergarten = KindergartenCountSerializer(many=True)
+    offered = serializers.IntegerField(
+        source="offered_total", help_text="Places held by live offers (offer mode), matching the filters."
+    )
+    offered_groups = OfferedGroupSerializer(source="offered", many=True)
 
 
 class RegistrySummaryView(CachedRegistryMixin, GenericAPIView):
-    """How many matching places are open now, per access and per kindergarten."""
+    """How many matching places are open now, per access and per kindergarten, and how many are held by live offers
+    (offer mode), per group, with no personal data."""
 
     serializer_class = RegistrySummarySerializer
     pagination_class = None
@@ -291,6 +315,7 @@ class RegistrySummaryView(CachedRegistryMixin, GenericAPIView):
             filters = _validated(RegistryQuerySerializer, request).filters()
             _registry_cover(lookup, filters)
             summary = registry.registry_summary(filters=filters, at=at)
+            summary = replace(summary, offered=registry.registry_offered(filters=filters))
             valid_until = registry.registry_next_change(filters=filters, at=at)
             return RegistrySummarySerializer(summary).data, valid_until, filters.city
 

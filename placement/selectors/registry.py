@@ -45,7 +45,14 @@ class KindergartenCount:
 
 @dataclass(frozen=True)
 class RegistrySummary:
+    """The counts of open places; `offered` (the public API's summary only) the places held by live offers."""
+
     by_kindergarten: list[KindergartenCount] = field(default_factory=list)
+    offered: list["OfferedBundle"] = field(default_factory=list)
+
+    @property
+    def offered_total(self) -> int:
+        return sum(bundle.count for bundle in self.offered)
 
     @property
     def priority(self) -> int:

@@ -1,7 +1,8 @@
 """Re-timing what is still ahead when the rules change (DOMAIN.md, Places 6).
 
 A calendar override or a kindergarten shift, added, changed or deleted, re-times every place still `scheduled` or
-in priority access and every live referral, by the counted-day rule applied to the calendar as it now stands:
+in priority access, every live referral and every live offer, by the counted-day rule applied to the calendar as it
+now stands:
 
 - only what is still ahead moves: a deadline at or before the change stays where it is;
 - no deadline moves earlier than the next 18:00 after the change (`retime_floor`): the day's run and its protocol
@@ -9,8 +10,8 @@ in priority access and every live referral, by the counted-day rule applied to t
 - a place whose entry into priority is still ahead (a summer window) takes its window's start as it now stands
   (a shift moved or removed), never before the change itself;
 - published protocols never change: each re-timed place gets a `retimed` event at the moment of the change, with
-  the old and new times and the cause in its reason, so the next protocol explains it; a re-timed referral is
-  audited (`referral.retimed`).
+  the old and new times and the cause in its reason, so the next protocol explains it; a re-timed referral or offer
+  is audited (`referral.retimed`, `offer.retimed`).
 
 One transaction, the cities one by one under their lock (placement/locks.py: city, then the rows), set-based: the
 rows ahead are read once under their row locks, the new times computed once per distinct (entry day, before
@@ -21,9 +22,9 @@ Known limit: a release or a claim that read the calendar before an override comm
 re-timing keeps the old deadline (each process re-reads a changed calendar within seconds: schedules.calendar).
 
 Each kind of deadline is one function of `DEADLINES` with the signature of `places_retime` (it plans the moves of a
-city; it writes them unless it is a preview). A later kind is one more such function: offers' `valid_until`, in
-working days from the offer, would read the live offers ahead, compute `max(offer_valid_until(made_at), floor)`
-and write them like `referrals_retime` (see docs/ARCHITECTURE.md).
+city; it writes them unless it is a preview): places, referrals, and offers' `valid_until` (issue 14: the city's
+`offer_working_days` counted from the offer, `services.offers.offer_valid_until`). A later kind is one more such
+function (see docs/ARCHITECTURE.md).
 """
 
 import datetime as dt
@@ -41,9 +42,10 @@ from schedules.calendar import protocol_day as protocol_day_of
 from schedules.models import CalendarOverride, CohortWindow, KindergartenShift
 
 from ..locks import city_lock
-from ..models import Access, City, Place, PlaceEvent, Referral
+from ..models import Access, City, Offer, Place, PlaceEvent, Referral
 from ..models.referrals import referral_valid_until
 from ..registry_cache import registry_changed
+from .offers import offer_valid_until
 
 CHUNK = 2000  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
 REASON_MAX_LENGTH = 500
@@ -281,22 +283,31 @@ def referrals_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, appl
 
 
 def _referrals_write(*, moves: list[Move], at: dt.datetime, cause: Cause, by) -> None:
-    table = Referral._meta.db_table
+    _valid_until_write(model=Referral, live=("status", Referral.Status.LIVE.value), moves=moves)
+    _retimed_audit(model=Referral, action="referral.retimed", moves=moves, at=at, cause=cause, by=by)
+
+
+def _valid_until_write(*, model, live: tuple[str, str], moves: list[Move]) -> None:
+    """`valid_until` of the moved rows still live (`live`: the column and its live value), one UPDATE per chunk."""
+    table, column = model._meta.db_table, live[0]
     with connection.cursor() as cursor:
         for chunk in _chunks(moves):
             cte, params = _values([(move.pk, _db_time(move.after)) for move in chunk], ("id", "until"))
             cursor.execute(
                 f"{cte} UPDATE {table} SET valid_until = v.until"
-                f" FROM v WHERE {table}.id = v.id AND {table}.status = %s",
-                [*params, Referral.Status.LIVE.value],
+                f" FROM v WHERE {table}.id = v.id AND {table}.{column} = %s",
+                [*params, live[1]],
             )
+
+
+def _retimed_audit(*, model, action: str, moves: list[Move], at: dt.datetime, cause: Cause, by) -> None:
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
                 at=at,
                 actor_id=by_id(by),
-                action="referral.retimed",
-                target_type=Referral._meta.label_lower,
+                action=action,
+                target_type=model._meta.label_lower,
                 target_id=str(move.pk),
                 details={"before": move.before.isoformat(), "after": move.after.isoformat(), "cause": cause.reason},
             )
@@ -306,10 +317,41 @@ def _referrals_write(*, moves: list[Move], at: dt.datetime, cause: Cause, by) ->
     )
 
 
+# --- Offers (offer mode): valid to 18:00 of the city's `offer_working_days`-th counted working day --------------
+
+
+def offers_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: bool = True) -> list[Move]:
+    """Re-time the city's live offers still valid after `at` (DOMAIN.md, Allocation modes; Places 6): the rule of
+    `offer_valid_until` from when the offer was made, with the city's `offer_working_days`, on the calendar as it
+    now stands, not before the next 18:00 after `at`; each is audited (`offer.retimed`). The place an offer holds
+    stays `offered` (no place event, nothing the registry shows changes)."""
+    floor = retime_floor(at)
+    valid_until = _by_entry_day(
+        lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days)
+    )
+    rows = (
+        Offer.objects.filter(state=Offer.State.LIVE, place__city_id=city.pk, valid_until__gt=at)
+        .order_by("pk")
+        .values_list("pk", "made_at", "valid_until")
+    )
+    if apply:
+        rows = rows.select_for_update(of=("self",), no_key=True)
+    moves = []
+    for pk, made_at, until in rows:
+        new_until = max(valid_until(made_at), floor)
+        if new_until != until:
+            moves.append(Move(pk=pk, before=until, after=new_until))
+    if apply and moves:
+        _valid_until_write(model=Offer, live=("state", Offer.State.LIVE.value), moves=moves)
+        _retimed_audit(model=Offer, action="offer.retimed", moves=moves, at=at, cause=cause, by=by)
+    return moves
+
+
 # Every kind of deadline a change of the calendar or of a shift re-times, each `(city, at, cause, by, apply)`.
 DEADLINES: dict[str, Callable[..., list[Move]]] = {
     "places": places_retime,
     "referrals": referrals_retime,
+    "offers": offers_retime,
 }
 
 
@@ -471,10 +513,11 @@ def _new_deadlines(moves: list[Move]) -> str:
 
 
 def retime_preview_lines(result: RetimeResult) -> list[str]:
-    """The preview's lines: how many places and referrals the change would re-time, and to what."""
+    """The preview's lines: how many places, referrals and offers the change would re-time, and to what."""
     places, referrals = result.moves.get("places", []), result.moves.get("referrals", [])
-    if not places and not referrals:
-        return [_("This change re-times no place and no referral.")]
+    offers = result.moves.get("offers", [])
+    if not places and not referrals and not offers:
+        return [_("This change re-times no place, no referral and no offer.")]
     lines = []
     if places:
         lines.append(
@@ -485,5 +528,10 @@ def retime_preview_lines(result: RetimeResult) -> list[str]:
         lines.append(
             _("Referrals to re-time: %(count)d; valid until: %(deadlines)s.")
             % {"count": len(referrals), "deadlines": _new_deadlines(referrals)}
+        )
+    if offers:
+        lines.append(
+            _("Offers to re-time: %(count)d; valid until: %(deadlines)s.")
+            % {"count": len(offers), "deadlines": _new_deadlines(offers)}
         )
     return lines

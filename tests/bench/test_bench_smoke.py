@@ -207,14 +207,15 @@ def _no_sql_echo(settings):
 
 def test_retiming_moves_the_same_rows_as_the_raw_sql_floor_and_each_by_the_rule(postgres):
     from bench.retiming import retiming_app, retiming_floor, retiming_setup
-    from placement.models import Place, Referral
+    from placement.models import Offer, Place, Referral
     from placement.models.referrals import referral_valid_until
+    from placement.services.offers import offer_valid_until
     from schedules.calendar import calendar_as_stored, priority_ends_at
     from tests.clock import at
 
     now = at_astana(dt.date(2025, 3, 12), dt.time(12))  # Wednesday
     with at(now):
-        city_id, day = retiming_setup(places=40, referrals=10, seed=3, now=now)
+        city_id, day = retiming_setup(places=40, referrals=10, offers=5, seed=3, now=now)
         assert day == dt.date(2025, 3, 14)
         try:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -224,11 +225,13 @@ def test_retiming_moves_the_same_rows_as_the_raw_sql_floor_and_each_by_the_rule(
             pass
         _seconds, _queries, retimed = retiming_app(day=day)
 
-    assert (floor["places"], floor["referrals"]) == (40, 10)
-    assert retimed == {"places": 40, "referrals": 10}
+    assert (floor["places"], floor["referrals"], floor["offers"]) == (40, 10, 5)
+    assert retimed == {"places": 40, "referrals": 10, "offers": 5}
     with calendar_as_stored():
         for place in Place.objects.filter(city_id=city_id, state="priority"):
             assert place.priority_until == priority_ends_at(place.entered_priority_at, 3)
         for referral in Referral.objects.filter(status="live"):
             assert referral.valid_until == referral_valid_until(referral.issued_at)
+        for offer in Offer.objects.filter(state="live"):
+            assert offer.valid_until == offer_valid_until(made_at=offer.made_at, working_days=2)
     assert Place.objects.filter(city_id=city_id, state="priority", priority_until__lte=now).count() == 0

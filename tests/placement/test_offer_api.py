@@ -4,6 +4,7 @@ codes; another family's offer or application is a 404."""
 
 import pytest
 
+from placement import registry_cache
 from placement.models import Application, ApplicationChoice, Offer, Place, Referral
 from placement.services.daily import run_daily
 from tests.clock import at
@@ -181,3 +182,66 @@ def test_the_schema_documents_every_offer_mode_endpoint(client):
     assert "post" in paths["/api/v1/me/applications/{number}/resume/"]
     assert "get" in paths["/api/v1/me/offers/"]
     assert "post" in paths["/api/v1/me/offers/{id}/accept/"] and "post" in paths["/api/v1/me/offers/{id}/decline/"]
+
+
+# --- The public registry API (issue 14 follow-up): offered places as the page shows them ---------------------------
+
+SUMMARY = "/api/v1/registry/summary/"
+
+
+def test_the_public_registry_summary_counts_offered_places_per_group_without_personal_data(
+    client, api_as, offer, django_capture_on_commit_callbacks
+):
+    application = offer.application
+    group = offer.place.group
+    with at(ANSWERING):
+        response = client.get(SUMMARY, {"city": application.city.slug}, HTTP_ACCEPT_LANGUAGE="kk")
+        places = client.get("/api/v1/registry/", {"city": application.city.slug}).json()
+    assert response.status_code == 200
+    summary = response.json()
+    assert (summary["total"], summary["offered"]) == (0, 1)  # held, not free: not among the open places
+    assert summary["offered_groups"] == [
+        {
+            "state": "offered",
+            "kindergarten": {"id": offer.kindergarten_id, "code": "201", "name": offer.kindergarten.name_kk},
+            "group": group.pk,
+            "birth_year": 2021,
+            "language": "kk",
+            "group_type": group.group_type,
+            "count": 1,
+        }
+    ]
+    assert places["count"] == 0
+    body = response.content.decode()
+    for personal in (application.number, application.child.first_name, application.child.last_name):
+        assert personal not in body
+    assert "valid_until" not in body and "parent" not in body
+
+    # Filters apply as on the page: another kindergarten, or general access, shows none.
+    with at(ANSWERING):
+        other = client.get(SUMMARY, {"city": application.city.slug, "kindergarten": offer.kindergarten_id + 1})
+        general = client.get(SUMMARY, {"city": application.city.slug, "access": "general"})
+    assert (other.json()["offered"], other.json()["offered_groups"]) == (0, [])
+    assert general.json()["offered"] == 0
+
+    # A declined offer's place is free again at once, though the summary was cached.
+    with at(ANSWERING), django_capture_on_commit_callbacks(execute=True):
+        assert api_as(application.parent).post(decline_url(offer)).status_code in (200, 204)
+    with at(ANSWERING):
+        again = client.get(SUMMARY, {"city": application.city.slug}).json()
+    assert (again["total"], again["offered"], again["offered_groups"]) == (1, 0, [])
+
+
+def test_a_summary_cached_in_the_previous_format_is_never_served(client, offer, monkeypatch, django_assert_num_queries):
+    # The summary's shape changed (offered, offered_groups): FORMAT changed with it, so that an entry a previous
+    # release cached (without them) is computed again rather than read.
+    query = {"city": offer.application.city.slug}
+    with at(ANSWERING):
+        monkeypatch.setattr(registry_cache, "FORMAT", registry_cache.FORMAT - 1)
+        client.get(SUMMARY, query)  # cached under the previous format's key
+        monkeypatch.undo()
+        summary = client.get(SUMMARY, query)
+        with django_assert_num_queries(0):
+            assert client.get(SUMMARY, query).content == summary.content  # now cached in this format
+    assert registry_cache.FORMAT == 4
+    assert summary.json()["offered"] == 1

@@ -225,6 +225,7 @@ def test_registry_summary_counts_per_kindergarten_and_access(client, world):
         {"id": world["sunny"].pk, "code": "K-001", "name": "Күншуақ", "priority": 0, "general": 3, "total": 3},
         {"id": world["bird"].pk, "code": "K-002", "name": "Қарлығаш", "priority": 1, "general": 0, "total": 1},
     ]
+    assert (summary["offered"], summary["offered_groups"]) == (0, [])  # a claim-mode city offers nothing
 
 
 def test_registry_summary_rejects_bad_filters(client, world):

@@ -1,9 +1,9 @@
 """The re-timing rule as a property (issue 12; DOMAIN.md, Places 6): for any sequence of calendar overrides and
-kindergarten shifts added, changed or deleted at any moments after some releases and referrals, every place's and
-referral's times equal the counted-day rule applied, change after change, to the calendar as it stood after each
-change (only what was still ahead moving, never before the next 18:00 after the change), and the protocols that
-the 18:00 runs then publish verify. The oracle below counts working days on its own (the KZ calendar of the
-`holidays` package with the overrides on top), not with schedules.calendar. On PostgreSQL."""
+kindergarten shifts added, changed or deleted at any moments after some releases, referrals and offers (issue 14),
+every place's, referral's and live offer's times equal the counted-day rule applied, change after change, to the
+calendar as it stood after each change (only what was still ahead moving, never before the next 18:00 after the
+change), and the protocols that the 18:00 runs then publish verify. The oracle below counts working days on its own
+(the KZ calendar of the `holidays` package with the overrides on top), not with schedules.calendar. On PostgreSQL."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -14,14 +14,15 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from placement.models import Place, Referral
+from placement.models import Offer, Place, Referral
 from placement.services.daily import run_daily
+from placement.services.offers import offer_valid_until
 from placement.services.places import place_release
 from placement.services.protocols import protocols_verify
 from schedules.calendar import ASTANA, calendar_invalidate
 from schedules.models import CalendarOverride, KindergartenShift
 from tests.clock import astana, at
-from tests.factories import CohortWindowFactory, GroupFactory, referral_for
+from tests.factories import CohortWindowFactory, GroupFactory, applicant, referral_for
 
 pytestmark = pytest.mark.django_db
 
@@ -94,20 +95,34 @@ SETTINGS = settings(
 @given(
     releases=st.lists(st.tuples(half_hours, st.booleans()), min_size=1, max_size=4),
     claims=st.lists(half_hours, max_size=2),
+    offers=st.lists(half_hours, max_size=2),
     steps=changes,
     gaps=st.lists(st.integers(min_value=1, max_value=4 * 48), min_size=4, max_size=4),
 )
 # Released Wed 29 May 10:00 (general 3 June 18:00); on Sunday 2 June 10:00 Saturday 1 June is declared worked: the
 # rule now says 1 June 18:00, past, so the next 18:00 after the change, 2 June, is the new deadline.
 @example(
-    releases=[((16 * 24 + 10) * 2, False)], claims=[], steps=[("override", -1, "working")], gaps=[4 * 24 * 2, 1, 1, 1]
+    releases=[((16 * 24 + 10) * 2, False)],
+    claims=[],
+    offers=[],
+    steps=[("override", -1, "working")],
+    gaps=[4 * 24 * 2, 1, 1, 1],
+)
+# An offer made Wed 29 May 10:00 (valid to Fri 31 May 18:00: 30, 31 May); half an hour later Thursday 30 May is
+# declared a holiday: the offer now holds its place to Mon 3 June 18:00 (31 May, 3 June).
+@example(
+    releases=[((16 * 24 + 10) * 2, False)],
+    claims=[],
+    offers=[(16 * 24 + 10) * 2],
+    steps=[("override", 1, "holiday")],
+    gaps=[1, 1, 1, 1],
 )
 def test_every_deadline_follows_the_rule_on_the_calendar_after_each_change_and_protocols_verify(
-    postgres, releases, claims, steps, gaps
+    postgres, releases, claims, offers, steps, gaps
 ):
     try:
         with transaction.atomic():
-            _example(releases, claims, steps, gaps)
+            _example(releases, claims, offers, steps, gaps)
             raise Rollback
     except Rollback:
         pass
@@ -115,7 +130,7 @@ def test_every_deadline_follows_the_rule_on_the_calendar_after_each_change_and_p
         calendar_invalidate(year=2024)
 
 
-def _example(releases, claims, steps, gaps):
+def _example(releases, claims, offers, steps, gaps):
     calendar_invalidate(year=2024)
     windowed_group = GroupFactory(birth_year=2021)
     kindergarten, city = windowed_group.kindergarten, windowed_group.kindergarten.city
@@ -140,9 +155,29 @@ def _example(releases, claims, steps, gaps):
         moment = FIRST + dt.timedelta(minutes=30 * offset)
         referral = referral_for(plain_group, released=moment, claimed=moment, minutes=n, birth_date=dt.date(2020, 3, 1))
         referrals[referral.pk] = (moment, deadline(moment, 5, overrides))
-    _check(places, referrals)
+    # Live offers (offer mode, issue 14), made at any moment: held until 18:00 of the city's offer_working_days-th
+    # counted working day from then (written as the 18:00 run would, with the app's rule; the oracle checks it).
+    offer_days = city.offer_working_days
+    made: dict[int, tuple[dt.datetime, dt.datetime]] = {}
+    for n, offset in enumerate(sorted(offers)):
+        moment = FIRST + dt.timedelta(minutes=30 * offset)
+        [place] = place_release(group=plain_group, count=1, at=moment)
+        Place.objects.filter(pk=place.pk).update(state=Place.State.OFFERED)
+        _parent, application = applicant(city, 10 + n, birth_date=dt.date(2020, 3, 1))
+        offer = Offer.objects.create(
+            place=place,
+            application=application,
+            parent=application.parent,
+            kindergarten=kindergarten,
+            queue_position=n + 1,
+            made_at=moment,
+            valid_until=offer_valid_until(made_at=moment, working_days=offer_days),
+            protocol_day=moment.astimezone(ASTANA).date(),
+        )
+        made[offer.pk] = (moment, deadline(moment, offer_days, overrides))
+    _check(places, referrals, made)
 
-    moment = FIRST + dt.timedelta(minutes=30 * max([offset for offset, _ in releases] + claims))
+    moment = FIRST + dt.timedelta(minutes=30 * max([offset for offset, _ in releases] + claims + offers))
     for (kind, day, value), gap in zip(steps, gaps, strict=False):
         moment += dt.timedelta(minutes=30 * gap)
         day = moment.astimezone(ASTANA).date() + dt.timedelta(days=day)
@@ -174,14 +209,23 @@ def _example(releases, claims, steps, gaps):
         for pk, (issued, until) in referrals.items():
             if until > moment:
                 referrals[pk] = (issued, max(deadline(issued, 5, overrides), floor))
-        _check(places, referrals)
+        for pk, (made_at, until) in made.items():
+            if until > moment:
+                made[pk] = (made_at, max(deadline(made_at, offer_days, overrides), floor))
+        _check(places, referrals, made)
 
     run_daily(at=moment + dt.timedelta(days=3), city=city)
     assert protocols_verify(city=city) == []
 
 
-def _check(places: dict[int, Expected], referrals: dict[int, tuple[dt.datetime, dt.datetime]]) -> None:
+def _check(
+    places: dict[int, Expected],
+    referrals: dict[int, tuple[dt.datetime, dt.datetime]],
+    offers: dict[int, tuple[dt.datetime, dt.datetime]],
+) -> None:
     rows = Place.objects.filter(pk__in=places).values_list("pk", "entered_priority_at", "priority_until")
     assert {pk: (entry, until) for pk, entry, until in rows} == {pk: (e.entry, e.until) for pk, e in places.items()}
     valid = dict(Referral.objects.values_list("pk", "valid_until"))
     assert valid == {pk: until for pk, (_issued, until) in referrals.items()}
+    live = dict(Offer.objects.filter(state=Offer.State.LIVE).values_list("pk", "valid_until"))
+    assert live == {pk: until for pk, (_made, until) in offers.items()}
