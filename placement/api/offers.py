@@ -10,7 +10,7 @@ shape of `indigo.api`.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -172,50 +172,47 @@ class MyOffersView(MeBaseView):
         return Response(OfferSerializer(parent_offers(parent=request.user, at=timezone.now()), many=True).data)
 
 
-class MyOfferAcceptView(MeBaseView):
+class OfferAnswerView(MeBaseView):
+    """An answer to one of the parent's offers, by the service in `answer`; the offer as it stands after it."""
+
+    serializer_class = OfferSerializer
+    answer = None  # the service: offer_accept or offer_decline
+
+    def post(self, request, pk: int):
+        offer = parent_offer_get(parent=request.user, offer_id=pk)
+        type(self).answer(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
+        return Response(OfferSerializer(parent_offer_get(parent=request.user, offer_id=pk)).data)
+
+
+def offer_answer_schema(operation_id: str):
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            tags=["me"],
+            request=None,
+            parameters=[OFFER_ID],
+            responses={
+                200: OfferSerializer,
+                404: OFFER_NOT_FOUND,
+                409: refused("reason offer_not_live or offer_expired."),
+                **UNAUTHORISED,
+            },
+        )
+    )
+
+
+@offer_answer_schema("me_offers_accept")
+class MyOfferAcceptView(OfferAnswerView):
     """Accept a live offer: a referral exactly as a claim gives (5 working days)."""
 
-    serializer_class = OfferSerializer
-
-    @extend_schema(
-        operation_id="me_offers_accept",
-        tags=["me"],
-        request=None,
-        parameters=[OFFER_ID],
-        responses={
-            200: OfferSerializer,
-            404: OFFER_NOT_FOUND,
-            409: refused("reason offer_not_live or offer_expired."),
-            **UNAUTHORISED,
-        },
-    )
-    def post(self, request, pk: int):
-        offer = parent_offer_get(parent=request.user, offer_id=pk)
-        offer_accept(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        return Response(OfferSerializer(parent_offer_get(parent=request.user, offer_id=pk)).data)
+    answer = staticmethod(offer_accept)
 
 
-class MyOfferDeclineView(MeBaseView):
+@offer_answer_schema("me_offers_decline")
+class MyOfferDeclineView(OfferAnswerView):
     """Decline a live offer: the place goes to the next run, the application stays queued with its time."""
 
-    serializer_class = OfferSerializer
-
-    @extend_schema(
-        operation_id="me_offers_decline",
-        tags=["me"],
-        request=None,
-        parameters=[OFFER_ID],
-        responses={
-            200: OfferSerializer,
-            404: OFFER_NOT_FOUND,
-            409: refused("reason offer_not_live or offer_expired."),
-            **UNAUTHORISED,
-        },
-    )
-    def post(self, request, pk: int):
-        offer = parent_offer_get(parent=request.user, offer_id=pk)
-        offer_decline(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        return Response(OfferSerializer(parent_offer_get(parent=request.user, offer_id=pk)).data)
+    answer = staticmethod(offer_decline)
 
 
 class ResumedApplicationSerializer(ApplicationSerializer):
