@@ -263,28 +263,38 @@ def by_id(by) -> int | None:
 def referrals_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: bool = True) -> list[Move]:
     """Re-time the city's live referrals still valid after `at` (DOMAIN.md, Referral; Places 6): the counted-day
     rule from their issue on the calendar as it now stands, not before the next 18:00 after `at`; each is audited."""
-    floor = retime_floor(at)
-    valid_until = _by_entry_day(referral_valid_until)
-    rows = (
-        Referral.objects.filter(status=Referral.Status.LIVE, place__city_id=city.pk, valid_until__gt=at)
-        .order_by("pk")
-        .values_list("pk", "issued_at", "valid_until")
+    rows = Referral.objects.filter(status=Referral.Status.LIVE, place__city_id=city.pk, valid_until__gt=at)
+    return _live_deadlines_retime(
+        rows=rows.values_list("pk", "issued_at", "valid_until"),
+        rule=referral_valid_until,
+        live=("status", Referral.Status.LIVE.value),
+        action="referral.retimed",
+        at=at,
+        cause=cause,
+        by=by,
+        apply=apply,
     )
+
+
+def _live_deadlines_retime(
+    *, rows, rule, live: tuple[str, str], action: str, at: dt.datetime, cause: Cause, by, apply: bool
+) -> list[Move]:
+    """The moves of `rows` (pk, the moment the deadline counts from, `valid_until`) to the later of `rule` on the
+    calendar as it now stands and the next 18:00 after `at`; written (only those still `live`) and audited when
+    `apply`, the rows locked first."""
+    floor = retime_floor(at)
+    rule = _by_entry_day(rule)
     if apply:
         rows = rows.select_for_update(of=("self",), no_key=True)
     moves = []
-    for pk, issued_at, until in rows:
-        new_until = max(valid_until(issued_at), floor)
+    for pk, start, until in rows.order_by("pk"):
+        new_until = max(rule(start), floor)
         if new_until != until:
             moves.append(Move(pk=pk, before=until, after=new_until))
     if apply and moves:
-        _referrals_write(moves=moves, at=at, cause=cause, by=by)
+        _valid_until_write(model=rows.model, live=live, moves=moves)
+        _retimed_audit(model=rows.model, action=action, moves=moves, at=at, cause=cause, by=by)
     return moves
-
-
-def _referrals_write(*, moves: list[Move], at: dt.datetime, cause: Cause, by) -> None:
-    _valid_until_write(model=Referral, live=("status", Referral.Status.LIVE.value), moves=moves)
-    _retimed_audit(model=Referral, action="referral.retimed", moves=moves, at=at, cause=cause, by=by)
 
 
 def _valid_until_write(*, model, live: tuple[str, str], moves: list[Move]) -> None:
@@ -325,26 +335,17 @@ def offers_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: 
     `offer_valid_until` from when the offer was made, with the city's `offer_working_days`, on the calendar as it
     now stands, not before the next 18:00 after `at`; each is audited (`offer.retimed`). The place an offer holds
     stays `offered` (no place event, nothing the registry shows changes)."""
-    floor = retime_floor(at)
-    valid_until = _by_entry_day(
-        lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days)
+    rows = Offer.objects.filter(state=Offer.State.LIVE, place__city_id=city.pk, valid_until__gt=at)
+    return _live_deadlines_retime(
+        rows=rows.values_list("pk", "made_at", "valid_until"),
+        rule=lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days),
+        live=("state", Offer.State.LIVE.value),
+        action="offer.retimed",
+        at=at,
+        cause=cause,
+        by=by,
+        apply=apply,
     )
-    rows = (
-        Offer.objects.filter(state=Offer.State.LIVE, place__city_id=city.pk, valid_until__gt=at)
-        .order_by("pk")
-        .values_list("pk", "made_at", "valid_until")
-    )
-    if apply:
-        rows = rows.select_for_update(of=("self",), no_key=True)
-    moves = []
-    for pk, made_at, until in rows:
-        new_until = max(valid_until(made_at), floor)
-        if new_until != until:
-            moves.append(Move(pk=pk, before=until, after=new_until))
-    if apply and moves:
-        _valid_until_write(model=Offer, live=("state", Offer.State.LIVE.value), moves=moves)
-        _retimed_audit(model=Offer, action="offer.retimed", moves=moves, at=at, cause=cause, by=by)
-    return moves
 
 
 # Every kind of deadline a change of the calendar or of a shift re-times, each `(city, at, cause, by, apply)`.
