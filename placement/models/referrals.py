@@ -84,6 +84,20 @@ class Referral(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @classmethod
+    def issued(cls, *, place, application, parent, at: dt.datetime) -> "Referral":
+        """The referral a claim or an accepted offer gives (unsaved): the place held for the application's child,
+        valid to 18:00 of the 5th counted working day from `at`."""
+        return cls(
+            place=place,
+            application=application,
+            child_id=application.child_id,
+            parent=parent,
+            kindergarten_id=place.kindergarten_id,
+            issued_at=at,
+            valid_until=referral_valid_until(at),
+        )
+
 
 class Contract(models.Model):
     """The enrolment: the kindergarten took the child with the referral (DOMAIN.md)."""

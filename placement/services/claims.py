@@ -34,7 +34,6 @@ from schedules.calendar import protocol_day
 from ..errors import ClaimRateLimited, ClaimRefused, NotYourApplication, PlaceGone
 from ..locks import parent_lock, place_lock
 from ..models import Application, Place, PlaceEvent, Referral
-from ..models.referrals import referral_valid_until
 from ..registry_cache import registry_changed
 from ..selectors.claims import claim_application, claim_refusal, place_gone
 from .events import place_event_build
@@ -149,15 +148,7 @@ def _place_claim(
     problem = place_gone(place, at) or claim_refusal(place=place, application=application, by=by, at=at)
     if problem is not None:
         raise problem
-    referral = Referral(
-        place=place,
-        application=application,
-        child_id=application.child_id,
-        parent=by,
-        kindergarten_id=place.kindergarten_id,
-        issued_at=at,
-        valid_until=referral_valid_until(at),
-    )
+    referral = Referral.issued(place=place, application=application, parent=by, at=at)
     access = place.access_at(at)
     try:
         with transaction.atomic():

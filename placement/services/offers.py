@@ -40,7 +40,6 @@ from ..errors import (
 )
 from ..locks import application_lock, parent_lock, place_lock
 from ..models import RESUME_DAYS, Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral
-from ..models.referrals import referral_valid_until
 from ..permissions import parent_holds_child
 from ..registry_cache import registry_changed
 from ..selectors.offers import allocation_free_places, allocation_participants
@@ -88,15 +87,8 @@ def offer_accept(*, offer: Offer, parent, at: dt.datetime, ip: str | None = None
             raise ClaimRefused(
                 "has_live_referral" if application.status == Application.Status.REFERRED else "not_in_queue"
             )
-        referral = Referral.objects.create(
-            place=place,
-            application=application,
-            child_id=application.child_id,
-            parent=parent,
-            kindergarten_id=place.kindergarten_id,
-            issued_at=at,
-            valid_until=referral_valid_until(at),
-        )
+        referral = Referral.issued(place=place, application=application, parent=parent, at=at)
+        referral.save()
         Offer.objects.filter(pk=offer.pk).update(state=Offer.State.ACCEPTED, decided_at=at, referral=referral)
         Place.objects.filter(pk=place.pk).update(state=Place.State.TAKEN)
         Application.objects.filter(pk=application.pk).update(status=Application.Status.REFERRED, status_changed_at=at)
