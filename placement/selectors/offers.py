@@ -129,10 +129,13 @@ def allocation_free_places(*, city: City, cutoff: dt.datetime) -> list[tuple[int
     """The city's places in priority access at `cutoff` that are neither offered nor taken, by id, each as
     (place id, kindergarten id, birth year, language, group type). Read after the run's moves, so the state is the
     clock's."""
+    # Locked in id order (after the city's lock, placement/locks.py): a withdrawal by staff at 18:00 waits for the
+    # run instead of moving a place between this read and the run's UPDATE.
     return list(
         Place.objects.filter(city=city, state=Place.State.PRIORITY)
         .filter(access_condition(Access.PRIORITY, cutoff))
         .order_by("pk")
+        .select_for_update(of=("self",), no_key=True)
         .values_list("pk", "kindergarten_id", "group__birth_year", "group__language", "group__group_type")
     )
 

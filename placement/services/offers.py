@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, Exists, JSONField, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy as _
@@ -87,8 +87,15 @@ def offer_accept(*, offer: Offer, parent, at: dt.datetime, ip: str | None = None
             raise ClaimRefused(
                 "has_live_referral" if application.status == Application.Status.REFERRED else "not_in_queue"
             )
+        # One live referral per child, whatever the city: the child may hold one through an application elsewhere.
+        if Referral.objects.filter(child_id=application.child_id, status=Referral.Status.LIVE).exists():
+            raise ClaimRefused("has_live_referral")
         referral = Referral.issued(place=place, application=application, parent=parent, at=at)
-        referral.save()
+        try:
+            with transaction.atomic():
+                referral.save()
+        except IntegrityError as exc:  # the constraint caught what the check above should have: report, never 500
+            raise ClaimRefused("has_live_referral") from exc
         Offer.objects.filter(pk=offer.pk).update(state=Offer.State.ACCEPTED, decided_at=at, referral=referral)
         Place.objects.filter(pk=place.pk).update(state=Place.State.TAKEN)
         Application.objects.filter(pk=application.pk).update(status=Application.Status.REFERRED, status_changed_at=at)

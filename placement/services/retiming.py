@@ -287,7 +287,8 @@ def _live_deadlines_retime(
     if apply:
         rows = rows.select_for_update(of=("self",), no_key=True)
     moves = []
-    for pk, start, until in rows.order_by("pk"):
+    # In place order, as a block locks them (place, then its referral or offer): the two never wait on each other.
+    for pk, start, until in rows.order_by("place_id", "pk"):
         new_until = max(rule(start), floor)
         if new_until != until:
             moves.append(Move(pk=pk, before=until, after=new_until))

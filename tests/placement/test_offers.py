@@ -273,6 +273,18 @@ def test_an_accepted_offer_gives_exactly_what_a_claim_gives(offered):
         offer_accept(offer=offer, parent=parent, at=ANSWER)
 
 
+def test_an_offer_to_a_child_already_holding_a_live_referral_elsewhere_is_refused_and_stays_live(offered, groups):
+    parent, application, offer, _ = offered
+    # The child's live referral to another place (in real life through its application in another city).
+    [elsewhere] = place_release(group=groups[1], count=1, at=RELEASED)
+    Referral.issued(place=elsewhere, application=application, parent=parent, at=RELEASED).save()
+    with pytest.raises(ClaimRefused) as refused:
+        offer_accept(offer=offer, parent=parent, at=ANSWER)
+    assert (refused.value.code, refused.value.status) == ("has_live_referral", 403)
+    offer.refresh_from_db()
+    assert offer.state == Offer.State.LIVE
+
+
 def test_another_familys_offer_is_not_found(offered):
     _, _, offer, _ = offered
     stranger, _ = applicant(offered[1].city, 3)
