@@ -134,16 +134,15 @@ def _registry_cached(request, *, kind: str, at, compute, key=None) -> HttpRespon
 
 
 def _registry_cover(lookup, filters: registry.RegistryFilters) -> None:
-    """Tell the cache what the answer for `filters` covers before it is read: the kindergarten, the cohort, or
-    every cohort of the city, so that a change elsewhere in the city leaves it cached (registry_cache)."""
+    """Tell the cache what the answer for `filters` covers before it is read: the kindergarten or the cohort, so
+    that a change elsewhere in the city leaves it cached (registry_cache). An answer about the whole city depends on
+    the city's own token, which every change in the city renews."""
     if lookup is None or filters.city is None:
         return
     if filters.kindergarten_id is not None:
         lookup.cover(kindergarten_id=filters.kindergarten_id)
     elif filters.birth_year is not None:
         lookup.cover(cohorts=[filters.birth_year])
-    else:
-        lookup.cover(cohorts=registry.city_cohorts(city=filters.city))
 
 
 class CachedRegistryMixin:

@@ -201,11 +201,6 @@ def registry_summary(*, filters: RegistryFilters, at: dt.datetime | None = None)
     )
 
 
-def city_cohorts(*, city: City) -> list[int]:
-    """The cohorts (birth years) the city has groups of."""
-    return sorted(set(Group.objects.filter(kindergarten__city=city).values_list("birth_year", flat=True)))
-
-
 def registry_kindergartens(*, city: City | None) -> QuerySet[Kindergarten]:
     kindergartens = Kindergarten.objects.order_by("code", "pk")
     return kindergartens.filter(city=city) if city is not None else kindergartens

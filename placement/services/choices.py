@@ -15,27 +15,17 @@ from accounts.services.audit import audit_record
 
 from ..errors import ChoiceDuplicate, ChoiceNotServed, ChoicesNotEditable, ChoicesTooMany, NoSuchApplication
 from ..locks import application_lock
-from ..models import Application, ApplicationChoice, Group
+from ..models import Application, ApplicationChoice
 from ..permissions import parent_holds_child
+from ..selectors.offer_pages import choice_kindergartens
 
 EDITABLE_STATUSES = (Application.Status.QUEUED, Application.Status.HELD)
 
 
 def _served_kindergarten_ids(*, application: Application, kindergarten_ids: list[int]) -> set[int]:
     """Those of the kindergartens that belong to the application's city and have a group it matches."""
-    languages = (
-        [Application.Language.KK, Application.Language.RU]
-        if application.language == Application.Language.ANY
-        else [application.language]
-    )
     return set(
-        Group.objects.filter(
-            kindergarten_id__in=kindergarten_ids,
-            kindergarten__city_id=application.city_id,
-            birth_year=application.birth_year,
-            group_type=application.group_type,
-            language__in=languages,
-        ).values_list("kindergarten_id", flat=True)
+        choice_kindergartens(application=application).filter(pk__in=kindergarten_ids).values_list("pk", flat=True)
     )
 
 

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import CabinetBlock, Notification
 from accounts.permissions import department_admin_require
 from accounts.services.audit import audit_record
-from schedules.calendar import PROTOCOL_MOMENT, at_astana, counted_days
+from schedules.calendar import priority_ends_at
 
 from .. import allocation
 from ..errors import (
@@ -196,8 +196,8 @@ def offers_expire(*, city: City, cutoff: dt.datetime) -> int:
 
 
 def offer_valid_until(*, made_at: dt.datetime, working_days: int) -> dt.datetime:
-    """18:00 of the `working_days`-th counted working day after `made_at` (the referral's calendar rule)."""
-    return at_astana(counted_days(made_at, working_days)[-1], PROTOCOL_MOMENT)
+    """18:00 of the `working_days`-th counted working day after `made_at` (the counted-day rule of Places 2)."""
+    return priority_ends_at(made_at, working_days)
 
 
 def _pseudonym_secret() -> bytes:

@@ -96,7 +96,7 @@ def test_a_repeated_api_request_is_answered_from_the_cache_without_a_query(
 ):
     place_release(group=group, count=3, at=RELEASED)
     with at(IN_PRIORITY):
-        # Uncached: the city's id (once per process), the city, its cohorts (what the answer covers), count, page,
+        # Uncached: the city's id (once per process), the city, count, page,
         # next change of access.
         with django_assert_max_num_queries(6):
             client.get(API, {"city": "temirtau", "language": "kk"})

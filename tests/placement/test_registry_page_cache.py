@@ -23,6 +23,7 @@ def test_a_visitors_page_is_served_whole_from_the_cache(client, city, group, dja
         with django_assert_num_queries(0):
             again = client.get("/ru/registry/")
     assert again.content == first.content and page_places(again) == 2
+    assert again.templates == []  # the page itself, not its content cache inside a frame rendered again
 
 
 def test_the_cached_page_ends_when_support_closes(client, city, group):
@@ -45,3 +46,4 @@ def test_a_reader_with_a_session_is_never_served_the_visitors_cached_page(
         with django_assert_num_queries(1):  # the session is looked up: the page is the visitor's content in a frame
             response = client.get("/ru/registry/")
     assert response.status_code == 200
+    assert "placement/registry.html" in [template.name for template in response.templates]
