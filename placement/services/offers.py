@@ -39,9 +39,10 @@ from ..errors import (
     ResumeExpired,
 )
 from ..locks import application_lock, parent_lock, place_lock
-from ..models import RESUME_DAYS, Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral
+from ..models import Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral
 from ..permissions import parent_holds_child
 from ..registry_cache import registry_changed
+from ..selectors.offer_pages import resume_until
 from ..selectors.offers import allocation_free_places, allocation_participants
 from .events import place_event_build
 from .notifications import REMINDER_AHEAD, offers_notify, referral_issued_notify
@@ -53,7 +54,6 @@ EXPIRED_REASON = _("Offer expired unanswered")
 WITHDRAWN_REASON = _("Offer withdrawn: the application was withdrawn")
 BLOCKED_REASON = _("Offer withdrawn: the parent's cabinet is blocked")
 ADMINS_RESUME = _("Only department admins resume an application past the parent's window.")
-RESUME_WINDOW = dt.timedelta(days=RESUME_DAYS)
 
 
 def _live_offer_refusal(*, offer_id: int, at: dt.datetime) -> OfferNotLive | OfferExpired | None:
@@ -162,7 +162,8 @@ def application_resume(*, application: Application, parent, at: dt.datetime, ip:
         locked = application_lock(application_id=application.pk)
         if locked.paused_at is None:
             raise ApplicationNotPaused()
-        if locked.resumed_at is not None or at > locked.paused_at + RESUME_WINDOW:
+        until = resume_until(locked)
+        if until is None or at > until:  # resumed once already, or past the 28 days
             raise ResumeExpired()
         Application.objects.filter(pk=application.pk).update(paused_at=None, resumed_at=at)
         audit_record(actor=parent, action="application.resume", target=application, ip=ip, at=at)

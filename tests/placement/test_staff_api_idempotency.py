@@ -73,6 +73,18 @@ def test_a_refused_request_keeps_no_key(postgres, api_as, group, staff, other_st
     assert not ReleaseSubmission.objects.exists()
 
 
+def test_a_request_refused_by_the_service_keeps_no_key_and_its_retry_is_judged_again(postgres, api_as, group, staff):
+    [place] = place_release(group=group, count=1, at=NOW)
+    api = api_as(staff)
+    url = f"/api/v1/staff/places/{place.pk}/withdraw/"
+    with at(NOW):
+        api.post(url, {"reason": "Ремонт"}, format="json")  # withdrawn without a key
+        refused = api.post(url, {"reason": "Ремонт"}, format="json", HTTP_IDEMPOTENCY_KEY="w-2")
+        again = api.post(url, {"reason": "Ремонт"}, format="json", HTTP_IDEMPOTENCY_KEY="w-2")
+    assert (refused.status_code, again.status_code) == (409, 409)
+    assert not ReleaseSubmission.objects.filter(token__startswith="api:").exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_retries_racing_with_one_key_release_once(postgres, api_as, group, staff):
     body = {"group": group.pk, "count": 3}
