@@ -370,6 +370,10 @@ class ProtocolDocumentSerializer(serializers.Serializer):
     day = serializers.CharField()
     previous_sha256 = serializers.CharField()
     entries = serializers.ListField(child=serializers.DictField())
+    allocation = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="Only on a day the run allocated places."
+    )
+    inputs_sha256 = serializers.CharField(required=False, help_text="Only on a day the run allocated places.")
 
 
 @extend_schema_view(
@@ -422,4 +426,4 @@ class ProtocolDocumentView(GenericAPIView):
         responses={200: ProtocolDocumentSerializer, 404: NOT_FOUND},
     )
     def get(self, request, city: str, day: str):
-        return Response(protocols.protocol_document(protocol=protocols.protocol_find(city_slug=city, day=day)))
+        return Response(protocols.protocol_find(city_slug=city, day=day).document())

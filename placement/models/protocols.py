@@ -9,7 +9,7 @@ from .kindergartens import City
 class Protocol(AppendOnlyModel):
     """The published release protocol of one city and protocol day: immutable, hash-chained to the day before.
 
-    `sha256` is the SHA-256 of the canonical JSON of (city, day, previous_sha256, entries); see
+    `sha256` is the SHA-256 of the canonical JSON of its `document()`; see
     `placement.services.protocols.protocol_digest`. Changing any published day breaks its hash and every later link.
     """
 
@@ -37,3 +37,21 @@ class Protocol(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.city} {self.day:%d.%m.%Y}"
+
+    @property
+    def allocated(self) -> bool:
+        """A day the offer-mode run allocated places: its document carries the allocation and the inputs' hash."""
+        return bool(self.inputs_sha256 or self.allocation)
+
+    def document(self) -> dict:
+        """Exactly what `sha256` is the hash of: (city, day, previous_sha256, entries), and on a day the run
+        allocated places also (allocation, inputs_sha256), so a day without them keeps its digest."""
+        document = {
+            "city": self.city.slug,
+            "day": self.day.isoformat(),
+            "previous_sha256": self.previous_sha256,
+            "entries": self.entries,
+        }
+        if self.allocated:
+            document |= {"allocation": self.allocation, "inputs_sha256": self.inputs_sha256}
+        return document

@@ -47,16 +47,6 @@ def protocol_neighbours(*, protocol: Protocol) -> tuple[dt.date | None, dt.date 
     return previous, following
 
 
-def protocol_document(*, protocol: Protocol) -> dict:
-    """Exactly what the day's SHA-256 is computed over (see `placement.services.protocols.protocol_digest`)."""
-    return {
-        "city": protocol.city.slug,
-        "day": protocol.day.isoformat(),
-        "previous_sha256": protocol.previous_sha256,
-        "entries": protocol.entries,
-    }
-
-
 @dataclass(frozen=True)
 class ProtocolRow:
     """One entry of a published protocol, ready to show in the reader's language."""

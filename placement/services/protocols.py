@@ -24,48 +24,26 @@ def canonical_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _document_digest(
-    *,
-    city_slug: str,
-    day: dt.date,
-    previous_sha256: str,
-    entries_json: str,
-    allocation: list[dict] | None = None,
-    inputs_sha256: str = "",
-) -> str:
-    # The canonical JSON of {"city", "day", "entries", "previous_sha256"} with the entries' canonical text spliced
-    # in: a dict's canonical JSON is its sorted "key":value pairs joined by commas, so this is exactly
-    # canonical_json(document) without encoding the entries a second time. A day with an allocation (offer mode,
-    # issue 14) adds "allocation" and "inputs_sha256" to the document, so a day without one keeps its digest.
-    allocated = bool(inputs_sha256 or allocation)
+def _document_digest(protocol: Protocol, *, entries_json: str) -> str:
+    # The canonical JSON of `protocol.document()` with the entries' canonical text spliced in: a dict's canonical
+    # JSON is its sorted "key":value pairs joined by commas, so this is exactly canonical_json(document) without
+    # encoding the entries a second time.
+    allocated = protocol.allocated
     canonical = (
-        (f'{{"allocation":{canonical_json(allocation or [])},' if allocated else "{")
-        + f'"city":{canonical_json(city_slug)},"day":{canonical_json(day.isoformat())},"entries":{entries_json},'
-        + (f'"inputs_sha256":{canonical_json(inputs_sha256)},' if allocated else "")
-        + f'"previous_sha256":{canonical_json(previous_sha256)}}}'
+        (f'{{"allocation":{canonical_json(protocol.allocation)},' if allocated else "{")
+        + f'"city":{canonical_json(protocol.city.slug)},"day":{canonical_json(protocol.day.isoformat())},'
+        + f'"entries":{entries_json},'
+        + (f'"inputs_sha256":{canonical_json(protocol.inputs_sha256)},' if allocated else "")
+        + f'"previous_sha256":{canonical_json(protocol.previous_sha256)}}}'
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def protocol_digest(
-    *,
-    city_slug: str,
-    day: dt.date,
-    previous_sha256: str,
-    entries: list[dict],
-    allocation: list[dict] | None = None,
-    inputs_sha256: str = "",
-) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the day's protocol and its link; with the
-    allocation section and the SHA-256 of the run's inputs on a day the run allocated places (offer mode)."""
-    return _document_digest(
-        city_slug=city_slug,
-        day=day,
-        previous_sha256=previous_sha256,
-        entries_json=canonical_json(entries),
-        allocation=allocation,
-        inputs_sha256=inputs_sha256,
-    )
+def protocol_digest(protocol: Protocol) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the day's protocol and its link
+    (`Protocol.document`): with the allocation section and the SHA-256 of the run's inputs on a day the run
+    allocated places (offer mode)."""
+    return _document_digest(protocol, entries_json=canonical_json(protocol.entries))
 
 
 def kindergarten_names(city: City) -> dict[int, dict]:
@@ -165,7 +143,7 @@ def protocol_publish(
     previous = Protocol.objects.filter(city=city, day__lt=day).order_by("-day").values_list("sha256", flat=True)
     previous_sha256 = previous.first() or Protocol.GENESIS
     entries_json, count = protocol_entries_json(city=city, day=day)
-    protocol = Protocol.objects.create(
+    protocol = Protocol(
         city=city,
         day=day,
         published_at=at or timezone.now(),
@@ -174,15 +152,9 @@ def protocol_publish(
         previous_sha256=previous_sha256,
         allocation=allocation or [],
         inputs_sha256=inputs_sha256,
-        sha256=_document_digest(
-            city_slug=city.slug,
-            day=day,
-            previous_sha256=previous_sha256,
-            entries_json=entries_json,
-            allocation=allocation,
-            inputs_sha256=inputs_sha256,
-        ),
     )
+    protocol.sha256 = _document_digest(protocol, entries_json=entries_json)
+    protocol.save(force_insert=True)
     del protocol.entries  # deferred: the expression is not the value; read back from the database when asked
     # Deferred too: a run catching up (or a national day's 20 cities) keeps every protocol it published, and a
     # day's allocation section holds a row per offer.
@@ -203,21 +175,14 @@ class ProtocolProblem:
 def _city_problems(city: City) -> Iterator[ProtocolProblem]:
     expected_previous = Protocol.GENESIS
     expected_day = None
-    for protocol in Protocol.objects.filter(city=city).order_by("day").iterator(chunk_size=50):
+    for protocol in city.protocols.order_by("day").iterator(chunk_size=50):  # each knows its city
         if expected_day is not None and protocol.day != expected_day:
             yield ProtocolProblem(city.slug, expected_day, "missing: the chain has a gap")
             return
         if protocol.previous_sha256 != expected_previous:
             yield ProtocolProblem(city.slug, protocol.day, "its link to the previous day does not match")
             return
-        digest = protocol_digest(
-            city_slug=city.slug,
-            day=protocol.day,
-            previous_sha256=protocol.previous_sha256,
-            entries=protocol.entries,
-            allocation=protocol.allocation,
-            inputs_sha256=protocol.inputs_sha256,
-        )
+        digest = protocol_digest(protocol)
         if digest != protocol.sha256:
             yield ProtocolProblem(city.slug, protocol.day, "its content does not match its SHA-256")
             return

@@ -153,10 +153,8 @@ def test_a_rehashed_forgery_breaks_the_next_days_link(group, city):
     place_release(group=group, count=1, at=astana(2024, 5, 2, 10, 0))
     run_daily(at=astana(2024, 5, 6, 18, 0))
     forged = Protocol.objects.get(city=city, day=dt.date(2024, 5, 3))
-    entries = [{"forged": True}]
-    digest = protocol_digest(
-        city_slug=city.slug, day=forged.day, previous_sha256=forged.previous_sha256, entries=entries
-    )
+    entries = forged.entries = [{"forged": True}]
+    digest = protocol_digest(forged)
     with rewriting_history():
         Protocol.objects.filter(pk=forged.pk).update(entries=entries, sha256=digest)
     assert [p.day for p in protocols_verify(city=city)] == [dt.date(2024, 5, 4)]

@@ -3,6 +3,8 @@ and the pause, the protocol's allocation section, and claim mode's rules in an o
 `postgres` fixture): the run's queries and the partial unique constraints are PostgreSQL's."""
 
 import datetime as dt
+import hashlib
+import json
 from io import StringIO
 
 import pytest
@@ -435,6 +437,17 @@ def test_the_protocol_publishes_the_allocation_without_personal_data_under_its_h
         (place.pk, place.kindergarten_id, 1, 1)
     ]
     assert digest == run.inputs_sha256
+
+
+def test_the_public_document_of_an_allocating_day_hashes_to_its_published_sha256(client, offered, offer_city):
+    """An outside reader can check an offer-mode day as any other: the document carries the allocation section and
+    the inputs' hash, and its canonical JSON hashes to `sha256`."""
+    day = RUN.date().isoformat()
+    document = client.get(f"/api/v1/protocols/{offer_city.slug}/{day}/document/").json()
+    protocol = Protocol.objects.get(city=offer_city, day=RUN.date())
+    assert document["allocation"] == protocol.allocation and document["inputs_sha256"] == protocol.inputs_sha256
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() == protocol.sha256
 
 
 def test_a_rewritten_allocation_section_breaks_the_protocols_hash(offered, offer_city):
