@@ -158,7 +158,7 @@ class OfferAdmin(DepartmentAdminAccess, ReadOnlyAdmin):
         return f"#{offer.place_id}"
 
 
-class ApplicationChoiceInline(admin.TabularInline):
+class ApplicationChoiceInline(ReadOnlyMixin, admin.TabularInline):
     """The application's ranked kindergartens, as the parent chose them (changed through the cabinet and the API,
     which audit every edit)."""
 
@@ -166,14 +166,7 @@ class ApplicationChoiceInline(admin.TabularInline):
     fields = ("rank", "kindergarten")
     readonly_fields = ("rank", "kindergarten")
     extra = 0
-    can_delete = False
     verbose_name_plural = _("kindergarten choices (offer mode)")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_view_permission(self, request, obj=None) -> bool:
         return True

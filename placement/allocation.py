@@ -37,8 +37,18 @@ PSEUDONYM_HEX_DIGITS = 16  # 64 bits: no collision in practice among a city's ap
 Key = tuple[int, str, str]
 
 
+class _Matched:
+    """What an applicant and a place are matched on: their cohort, language and group type (`key`)."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> Key:
+        return (self.birth_year, self.language, self.group_type)
+
+
 @dataclass(frozen=True, slots=True)
-class Applicant:
+class Applicant(_Matched):
     """An application that takes part in one run: queued, without a live offer or referral (issue 14).
 
     `position` is its queue position in its city and cohort at the run (DOMAIN.md, Queue); `choices` are its
@@ -62,13 +72,9 @@ class Applicant:
         if len(set(self.choices)) != len(self.choices):
             raise ValueError(f"applicant {self.pseudonym}: a kindergarten is chosen twice")
 
-    @property
-    def key(self) -> Key:
-        return (self.birth_year, self.language, self.group_type)
-
 
 @dataclass(frozen=True, slots=True)
-class FreePlace:
+class FreePlace(_Matched):
     """A place in priority access, neither offered nor taken, with its group's cohort, language and type."""
 
     place_id: int
@@ -80,10 +86,6 @@ class FreePlace:
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise ValueError(f"place {self.place_id}: a group's language is kk or ru, not {self.language!r}")
-
-    @property
-    def key(self) -> Key:
-        return (self.birth_year, self.language, self.group_type)
 
 
 @dataclass(frozen=True, slots=True)

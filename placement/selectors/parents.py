@@ -59,11 +59,14 @@ def parent_applications(*, parent) -> QuerySet[Application]:
     )
 
 
+def _numbered(rows: QuerySet, number: str, normalize):
+    """The row of `rows` by its number as a parent typed it (normalized); None for a number that cannot be one."""
+    number = normalize(number)
+    return rows.filter(number=number).first() if number else None
+
+
 def parent_application(*, parent, number: str) -> Application | None:
-    number = application_number_normalize(number)
-    if not number:
-        return None
-    return parent_applications(parent=parent).filter(number=number).first()
+    return _numbered(parent_applications(parent=parent), number, application_number_normalize)
 
 
 def claimable_applications(*, parent) -> QuerySet[Application]:
@@ -87,10 +90,7 @@ def parent_referrals(*, parent) -> QuerySet[Referral]:
 
 
 def parent_referral(*, parent, number: str) -> Referral | None:
-    number = referral_number_normalize(number)
-    if not number:
-        return None
-    return parent_referrals(parent=parent).filter(number=number).first()
+    return _numbered(parent_referrals(parent=parent), number, referral_number_normalize)
 
 
 def parent_contracts(*, parent) -> QuerySet[Contract]:

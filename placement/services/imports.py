@@ -91,8 +91,20 @@ class ImportRejected(DomainError):
         self.problems = problems
 
 
+class Tally:
+    """An import's counts: `changed` when any of those named in CHANGES is not zero (the unchanged ones never are)."""
+
+    CHANGES: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any(getattr(self, name) for name in self.CHANGES)
+
+
 @dataclass
-class ImportResult:
+class ImportResult(Tally):
+    CHANGES = ("city_created", "kindergartens_created", "kindergartens_updated", "groups_created", "groups_updated")
+
     city: City
     city_created: bool = False
     kindergartens_created: int = 0
@@ -101,16 +113,6 @@ class ImportResult:
     groups_created: int = 0
     groups_updated: int = 0
     groups_unchanged: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.city_created
-            or self.kindergartens_created
-            or self.kindergartens_updated
-            or self.groups_created
-            or self.groups_updated
-        )
 
 
 # --- Reading files -------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from schedules.calendar import ASTANA
 from ..models import Application, City, GroupType
 from ..models.queue import application_number_new
 from .applications import queue_category_for
-from .imports import FIRST_DATA_ROW, ImportProblem, ImportRejected
+from .imports import FIRST_DATA_ROW, ImportProblem, ImportRejected, Tally
 
 COLUMNS = (
     "application_number",
@@ -89,7 +89,16 @@ BATCH = 2000  # rows per INSERT
 
 
 @dataclass
-class QueueImportResult:
+class QueueImportResult(Tally):
+    CHANGES = (
+        "parents_created",
+        "parents_completed",
+        "children_created",
+        "representations_created",
+        "representations_confirmed",
+        "applications_created",
+    )
+
     parents_created: int = 0
     parents_completed: int = 0  # an account that logged in by SMS before the import got its IIN and name
     children_created: int = 0
@@ -99,17 +108,6 @@ class QueueImportResult:
     applications_unchanged: int = 0
     applications_renumbered: int = 0  # the old number did not fit the format or was taken: a new one was given
     cities: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.parents_created
-            or self.parents_completed
-            or self.children_created
-            or self.representations_created
-            or self.representations_confirmed
-            or self.applications_created
-        )
 
 
 @dataclass

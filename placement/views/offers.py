@@ -100,11 +100,11 @@ def _offer_context(offer: Offer, *, problem=None) -> dict:
     }
 
 
-class OfferView(CabinetView):
-    """The offer: kindergarten, group, the deadline, Accept (POST here) and a link to decline."""
+class _OfferAnswerPage(CabinetView):
+    """An offer's page: GET shows it, POST answers it (`answer`, which redirects). A second POST of an answer given
+    already (`answered_already`) lands where the first did; a refusal is shown on this page with its status."""
 
     http_method_names = ["get", "post"]
-    template_name = "cabinet/offer.html"
 
     def get(self, request, pk: int):
         offer = parent_offer_get(parent=request.user, offer_id=pk)
@@ -112,15 +112,34 @@ class OfferView(CabinetView):
 
     def post(self, request, pk: int):
         offer = parent_offer_get(parent=request.user, offer_id=pk)
+        if (again := self.answered_already(request, offer)) is not None:
+            return again
+        try:
+            return self.answer(request, offer)
+        except DomainError as exc:
+            offer.refresh_from_db()
+            return render(request, self.template_name, _offer_context(offer, problem=exc), status=exc.status)
+
+    def answered_already(self, request, offer: Offer) -> HttpResponse | None:
+        raise NotImplementedError
+
+    def answer(self, request, offer: Offer) -> HttpResponse:
+        raise NotImplementedError
+
+
+class OfferView(_OfferAnswerPage):
+    """The offer: kindergarten, group, the deadline, Accept (POST here) and a link to decline."""
+
+    template_name = "cabinet/offer.html"
+
+    def answered_already(self, request, offer: Offer) -> HttpResponse | None:
         if offer.state == Offer.State.ACCEPTED and offer.referral_id is not None:  # a double click
             messages.info(request, gettext("You have already accepted this offer: here is your referral."))
             return HttpResponseRedirect(reverse("placement:referral", kwargs={"number": offer.referral.number}))
-        try:
-            referral = offer_accept(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        except DomainError as exc:
-            offer.refresh_from_db()
-            context = _offer_context(offer, problem=exc)
-            return render(request, self.template_name, context, status=exc.status)
+        return None
+
+    def answer(self, request, offer: Offer) -> HttpResponse:
+        referral = offer_accept(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
         messages.success(
             request,
             gettext("The place is yours: referral %(number)s. Take it to the kindergarten before the deadline.")
@@ -129,26 +148,19 @@ class OfferView(CabinetView):
         return HttpResponseRedirect(reverse("placement:referral", kwargs={"number": referral.number}))
 
 
-class OfferDeclineView(CabinetView):
+class OfferDeclineView(_OfferAnswerPage):
     """GET asks for confirmation, POST declines: the place goes to the next run, the application stays queued."""
 
-    http_method_names = ["get", "post"]
     template_name = "cabinet/offer_decline.html"
 
-    def get(self, request, pk: int):
-        offer = parent_offer_get(parent=request.user, offer_id=pk)
-        return render(request, self.template_name, _offer_context(offer))
-
-    def post(self, request, pk: int):
-        offer = parent_offer_get(parent=request.user, offer_id=pk)
+    def answered_already(self, request, offer: Offer) -> HttpResponse | None:
         if offer.state == Offer.State.DECLINED:  # a double click
             messages.info(request, gettext("You have already declined this offer."))
             return HttpResponseRedirect(cabinet_url())
-        try:
-            offer_decline(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
-        except DomainError as exc:
-            offer.refresh_from_db()
-            return render(request, self.template_name, _offer_context(offer, problem=exc), status=exc.status)
+        return None
+
+    def answer(self, request, offer: Offer) -> HttpResponse:
+        offer_decline(offer=offer, parent=request.user, at=timezone.now(), ip=request_ip(request))
         messages.success(
             request,
             gettext("Offer declined. Application %(number)s stays in the queue with its time.")

@@ -70,51 +70,41 @@ class OptionsSelect(forms.Select):
         return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")  # noqa: S308 - escaped when rendered
 
 
+def _filter(label, invalid, *, field=forms.ChoiceField, widget=PlainSelect, **options):
+    """An optional filter: a value that does not parse is reported with `invalid` and left out of the search."""
+    error = "invalid" if field is forms.IntegerField else "invalid_choice"
+    return field(label=label, required=False, widget=widget, error_messages={error: invalid}, **options)
+
+
 class RegistryFilterForm(forms.Form):
     """The registry's GET filters. Values that do not parse are reported and left out of the search.
 
     The choices come from `registry_filter_choices` (cached with the registry), so validating needs no query."""
 
-    city = forms.ChoiceField(
-        label=_("City"),
-        required=False,
-        widget=PlainSelect,
-        error_messages={"invalid_choice": _("There is no such city.")},
-    )
-    birth_year = forms.TypedChoiceField(
-        label=_("Birth year (age)"),
-        required=False,
+    city = _filter(_("City"), _("There is no such city."))
+    birth_year = _filter(
+        _("Birth year (age)"),
+        _("Choose a birth year from the list."),
+        field=forms.TypedChoiceField,
         coerce=int,
         empty_value=None,
-        widget=PlainSelect,
-        error_messages={"invalid_choice": _("Choose a birth year from the list.")},
     )
-    language = forms.ChoiceField(
-        label=_("Language of instruction"),
-        required=False,
+    language = _filter(
+        _("Language of instruction"),
+        _("Choose a language from the list."),
         choices=_any(_("Any language")) + list(Language.choices),
-        widget=PlainSelect,
-        error_messages={"invalid_choice": _("Choose a language from the list.")},
     )
-    group_type = forms.ChoiceField(
-        label=_("Group type"),
-        required=False,
-        choices=_any(_("Any type")) + list(GroupType.choices),
-        widget=PlainSelect,
-        error_messages={"invalid_choice": _("Choose a group type from the list.")},
+    group_type = _filter(
+        _("Group type"), _("Choose a group type from the list."), choices=_any(_("Any type")) + list(GroupType.choices)
     )
-    access = forms.ChoiceField(
-        label=_("Access"),
-        required=False,
-        choices=_any(_("Any access")) + ACCESS_CHOICES,
-        widget=PlainSelect,
-        error_messages={"invalid_choice": _("Choose priority or general access.")},
+    access = _filter(
+        _("Access"), _("Choose priority or general access."), choices=_any(_("Any access")) + ACCESS_CHOICES
     )
-    kindergarten = forms.IntegerField(
-        label=_("Kindergarten"),
-        required=False,
+    kindergarten = _filter(
+        _("Kindergarten"),
+        _("There is no such kindergarten in this city."),
+        field=forms.IntegerField,
         widget=OptionsSelect,
-        error_messages={"invalid": _("There is no such kindergarten in this city.")},
     )
 
     def __init__(self, *args, cities, city, choices: "RegistryFilterChoices", **kwargs):
