@@ -242,26 +242,46 @@ class _KindergartenRow:
     groups: list = field(default_factory=list)  # (row, key, values)
 
 
-def _check_columns(columns: set[str], *, city_given: bool) -> list[ImportProblem]:
+def table_rows(
+    rows: list[Mapping[str, str]], *, known: Iterable[str], required: Iterable[str], check_columns=None
+) -> list[tuple[int, Mapping[str, str]]]:
+    """The table's rows with their row numbers in the file, blank lines left out. ImportRejected when it has no
+    data rows, or an unknown or missing column (or a problem `check_columns(columns)` finds): nothing is read."""
+    if not rows:
+        raise _no_data_rows()
+    columns = set(rows[0].keys())
     problems = []
-    unknown = sorted(columns - set(ALL_COLUMNS))
+    unknown = sorted(columns - set(known))
     if unknown:
         problems.append(
             ImportProblem(row=1, column="", message=_("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)})
         )
-    required = list(REQUIRED_COLUMNS)
-    if not city_given:
-        required.insert(0, "city_slug")
     missing = [name for name in required if name not in columns]
     if missing:
         problems.append(
             ImportProblem(row=1, column="", message=_("Missing columns: %(names)s.") % {"names": ", ".join(missing)})
         )
-    if ("latitude" in columns) != ("longitude" in columns):
-        problems.append(
-            ImportProblem(row=1, column="", message=_("Give both latitude and longitude columns, or neither."))
-        )
-    return problems
+    problems += check_columns(columns) if check_columns else []
+    if problems:
+        raise ImportRejected(problems)
+    numbered = [
+        (number, row)
+        for number, row in enumerate(rows, start=FIRST_DATA_ROW)
+        if any((value or "").strip() for value in row.values())  # else a blank line in a spreadsheet
+    ]
+    if not numbered:
+        raise _no_data_rows()
+    return numbered
+
+
+def _no_data_rows() -> ImportRejected:
+    return ImportRejected([ImportProblem(row=FIRST_DATA_ROW, column="", message=_("The file has no data rows."))])
+
+
+def _coordinates_both_or_neither(columns: set[str]) -> list[ImportProblem]:
+    if ("latitude" in columns) == ("longitude" in columns):
+        return []
+    return [ImportProblem(row=1, column="", message=_("Give both latitude and longitude columns, or neither."))]
 
 
 def _decimal(text: str, *, bound: int) -> Decimal:
@@ -418,20 +438,10 @@ def kindergartens_import(*, rows: list[Mapping[str, str]], city: str | City | No
     Raises ImportRejected, naming the row and column of every problem, without writing anything.
     """
     rows = list(rows)
-    if not rows:
-        raise ImportRejected([ImportProblem(row=FIRST_DATA_ROW, column="", message=_("The file has no data rows."))])
-    columns = set(rows[0].keys())
-    problems = _check_columns(columns, city_given=bool(city))
-    if problems:
-        raise ImportRejected(problems)
-
-    numbered = []
-    for number, row in enumerate(rows, start=FIRST_DATA_ROW):
-        if not any((value or "").strip() for value in row.values()):
-            continue  # a blank line in a spreadsheet
-        numbered.append((number, _row_values(number, row, problems)))
-    if not numbered:
-        raise ImportRejected([ImportProblem(row=FIRST_DATA_ROW, column="", message=_("The file has no data rows."))])
+    required = ([] if city else ["city_slug"]) + list(REQUIRED_COLUMNS)
+    table = table_rows(rows, known=ALL_COLUMNS, required=required, check_columns=_coordinates_both_or_neither)
+    problems = []
+    numbered = [(number, _row_values(number, row, problems)) for number, row in table]
 
     existing_city, city_names = _resolve_city(rows=rows, numbered=numbered, city=city, problems=problems)
 

@@ -36,7 +36,7 @@ from schedules.calendar import ASTANA
 from ..models import Application, City, GroupType
 from ..models.queue import application_number_new
 from .applications import queue_category_for
-from .imports import FIRST_DATA_ROW, ImportProblem, ImportRejected, Tally
+from .imports import ImportProblem, ImportRejected, Tally, table_rows
 
 COLUMNS = (
     "application_number",
@@ -588,32 +588,12 @@ def queue_import(
     written nothing. `city`: the slug every row belongs to (else each row's city_slug). `source`: the file's name,
     for the audit log."""
     at = at or timezone.now()
-    rows = list(rows)
-    if not rows:
-        raise ImportRejected([ImportProblem(row=FIRST_DATA_ROW, column="", message=_("The file has no data rows."))])
-    columns = set(rows[0].keys())
+    table = table_rows(list(rows), known=COLUMNS, required=[*REQUIRED_COLUMNS] + ([] if city else ["city_slug"]))
     problems = []
-    unknown = sorted(columns - set(COLUMNS))
-    if unknown:
-        problems.append(
-            ImportProblem(row=1, column="", message=_("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)})
-        )
-    required = [*REQUIRED_COLUMNS] + ([] if city else ["city_slug"])
-    missing = [name for name in required if name not in columns]
-    if missing:
-        problems.append(
-            ImportProblem(row=1, column="", message=_("Missing columns: %(names)s.") % {"names": ", ".join(missing)})
-        )
-    if problems:
-        raise ImportRejected(problems)
-
-    checked = []
-    for number, row in enumerate(rows, start=FIRST_DATA_ROW):
-        if not any((value or "").strip() for value in row.values()):
-            continue  # a blank line in a spreadsheet
-        checked.append(_Row(number, _row_values(number, row, city_slug=(city or "").strip(), at=at, problems=problems)))
-    if not checked:
-        raise ImportRejected([ImportProblem(row=FIRST_DATA_ROW, column="", message=_("The file has no data rows."))])
+    city_slug = (city or "").strip()
+    checked = [
+        _Row(number, _row_values(number, row, city_slug=city_slug, at=at, problems=problems)) for number, row in table
+    ]
     _check_file(checked, problems)
     existing = _existing(checked, problems)
     _check_against_database(checked, existing, problems)

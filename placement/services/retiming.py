@@ -260,42 +260,48 @@ def by_id(by) -> int | None:
 # --- Referrals: valid to 18:00 of the 5th counted working day --------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _LiveDeadline:
+    """A row that holds a place until its `valid_until` while `live` (the column and its live value): a referral,
+    an offer. `rule(city)` is its deadline from the moment in `counts_from`; a move is audited as `action`."""
+
+    model: type
+    live: tuple[str, str]
+    counts_from: str
+    rule: Callable[[City], Callable[[dt.datetime], dt.datetime]]
+    action: str
+
+    def retime(self, *, city: City, at: dt.datetime, cause: Cause, by, apply: bool) -> list[Move]:
+        """The moves of the city's live rows still valid after `at` to the later of the rule on the calendar as it
+        now stands and the next 18:00 after `at`; written (only those still live) and audited when `apply`, the
+        rows locked first."""
+        column, live = self.live
+        rows = self.model.objects.filter(**{column: live}, place__city_id=city.pk, valid_until__gt=at)
+        rows = rows.values_list("pk", self.counts_from, "valid_until")
+        if apply:
+            rows = rows.select_for_update(of=("self",), no_key=True)
+        floor, rule = retime_floor(at), _by_entry_day(self.rule(city))
+        moves = []
+        # In place order, as a block locks them (place, then its referral or offer): the two never wait on each other.
+        for pk, start, until in rows.order_by("place_id", "pk"):
+            new_until = max(rule(start), floor)
+            if new_until != until:
+                moves.append(Move(pk=pk, before=until, after=new_until))
+        if apply and moves:
+            _valid_until_write(model=self.model, live=self.live, moves=moves)
+            _retimed_audit(model=self.model, action=self.action, moves=moves, at=at, cause=cause, by=by)
+        return moves
+
+
 def referrals_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: bool = True) -> list[Move]:
     """Re-time the city's live referrals still valid after `at` (DOMAIN.md, Referral; Places 6): the counted-day
     rule from their issue on the calendar as it now stands, not before the next 18:00 after `at`; each is audited."""
-    rows = Referral.objects.filter(status=Referral.Status.LIVE, place__city_id=city.pk, valid_until__gt=at)
-    return _live_deadlines_retime(
-        rows=rows.values_list("pk", "issued_at", "valid_until"),
-        rule=referral_valid_until,
-        live=("status", Referral.Status.LIVE.value),
-        action="referral.retimed",
-        at=at,
-        cause=cause,
-        by=by,
-        apply=apply,
-    )
+    return _REFERRALS.retime(city=city, at=at, cause=cause, by=by, apply=apply)
 
 
-def _live_deadlines_retime(
-    *, rows, rule, live: tuple[str, str], action: str, at: dt.datetime, cause: Cause, by, apply: bool
-) -> list[Move]:
-    """The moves of `rows` (pk, the moment the deadline counts from, `valid_until`) to the later of `rule` on the
-    calendar as it now stands and the next 18:00 after `at`; written (only those still `live`) and audited when
-    `apply`, the rows locked first."""
-    floor = retime_floor(at)
-    rule = _by_entry_day(rule)
-    if apply:
-        rows = rows.select_for_update(of=("self",), no_key=True)
-    moves = []
-    # In place order, as a block locks them (place, then its referral or offer): the two never wait on each other.
-    for pk, start, until in rows.order_by("place_id", "pk"):
-        new_until = max(rule(start), floor)
-        if new_until != until:
-            moves.append(Move(pk=pk, before=until, after=new_until))
-    if apply and moves:
-        _valid_until_write(model=rows.model, live=live, moves=moves)
-        _retimed_audit(model=rows.model, action=action, moves=moves, at=at, cause=cause, by=by)
-    return moves
+_REFERRALS = _LiveDeadline(
+    Referral, ("status", Referral.Status.LIVE.value), "issued_at", lambda city: referral_valid_until, "referral.retimed"
+)
 
 
 def _valid_until_write(*, model, live: tuple[str, str], moves: list[Move]) -> None:
@@ -336,17 +342,14 @@ def offers_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: 
     `offer_valid_until` from when the offer was made, with the city's `offer_working_days`, on the calendar as it
     now stands, not before the next 18:00 after `at`; each is audited (`offer.retimed`). The place an offer holds
     stays `offered` (no place event, nothing the registry shows changes)."""
-    rows = Offer.objects.filter(state=Offer.State.LIVE, place__city_id=city.pk, valid_until__gt=at)
-    return _live_deadlines_retime(
-        rows=rows.values_list("pk", "made_at", "valid_until"),
-        rule=lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days),
-        live=("state", Offer.State.LIVE.value),
-        action="offer.retimed",
-        at=at,
-        cause=cause,
-        by=by,
-        apply=apply,
-    )
+    return _OFFERS.retime(city=city, at=at, cause=cause, by=by, apply=apply)
+
+
+def _offer_rule(city: City) -> Callable[[dt.datetime], dt.datetime]:
+    return lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days)
+
+
+_OFFERS = _LiveDeadline(Offer, ("state", Offer.State.LIVE.value), "made_at", _offer_rule, "offer.retimed")
 
 
 # Every kind of deadline a change of the calendar or of a shift re-times, each `(city, at, cause, by, apply)`.
