@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from indigo.append_only import AppendOnlyModel
+from indigo.models import actor_field
 
 from .validators import validate_iin, validate_phone
 
@@ -110,14 +111,7 @@ class Representation(models.Model):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     decision_reason = models.CharField(_("reason of the decision"), max_length=500, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
+    decided_by = actor_field(_("decided by"), optional=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -189,14 +183,7 @@ class AuditEntry(AppendOnlyModel):
     append_only_message = "the audit log is append-only"
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("who"),
-    )
+    actor = actor_field(_("who"), optional=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
     target_type = models.CharField(_("object type"), max_length=64, blank=True)
     target_id = models.CharField(_("object id"), max_length=64, blank=True)
@@ -229,18 +216,9 @@ class CabinetBlock(models.Model):
     starts_at = models.DateTimeField(_("blocked from"))
     ends_at = models.DateTimeField(_("blocked until"))
     reason = models.CharField(_("reason"), max_length=500)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
-    )
+    created_by = actor_field(_("blocked by"))
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
-    lifted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("lifted by"),
-    )
+    lifted_by = actor_field(_("lifted by"), optional=True)
     lift_reason = models.CharField(_("reason for lifting"), max_length=500, blank=True)
 
     objects = CabinetBlockQuerySet.as_manager()

@@ -3,10 +3,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from indigo.append_only import AppendOnlyModel
-
 from .kindergartens import City, Kindergarten
 from .places import Place
+from .protocols import CityDayRecord
 from .queue import Application
 from .referrals import Referral
 
@@ -80,7 +79,7 @@ class Offer(models.Model):
         return f"#{self.pk} {self.place_id}"
 
 
-class AllocationRun(AppendOnlyModel):
+class AllocationRun(CityDayRecord):
     """The inputs of one city's allocation at one day's 18:00 run (issue 14, Publication): the document of
     `placement.allocation.inputs_document` (queue order and choices under per-run pseudonyms, the free places) and
     its SHA-256, which the day's protocol publishes. `manage.py verify_allocation` re-runs the allocation from it."""
@@ -93,11 +92,7 @@ class AllocationRun(AppendOnlyModel):
     inputs = models.JSONField(_("inputs document"))
     inputs_sha256 = models.CharField(_("SHA-256 of the inputs"), max_length=64)
 
-    class Meta:
-        ordering = ["city", "-day"]
+    class Meta(CityDayRecord.Meta):
         verbose_name = _("allocation run")
         verbose_name_plural = _("allocation runs")
         constraints = [models.UniqueConstraint(fields=["city", "day"], name="allocation_run_one_per_city_and_day")]
-
-    def __str__(self) -> str:
-        return f"{self.city} {self.day:%d.%m.%Y}"

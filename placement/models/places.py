@@ -1,10 +1,10 @@
-from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from indigo.append_only import AppendOnlyModel
+from indigo.models import actor_field
 
 from .kindergartens import City, Group, GroupType, Kindergarten, Language
 
@@ -156,14 +156,7 @@ class PlaceEvent(AppendOnlyModel):
     at = models.DateTimeField(_("time"))
     protocol_day = models.DateField(_("protocol day"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    by = actor_field(_("by"), optional=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     birth_year = models.PositiveSmallIntegerField(_("cohort (birth year)"))
     language = models.CharField(_("language of instruction"), max_length=2, choices=Language.choices)

@@ -6,7 +6,20 @@ from indigo.append_only import AppendOnlyModel
 from .kindergartens import City
 
 
-class Protocol(AppendOnlyModel):
+class CityDayRecord(AppendOnlyModel):
+    """What one city's 18:00 run writes once for one protocol day (the protocol, the allocation run's inputs):
+    append-only, one per city and day, listed by city, latest day first. Each declares its own `city` (with its
+    own reverse name), `day` and the unique constraint naming them."""
+
+    class Meta:
+        abstract = True
+        ordering = ["city", "-day"]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.day:%d.%m.%Y}"
+
+
+class Protocol(CityDayRecord):
     """The published release protocol of one city and protocol day: immutable, hash-chained to the day before.
 
     `sha256` is the SHA-256 of the canonical JSON of its `document()`; see
@@ -29,14 +42,10 @@ class Protocol(AppendOnlyModel):
     allocation = models.JSONField(_("allocation"), default=list, blank=True)
     inputs_sha256 = models.CharField(_("SHA-256 of the allocation's inputs"), max_length=64, blank=True)
 
-    class Meta:
-        ordering = ["city", "-day"]
+    class Meta(CityDayRecord.Meta):
         verbose_name = _("release protocol")
         verbose_name_plural = _("release protocols")
         constraints = [models.UniqueConstraint(fields=["city", "day"], name="protocol_one_per_city_and_day")]
-
-    def __str__(self) -> str:
-        return f"{self.city} {self.day:%d.%m.%Y}"
 
     @property
     def allocated(self) -> bool:

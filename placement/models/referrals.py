@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from indigo.models import actor_field
 from schedules.calendar import PROTOCOL_MOMENT, at_astana, counted_days
 
 from .kindergartens import Kindergarten
@@ -119,9 +120,7 @@ class Contract(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("parent")
     )
     enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
-    enrolled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("enrolled by")
-    )
+    enrolled_by = actor_field(_("enrolled by"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     terminated_at = models.DateTimeField(_("terminated at"), null=True, blank=True)
     termination_reason = models.CharField(_("reason for termination"), max_length=500, blank=True)
