@@ -13,42 +13,33 @@ class PlacementError(DomainError):
     """Any refusal of the placement rules (a conflict with the current state unless a subclass says otherwise)."""
 
 
-class PlaceNotWithdrawable(PlacementError):
-    code = "not_withdrawable"
+class PlaceNotWithdrawable(PlacementError, code="not_withdrawable"):
     message = _("This place can no longer be withdrawn: it has been taken, enrolled or withdrawn already.")
 
 
-class NotYourKindergarten(PlacementError):
-    code = "not_your_kindergarten"
+class NotYourKindergarten(PlacementError, code="not_your_kindergarten", status=403):
     message = _("You can only act on places of your own kindergarten.")
-    status = 403
 
 
 class NotKindergartenStaff(Forbidden):
     message = _("Only kindergarten staff and department admins may do this.")
 
 
-class ReleaseAlreadySubmitted(PlacementError):
-    code = "already_submitted"
+class ReleaseAlreadySubmitted(PlacementError, code="already_submitted"):
     message = _("This release was already submitted; nothing more was released.")
 
 
-class IdempotencyKeyReused(PlacementError):
-    code = "idempotency_key_reused"
-    status = 422
+class IdempotencyKeyReused(PlacementError, code="idempotency_key_reused", status=422):
     message = _("This Idempotency-Key was already used for another request; use a new key for a new request.")
 
 
-class AlreadyInQueue(PlacementError):
-    code = "already_in_queue"
+class AlreadyInQueue(PlacementError, code="already_in_queue"):
     message = _("This child already has an active application in this city.")
 
 
-class CohortNotServed(PlacementError):
+class CohortNotServed(PlacementError, code="cohort_not_served", status=400):
     """DOMAIN.md, Queue: the city has no group of the child's cohort, or the child's age is outside its range."""
 
-    code = "cohort_not_served"
-    status = 400
     message = _("This city does not place children of this birth year.")
 
     def __init__(self, *, birth_year: int, served: list[int]):
@@ -63,18 +54,15 @@ class CohortNotServed(PlacementError):
         super().__init__(message)
 
 
-class ApplicationNotWithdrawable(PlacementError):
-    code = "application_not_withdrawable"
+class ApplicationNotWithdrawable(PlacementError, code="application_not_withdrawable"):
     message = _("Only an application that is in the queue can be withdrawn.")
 
 
-class NotYourChild(Forbidden):
-    code = "not_your_child"
+class NotYourChild(Forbidden, code="not_your_child"):
     message = _("No such child among yours.")
 
 
-class NotYourApplication(Forbidden):
-    code = "not_your_application"
+class NotYourApplication(Forbidden, code="not_your_application"):
     message = _("No such application among yours.")
 
 
@@ -106,21 +94,17 @@ class ProtocolMissing(NotFound):
         super().__init__(message)
 
 
-class ReferralNotLive(PlacementError):
-    code = "referral_not_live"
+class ReferralNotLive(PlacementError, code="referral_not_live"):
     message = _("This referral is no longer valid.")
 
 
-class NotReferralHolder(PlacementError):
-    code = "not_referral_holder"
+class NotReferralHolder(PlacementError, code="not_referral_holder", status=403):
     message = _("Only the parent who holds the referral may decline it.")
-    status = 403
 
 
-class ClaimRefused(PlacementError):
+class ClaimRefused(PlacementError, status=403):
     """This parent may not take this place now (HTTP 403); `code` says why (DOMAIN.md, Places 3-4)."""
 
-    status = 403
     MESSAGES = {
         "blocked": _("Your cabinet is blocked."),
         "not_confirmed": _("Your legal representation of this child is not confirmed yet."),
@@ -147,10 +131,9 @@ class ClaimRefused(PlacementError):
         super().__init__(message or self.MESSAGES[code], code=code)
 
 
-class PlaceGone(PlacementError):
+class PlaceGone(PlacementError, status=409):
     """The place is no longer free (HTTP 409); `code` says what became of it."""
 
-    status = 409
     MESSAGES = {
         "taken": _("Someone has already taken this place."),
         "withdrawn": _("The kindergarten has withdrawn this place."),
@@ -172,73 +155,58 @@ class ClaimRateLimited(RateLimited):
         )
 
 
-class NotSubscribable(PlacementError):
-    code = "not_subscribable"
+class NotSubscribable(PlacementError, code="not_subscribable"):
     message = _("Alerts can be turned on only for an application that is in the queue.")
 
 
 # --- Offer mode (issue 14; DOMAIN.md, Allocation modes) ------------------------------------------------------
 
 
-class ChoicesTooMany(PlacementError):
-    code = "choices_too_many"
-    status = 400
-
+class ChoicesTooMany(PlacementError, code="choices_too_many", status=400):
     def __init__(self, limit: int):
         super().__init__(_("Choose at most %(limit)s kindergartens.") % {"limit": limit})
 
 
-class ChoiceNotServed(PlacementError):
+class ChoiceNotServed(PlacementError, code="choice_not_served", status=400):
     """A chosen kindergarten is of another city or has no group of the application's cohort, language and type."""
 
-    code = "choice_not_served"
     message = _("A chosen kindergarten has no group for this child's birth year, language and group type.")
-    status = 400
 
 
-class ChoiceDuplicate(PlacementError):
-    code = "choice_duplicate"
+class ChoiceDuplicate(PlacementError, code="choice_duplicate", status=400):
     message = _("A kindergarten is chosen twice.")
-    status = 400
 
 
-class ChoicesNotEditable(PlacementError):
-    code = "choices_not_editable"
+class ChoicesNotEditable(PlacementError, code="choices_not_editable"):
     message = _("Choices can be changed only for an application that is in the queue.")
 
 
-class NoSuchOffer(NotFound):
+class NoSuchOffer(NotFound, code="not_your_offer"):
     """An unknown offer and another family's are alike (404)."""
 
-    code = "not_your_offer"
     message = _("No such offer among yours.")
 
 
-class OfferNotLive(PlacementError):
-    code = "offer_not_live"
+class OfferNotLive(PlacementError, code="offer_not_live"):
     message = _("This offer has already been answered or withdrawn.")
 
 
-class OfferExpired(PlacementError):
-    code = "offer_expired"
+class OfferExpired(PlacementError, code="offer_expired"):
     message = _("The time to answer this offer has passed.")
 
 
-class ApplicationNotPaused(PlacementError):
-    code = "application_not_paused"
+class ApplicationNotPaused(PlacementError, code="application_not_paused"):
     message = _("This application is not paused.")
 
 
-class ResumeExpired(PlacementError):
-    code = "resume_expired"
+class ResumeExpired(PlacementError, code="resume_expired"):
     message = _(
         "A paused application can be resumed by its parent only once and within 28 days; "
         "please contact the education department."
     )
 
 
-class NotOfferMode(NotFound):
+class NotOfferMode(NotFound, code="not_offer_mode"):
     """Choices and offers exist only in a city in offer mode (issue 14): elsewhere there is nothing to show."""
 
-    code = "not_offer_mode"
     message = _("This city does not offer places by ranked choices: parents take places from the registry.")

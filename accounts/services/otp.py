@@ -38,23 +38,17 @@ CODE_DIGITS = 6
 SMS_TEXT = _("INDIGO: your login code is %(code)s. Do not tell it to anyone.")
 
 
-class OtpError(DomainError):
+class OtpError(DomainError, code="otp_error", status=400):
     """A refused request or verification of an SMS code."""
 
-    code = "otp_error"
     message = _("The code cannot be checked. Request a new one.")
-    status = 400
 
 
-class OtpInvalidPhone(OtpError):
-    code = "invalid_phone"
+class OtpInvalidPhone(OtpError, code="invalid_phone"):
     message = _("Enter a phone number as +7 and 10 digits.")
 
 
-class OtpRateLimited(OtpError, RateLimited):
-    code = "rate_limited"
-    status = 429
-
+class OtpRateLimited(OtpError, RateLimited, code="rate_limited", status=429):
     def __init__(self, retry_after: int):
         minutes = max(1, math.ceil(retry_after / 60))
         super().__init__(
@@ -62,18 +56,15 @@ class OtpRateLimited(OtpError, RateLimited):
         )
 
 
-class OtpUnauthorized(OtpError):
+class OtpUnauthorized(OtpError, status=401):
     """A code that logs nobody in (HTTP 401, with the API's authentication scheme)."""
-
-    status = 401
 
     @property
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Token realm="api"'}
 
 
-class OtpInvalidCode(OtpUnauthorized):
-    code = "invalid_code"
+class OtpInvalidCode(OtpUnauthorized, code="invalid_code"):
     message = _("The code is wrong. Check the SMS and try again.")
 
     def __init__(self, message=None, *, tries_left: int | None = None):
@@ -81,32 +72,24 @@ class OtpInvalidCode(OtpUnauthorized):
         self.tries_left = tries_left  # wrong codes still allowed before this code is dead
 
 
-class OtpExpired(OtpUnauthorized):
-    code = "expired"
+class OtpExpired(OtpUnauthorized, code="expired"):
     message = _("The code has expired or has already been used. Request a new one.")
 
 
-class OtpTooManyAttempts(OtpUnauthorized):
-    code = "too_many_attempts"
+class OtpTooManyAttempts(OtpUnauthorized, code="too_many_attempts"):
     message = _("Too many wrong codes. Request a new one.")
 
 
-class OtpSmsFailed(OtpError):
-    code = "sms_failed"
+class OtpSmsFailed(OtpError, code="sms_failed", status=503):
     message = _("The SMS could not be sent. Try again in a few minutes.")
-    status = 503
 
 
-class LoginRefused(OtpError):
-    code = "login_refused"
+class LoginRefused(OtpError, code="login_refused", status=403):
     message = _("You cannot log in to this account.")
-    status = 403
 
 
-class PasswordLoginRequired(OtpError):
-    code = "password_required"
+class PasswordLoginRequired(OtpError, code="password_required", status=403):
     message = _("Kindergarten staff and department admins log in with a password.")
-    status = 403
 
 
 @dataclass(frozen=True)
