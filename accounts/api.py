@@ -51,10 +51,24 @@ class OtpBadRequest(OtpInvalidCode):
         return {}
 
 
-class OtpRequestView(APIView):
-    # No authentication: a login endpoint must not depend on (or demand CSRF for) an existing session.
+class LoginStepView(APIView):
+    # A step of the SMS login. No authentication: a login endpoint must not depend on (or demand CSRF for) an
+    # existing session.
     authentication_classes = []
     permission_classes = [AllowAny]
+    fields_serializer = None  # the request's fields
+    fields_refusal = None  # the DomainError of fields that do not parse
+
+    def fields(self, request) -> dict:
+        serializer = self.fields_serializer(data=request.data)
+        if not serializer.is_valid():
+            raise self.fields_refusal()
+        return serializer.validated_data
+
+
+class OtpRequestView(LoginStepView):
+    fields_serializer = OtpRequestSerializer
+    fields_refusal = OtpInvalidPhone
 
     @extend_schema(
         operation_id="auth_otp_request",
@@ -71,19 +85,16 @@ class OtpRequestView(APIView):
         tags=["auth"],
     )
     def post(self, request):
-        serializer = OtpRequestSerializer(data=request.data)
-        if not serializer.is_valid():
-            raise OtpInvalidPhone()
-        otp_request(phone=serializer.validated_data["phone"], ip=request_ip(request))
+        otp_request(phone=self.fields(request)["phone"], ip=request_ip(request))
         return Response(
             {"detail": _("The code has been sent by SMS."), "expires_in": settings.OTP_TTL_SECONDS},
             status=status.HTTP_202_ACCEPTED,
         )
 
 
-class OtpVerifyView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
+class OtpVerifyView(LoginStepView):
+    fields_serializer = OtpVerifySerializer
+    fields_refusal = OtpBadRequest
 
     @extend_schema(
         operation_id="auth_otp_verify",
@@ -100,16 +111,9 @@ class OtpVerifyView(APIView):
         tags=["auth"],
     )
     def post(self, request):
-        serializer = OtpVerifySerializer(data=request.data)
-        if not serializer.is_valid():
-            raise OtpBadRequest()
+        fields = self.fields(request)
         ip, user_agent = request_ip(request), request_user_agent(request)
-        user = otp_verify(
-            phone=serializer.validated_data["phone"],
-            code=serializer.validated_data["code"],
-            ip=ip,
-            user_agent=user_agent,
-        )
+        user = otp_verify(phone=fields["phone"], code=fields["code"], ip=ip, user_agent=user_agent)
         token = api_token_issue(user=user, ip=ip, user_agent=user_agent)
         return Response({"token": token, "user": {"id": user.pk, "role": user.role}})
 
