@@ -53,21 +53,21 @@ class OtpBadRequest(OtpInvalidCode):
 
 class LoginStepView(APIView):
     # A step of the SMS login. No authentication: a login endpoint must not depend on (or demand CSRF for) an
-    # existing session.
+    # existing session. `serializer_class` parses the request's fields (and is the schema's request body).
     authentication_classes = []
     permission_classes = [AllowAny]
-    fields_serializer = None  # the request's fields
+    serializer_class = None
     fields_refusal = None  # the DomainError of fields that do not parse
 
     def fields(self, request) -> dict:
-        serializer = self.fields_serializer(data=request.data)
+        serializer = self.serializer_class(data=request.data)
         if not serializer.is_valid():
             raise self.fields_refusal()
         return serializer.validated_data
 
 
 class OtpRequestView(LoginStepView):
-    fields_serializer = OtpRequestSerializer
+    serializer_class = OtpRequestSerializer
     fields_refusal = OtpInvalidPhone
 
     @extend_schema(
@@ -75,7 +75,6 @@ class OtpRequestView(LoginStepView):
         summary="Send a login code by SMS",
         description="The answer is the same whether or not an account exists for the phone. Limited per phone "
         "and per IP address per hour.",
-        request=OtpRequestSerializer,
         responses={
             202: OtpSentSerializer,
             400: refused("invalid_phone"),
@@ -93,7 +92,7 @@ class OtpRequestView(LoginStepView):
 
 
 class OtpVerifyView(LoginStepView):
-    fields_serializer = OtpVerifySerializer
+    serializer_class = OtpVerifySerializer
     fields_refusal = OtpBadRequest
 
     @extend_schema(
@@ -101,7 +100,6 @@ class OtpVerifyView(LoginStepView):
         summary="Exchange the SMS code for an API token",
         description="The first login of a phone creates the parent's account. A parent has one session: this "
         "login ends their web sessions and replaces their previous token.",
-        request=OtpVerifySerializer,
         responses={
             200: TokenSerializer,
             400: refused("invalid_phone, or invalid_code when the fields do not parse"),
