@@ -51,17 +51,30 @@ class OtpBadRequest(OtpInvalidCode):
         return {}
 
 
-class OtpRequestView(APIView):
-    # No authentication: a login endpoint must not depend on (or demand CSRF for) an existing session.
+class LoginStepView(APIView):
+    # A step of the SMS login. No authentication: a login endpoint must not depend on (or demand CSRF for) an
+    # existing session. `serializer_class` parses the request's fields (and is the schema's request body).
     authentication_classes = []
     permission_classes = [AllowAny]
+    serializer_class = None
+    fields_refusal = None  # the DomainError of fields that do not parse
+
+    def fields(self, request) -> dict:
+        serializer = self.serializer_class(data=request.data)
+        if not serializer.is_valid():
+            raise self.fields_refusal()
+        return serializer.validated_data
+
+
+class OtpRequestView(LoginStepView):
+    serializer_class = OtpRequestSerializer
+    fields_refusal = OtpInvalidPhone
 
     @extend_schema(
         operation_id="auth_otp_request",
         summary="Send a login code by SMS",
         description="The answer is the same whether or not an account exists for the phone. Limited per phone "
         "and per IP address per hour.",
-        request=OtpRequestSerializer,
         responses={
             202: OtpSentSerializer,
             400: refused("invalid_phone"),
@@ -71,26 +84,22 @@ class OtpRequestView(APIView):
         tags=["auth"],
     )
     def post(self, request):
-        serializer = OtpRequestSerializer(data=request.data)
-        if not serializer.is_valid():
-            raise OtpInvalidPhone()
-        otp_request(phone=serializer.validated_data["phone"], ip=request_ip(request))
+        otp_request(phone=self.fields(request)["phone"], ip=request_ip(request))
         return Response(
             {"detail": _("The code has been sent by SMS."), "expires_in": settings.OTP_TTL_SECONDS},
             status=status.HTTP_202_ACCEPTED,
         )
 
 
-class OtpVerifyView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
+class OtpVerifyView(LoginStepView):
+    serializer_class = OtpVerifySerializer
+    fields_refusal = OtpBadRequest
 
     @extend_schema(
         operation_id="auth_otp_verify",
         summary="Exchange the SMS code for an API token",
         description="The first login of a phone creates the parent's account. A parent has one session: this "
         "login ends their web sessions and replaces their previous token.",
-        request=OtpVerifySerializer,
         responses={
             200: TokenSerializer,
             400: refused("invalid_phone, or invalid_code when the fields do not parse"),
@@ -100,16 +109,9 @@ class OtpVerifyView(APIView):
         tags=["auth"],
     )
     def post(self, request):
-        serializer = OtpVerifySerializer(data=request.data)
-        if not serializer.is_valid():
-            raise OtpBadRequest()
+        fields = self.fields(request)
         ip, user_agent = request_ip(request), request_user_agent(request)
-        user = otp_verify(
-            phone=serializer.validated_data["phone"],
-            code=serializer.validated_data["code"],
-            ip=ip,
-            user_agent=user_agent,
-        )
+        user = otp_verify(phone=fields["phone"], code=fields["code"], ip=ip, user_agent=user_agent)
         token = api_token_issue(user=user, ip=ip, user_agent=user_agent)
         return Response({"token": token, "user": {"id": user.pk, "role": user.role}})
 

@@ -12,7 +12,7 @@ and the locked transaction; the referral answered is the one the transaction cre
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -23,7 +23,8 @@ from ..errors import ClaimRefused, NoSuchPlace, NotYourApplication, PlaceGone
 from ..models.queue import application_number_normalize
 from ..selectors.claims import claim_place
 from ..services.claims import UNKNOWN_APPLICATION, claim_attempt_register, place_claim_by_number
-from .me import UNAUTHORISED, MeBaseView, ReferralSerializer
+from .me import MeBaseView, ReferralSerializer
+from .schema import me_schema
 
 
 class ClaimRequestSerializer(serializers.Serializer):
@@ -48,9 +49,8 @@ class PlaceClaimView(MeBaseView):
 
     serializer_class = ReferralSerializer
 
-    @extend_schema(
-        operation_id="place_claim",
-        tags=["me"],
+    @me_schema(
+        "place_claim",
         request=ClaimRequestSerializer,
         parameters=[OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The place id.")],
         responses={
@@ -61,7 +61,6 @@ class PlaceClaimView(MeBaseView):
             404: refused("No such place."),
             409: refused(f"reason: {REASONS_409}."),
             429: refused("reason: rate_limited; Retry-After gives the seconds to wait."),
-            401: UNAUTHORISED[401],
         },
     )
     def post(self, request, pk: int):

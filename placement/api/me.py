@@ -8,7 +8,7 @@ children's, are masked to the first four and last two digits ("8501******12") so
 screen does not give them away. A parent who needs the full IIN has the document it came from.
 """
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -35,6 +35,7 @@ from ..services.applications import application_create, application_withdraw
 from ..services.referrals import referral_decline
 from .public import KindergartenRefSerializer
 from .queue import CATEGORY_CODES
+from .schema import NO_SUCH_APPLICATION, me_action_schema, me_schema
 
 
 def mask_iin(iin: str | None) -> str | None:
@@ -144,17 +145,18 @@ class MeBaseView(GenericAPIView):
     permission_classes = [IsCabinetHolder]
     pagination_class = None
 
-
-UNAUTHORISED = {
-    401: refused("No credentials."),
-    403: refused("Not a parent (staff and admins have no cabinet)."),
-}
+    def own_application(self, number: str) -> Application:
+        """The parent's application with this number; another family's, or none, is a 404."""
+        application = parent_application(parent=self.request.user, number=number)
+        if application is None:
+            raise NoSuchApplication()
+        return application
 
 
 class MeView(MeBaseView):
     serializer_class = MeSerializer
 
-    @extend_schema(operation_id="me", tags=["me"], responses={200: MeSerializer, **UNAUTHORISED})
+    @me_schema("me", responses={200: MeSerializer})
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
@@ -164,24 +166,15 @@ class MyChildrenView(MeBaseView):
 
     serializer_class = RepresentationSerializer
 
-    @extend_schema(
-        operation_id="me_children_list",
-        tags=["me"],
-        responses={200: RepresentationSerializer(many=True), **UNAUTHORISED},
-    )
+    @me_schema("me_children_list", responses={200: RepresentationSerializer(many=True)})
     def get(self, request):
         representations = parent_representations(parent=request.user)
         return Response(RepresentationSerializer(representations, many=True).data)
 
-    @extend_schema(
-        operation_id="me_children_create",
-        tags=["me"],
+    @me_schema(
+        "me_children_create",
         request=ChildCreateSerializer,
-        responses={
-            201: RepresentationSerializer,
-            400: INVALID_REQUEST,
-            **UNAUTHORISED,
-        },
+        responses={201: RepresentationSerializer, 400: INVALID_REQUEST},
     )
     def post(self, request):
         serializer = ChildCreateSerializer(data=request.data)
@@ -195,18 +188,13 @@ class MyApplicationsView(MeBaseView):
 
     serializer_class = ApplicationSerializer
 
-    @extend_schema(
-        operation_id="me_applications_list",
-        tags=["me"],
-        responses={200: ApplicationSerializer(many=True), **UNAUTHORISED},
-    )
+    @me_schema("me_applications_list", responses={200: ApplicationSerializer(many=True)})
     def get(self, request):
         applications = applications_with_positions(parent_applications(parent=request.user))
         return Response(ApplicationSerializer(applications, many=True).data)
 
-    @extend_schema(
-        operation_id="me_applications_create",
-        tags=["me"],
+    @me_schema(
+        "me_applications_create",
         request=ApplicationCreateSerializer,
         responses={
             201: ApplicationSerializer,
@@ -216,7 +204,6 @@ class MyApplicationsView(MeBaseView):
             ),
             403: refused("Not your child (reason not_your_child)."),
             409: refused("reason already_in_queue."),
-            401: UNAUTHORISED[401],
         },
     )
     def post(self, request):
@@ -230,25 +217,17 @@ class MyApplicationsView(MeBaseView):
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
 
+NUMBER = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)
+
+
+@me_action_schema(
+    "me_applications_withdraw", NUMBER, not_found=NO_SUCH_APPLICATION, conflict="reason application_not_withdrawable."
+)
 class MyApplicationWithdrawView(MeBaseView):
     serializer_class = ApplicationSerializer
 
-    @extend_schema(
-        operation_id="me_applications_withdraw",
-        tags=["me"],
-        request=None,
-        parameters=[OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)],
-        responses={
-            200: ApplicationSerializer,
-            404: refused("No such application among yours."),
-            409: refused("reason application_not_withdrawable."),
-            **UNAUTHORISED,
-        },
-    )
     def post(self, request, number: str):
-        application = parent_application(parent=request.user, number=number)
-        if application is None:
-            raise NoSuchApplication()
+        application = self.own_application(number)
         application = application_withdraw(application=application, by=request.user, ip=request_ip(request))
         return Response(ApplicationSerializer(application).data)
 
@@ -298,33 +277,23 @@ class MyReferralsView(MeBaseView):
 
     serializer_class = ReferralSerializer
 
-    @extend_schema(
-        operation_id="me_referrals_list",
-        tags=["me"],
-        responses={200: ReferralSerializer(many=True), **UNAUTHORISED},
-    )
+    @me_schema("me_referrals_list", responses={200: ReferralSerializer(many=True)})
     def get(self, request):
         return Response(ReferralSerializer(parent_referrals(parent=request.user), many=True).data)
 
 
+# Its 403 is UNAUTHORISED's, as the schema has always said; the service's not_referral_holder is not told apart.
+@me_action_schema(
+    "me_referrals_decline",
+    NUMBER,
+    not_found=refused("No such referral among yours."),
+    conflict="reason referral_not_live.",
+)
 class MyReferralDeclineView(MeBaseView):
     """Decline a live referral: the place returns to priority access as a new release."""
 
     serializer_class = ReferralSerializer
 
-    @extend_schema(
-        operation_id="me_referrals_decline",
-        tags=["me"],
-        request=None,
-        parameters=[OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH)],
-        responses={
-            200: ReferralSerializer,
-            403: refused("reason not_referral_holder."),
-            404: refused("No such referral among yours."),
-            409: refused("reason referral_not_live."),
-            **UNAUTHORISED,
-        },
-    )
     def post(self, request, number: str):
         referral = parent_referral(parent=request.user, number=number)
         if referral is None:

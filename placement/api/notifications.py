@@ -3,7 +3,7 @@ portal sent or is sending them, newest first, paginated; `/api/v1/me/application
 turns on or off the claim-mode alert ("a place my child can take is in general access", at most one SMS per
 application a day). Parents only (token or session), like the rest of `/me/`; refusals shaped by `indigo.api`."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -13,16 +13,12 @@ from accounts.selectors import notifications_of
 from indigo.api import INVALID_REQUEST, PAGE_NOT_FOUND, refused
 from indigo.http import request_ip
 
-from ..errors import NoSuchApplication
 from ..permissions import IsCabinetHolder
-from ..selectors.parents import parent_application
 from ..selectors.subscriptions import application_subscribed
 from ..services.subscriptions import general_access_subscribe
+from .me import MeBaseView
+from .schema import NO_SUCH_APPLICATION, me_schema
 
-UNAUTHORISED = {
-    401: refused("No credentials."),
-    403: refused("Not a parent (staff and admins have no cabinet)."),
-}
 NUMBER = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="XXXX-XXXX-XXXX")
 
 
@@ -52,54 +48,42 @@ class MeNotificationsView(GenericAPIView):
     permission_classes = [IsCabinetHolder]
     serializer_class = NotificationSerializer
 
-    @extend_schema(
-        operation_id="me_notifications_list",
-        tags=["me"],
+    @me_schema(
+        "me_notifications_list",
         summary="The parent's notifications (SMS), newest first",
-        responses={200: NotificationSerializer(many=True), **UNAUTHORISED, 404: PAGE_NOT_FOUND},
+        responses={200: NotificationSerializer(many=True), 404: PAGE_NOT_FOUND},
     )
     def get(self, request):
         page = self.paginate_queryset(notifications_of(user=request.user))
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
 
-class MeApplicationAlertsView(GenericAPIView):
-    permission_classes = [IsCabinetHolder]
-    pagination_class = None
+class MeApplicationAlertsView(MeBaseView):
     serializer_class = AlertSerializer
 
-    def application(self, request, number: str):
-        application = parent_application(parent=request.user, number=number)
-        if application is None:
-            raise NoSuchApplication()
-        return application
-
-    @extend_schema(
-        operation_id="me_applications_alerts_read",
-        tags=["me"],
+    @me_schema(
+        "me_applications_alerts_read",
         parameters=[NUMBER],
-        responses={200: AlertSerializer, 404: refused("No such application among yours."), **UNAUTHORISED},
+        responses={200: AlertSerializer, 404: NO_SUCH_APPLICATION},
     )
     def get(self, request, number: str):
-        application = self.application(request, number)
+        application = self.own_application(number)
         subscribed = application_subscribed(application=application, parent=request.user)
         return Response(AlertSerializer({"general_access": subscribed}).data)
 
-    @extend_schema(
-        operation_id="me_applications_alerts_update",
-        tags=["me"],
+    @me_schema(
+        "me_applications_alerts_update",
         parameters=[NUMBER],
         request=AlertSerializer,
         responses={
             200: AlertSerializer,
             400: INVALID_REQUEST,
-            404: refused("No such application among yours."),
+            404: NO_SUCH_APPLICATION,
             409: refused("reason not_subscribable: only an application in the queue can be subscribed."),
-            **UNAUTHORISED,
         },
     )
     def put(self, request, number: str):
-        application = self.application(request, number)
+        application = self.own_application(number)
         data = AlertSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         subscribed = general_access_subscribe(

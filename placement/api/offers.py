@@ -10,7 +10,7 @@ shape of `indigo.api`.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -28,11 +28,13 @@ from ..selectors.offer_pages import (
 from ..selectors.offers import parent_offers
 from ..services.choices import choices_set
 from ..services.offers import application_resume, offer_accept, offer_decline
-from .me import UNAUTHORISED, ApplicationSerializer, MeBaseView
+from .me import ApplicationSerializer, MeBaseView
 from .public import KindergartenRefSerializer
+from .schema import me_action_schema, me_schema
 
 NUMBER = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="The application number.")
 OFFER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The offer's id.")
+NO_SUCH_OFFER_MODE_APPLICATION = refused("No such application among yours; not_offer_mode.")
 
 
 # --- Choices ---------------------------------------------------------------------------------------------------
@@ -82,31 +84,24 @@ class MyApplicationChoicesView(MeBaseView):
 
     serializer_class = ChoicesSerializer
 
-    @extend_schema(
-        operation_id="me_applications_choices",
-        tags=["me"],
+    @me_schema(
+        "me_applications_choices",
         parameters=[NUMBER],
-        responses={
-            200: ChoicesSerializer,
-            404: refused("No such application among yours; not_offer_mode."),
-            **UNAUTHORISED,
-        },
+        responses={200: ChoicesSerializer, 404: NO_SUCH_OFFER_MODE_APPLICATION},
     )
     def get(self, request, number: str):
         application = parent_offer_application_get(parent=request.user, number=number)
         return self._answer(application)
 
-    @extend_schema(
-        operation_id="me_applications_choices_set",
-        tags=["me"],
+    @me_schema(
+        "me_applications_choices_set",
         parameters=[NUMBER],
         request=ChoicesUpdateSerializer,
         responses={
             200: ChoicesSerializer,
             400: INVALID_REQUEST,
-            404: refused("No such application among yours; not_offer_mode."),
+            404: NO_SUCH_OFFER_MODE_APPLICATION,
             409: refused("reason choices_too_many, choice_not_served or choice_duplicate."),
-            **UNAUTHORISED,
         },
     )
     def put(self, request, number: str):
@@ -163,11 +158,7 @@ class MyOffersView(MeBaseView):
 
     serializer_class = OfferSerializer
 
-    @extend_schema(
-        operation_id="me_offers_list",
-        tags=["me"],
-        responses={200: OfferSerializer(many=True), **UNAUTHORISED},
-    )
+    @me_schema("me_offers_list", responses={200: OfferSerializer(many=True)})
     def get(self, request):
         return Response(OfferSerializer(parent_offers(parent=request.user, at=timezone.now()), many=True).data)
 
@@ -185,19 +176,8 @@ class OfferAnswerView(MeBaseView):
 
 
 def offer_answer_schema(operation_id: str):
-    return extend_schema_view(
-        post=extend_schema(
-            operation_id=operation_id,
-            tags=["me"],
-            request=None,
-            parameters=[OFFER_ID],
-            responses={
-                200: OfferSerializer,
-                404: OFFER_NOT_FOUND,
-                409: refused("reason offer_not_live or offer_expired."),
-                **UNAUTHORISED,
-            },
-        )
+    return me_action_schema(
+        operation_id, OFFER_ID, not_found=OFFER_NOT_FOUND, conflict="reason offer_not_live or offer_expired."
     )
 
 
@@ -225,23 +205,17 @@ class ResumedApplicationSerializer(ApplicationSerializer):
         return serializers.DateTimeField().to_representation(until) if until else None
 
 
+@me_action_schema(
+    "me_applications_resume",
+    NUMBER,
+    not_found=NO_SUCH_OFFER_MODE_APPLICATION,
+    conflict="reason application_not_paused or resume_expired.",
+)
 class MyApplicationResumeView(MeBaseView):
     """Resume an application paused by an expired offer: once, within 28 days, with its original time."""
 
     serializer_class = ResumedApplicationSerializer
 
-    @extend_schema(
-        operation_id="me_applications_resume",
-        tags=["me"],
-        request=None,
-        parameters=[NUMBER],
-        responses={
-            200: ResumedApplicationSerializer,
-            404: refused("No such application among yours; not_offer_mode."),
-            409: refused("reason application_not_paused or resume_expired."),
-            **UNAUTHORISED,
-        },
-    )
     def post(self, request, number: str):
         application = parent_offer_application_get(parent=request.user, number=number)
         application_resume(application=application, parent=request.user, at=timezone.now(), ip=request_ip(request))

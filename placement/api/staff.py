@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -182,6 +182,34 @@ REFUSALS = {
 }
 
 
+def staff_schema(summary: str, *, responses: dict, **schema):
+    """`extend_schema` for an operation of the staff API: tagged `staff`, answering its own `responses` and the
+    `REFUSALS` of everyone who is not staff of the kindergarten."""
+    return extend_schema(tags=["staff"], summary=summary, responses={**responses, **REFUSALS}, **schema)
+
+
+def staff_write_schema(summary: str, *, request, responses: dict):
+    """A write an Idempotency-Key makes safe to retry: 400 for a body that does not parse and 422 for a key reused
+    with another body, besides its own `responses`."""
+    return staff_schema(
+        summary,
+        request=request,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={**responses, 400: INVALID_REQUEST, 422: IDEMPOTENCY_REFUSAL},
+    )
+
+
+def staff_list_schema(summary: str):
+    """The `get` of a `StaffListView`: a page of its serializer's rows, `?kindergarten=` for department admins."""
+
+    def decorate(view):
+        responses = {200: view.serializer_class(many=True), 404: PAGE_NOT_FOUND}
+        get = staff_schema(summary, parameters=[KINDERGARTEN_PARAMETER], responses=responses)
+        return extend_schema_view(get=get)(view)
+
+    return decorate
+
+
 # --- Views -----------------------------------------------------------------------------------------------
 
 
@@ -209,31 +237,31 @@ class StaffApiView(GenericAPIView):
         return staff_kindergarten(user=self.request.user, kindergarten_id=self.request.query_params.get("kindergarten"))
 
 
-class StaffPlacesView(StaffApiView):
-    serializer_class = PlaceSerializer
+class StaffListView(StaffApiView):
+    # A page of the `rows` of the staff's kindergarten (the one a department admin names, or all), as the view's
+    # serializer shows them now; its schema is `staff_list_schema`'s. (A comment: a docstring here would become the
+    # description of every list in the schema.)
 
-    @extend_schema(
-        tags=["staff"],
-        summary="Live places of one's kindergarten",
-        parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: PlaceSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
-    )
+    def rows(self, *, kindergarten, at):
+        raise NotImplementedError
+
     def get(self, request):
         at = timezone.now()
-        places = self.paginate_queryset(kindergarten_live_places(kindergarten=self.scope(), at=at))
-        return self.get_paginated_response(PlaceSerializer(places, many=True, context={"at": at}).data)
+        page = self.paginate_queryset(self.rows(kindergarten=self.scope(), at=at))
+        return self.get_paginated_response(self.serializer_class(page, many=True, context={"at": at}).data)
 
-    @extend_schema(
-        tags=["staff"],
-        summary="Release free places into a group",
+
+@staff_list_schema("Live places of one's kindergarten")
+class StaffPlacesView(StaffListView):
+    serializer_class = PlaceSerializer
+
+    def rows(self, *, kindergarten, at):
+        return kindergarten_live_places(kindergarten=kindergarten, at=at)
+
+    @staff_write_schema(
+        "Release free places into a group",
         request=ReleaseRequestSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={
-            201: PlaceSerializer(many=True),
-            400: INVALID_REQUEST,
-            **REFUSALS,
-            422: IDEMPOTENCY_REFUSAL,
-        },
+        responses={201: PlaceSerializer(many=True)},
     )
     def post(self, request):
         data = ReleaseRequestSerializer(data=request.data)
@@ -252,19 +280,14 @@ class StaffPlacesView(StaffApiView):
 class StaffPlaceWithdrawView(StaffApiView):
     serializer_class = PlaceSerializer
 
-    @extend_schema(
-        tags=["staff"],
-        summary="Withdraw a free place, with the reason",
+    @staff_write_schema(
+        "Withdraw a free place, with the reason",
         request=WithdrawRequestSerializer,
         responses={
             200: PlaceSerializer,
-            400: INVALID_REQUEST,
             404: refused("No such place."),
             409: refused("Taken, enrolled or withdrawn already (not_withdrawable)."),
-            **REFUSALS,
-            422: IDEMPOTENCY_REFUSAL,
         },
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
     def post(self, request, pk: int):
         place = get_object_or_404(Place.objects.select_related("group"), pk=pk)
@@ -281,41 +304,27 @@ class StaffPlaceWithdrawView(StaffApiView):
         return self.once(kindergarten_id=place.kindergarten_id, answer=answer)
 
 
-class StaffEventsView(StaffApiView):
+@staff_list_schema("The history of one's kindergarten's places, newest first")
+class StaffEventsView(StaffListView):
     serializer_class = PlaceEventSerializer
 
-    @extend_schema(
-        tags=["staff"],
-        summary="The history of one's kindergarten's places, newest first",
-        parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: PlaceEventSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
-    )
-    def get(self, request):
-        events = self.paginate_queryset(kindergarten_events(kindergarten=self.scope()))
-        return self.get_paginated_response(PlaceEventSerializer(events, many=True).data)
+    def rows(self, *, kindergarten, at):
+        return kindergarten_events(kindergarten=kindergarten)
 
 
-class StaffReferralsView(StaffApiView):
+@staff_list_schema("Valid referrals to one's kindergarten, the nearest deadline first")
+class StaffReferralsView(StaffListView):
     serializer_class = StaffReferralSerializer
 
-    @extend_schema(
-        tags=["staff"],
-        summary="Valid referrals to one's kindergarten, the nearest deadline first",
-        parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: StaffReferralSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
-    )
-    def get(self, request):
-        referrals = kindergarten_live_referrals(kindergarten=self.scope(), at=timezone.now())
-        page = self.paginate_queryset(referrals)
-        return self.get_paginated_response(StaffReferralSerializer(page, many=True).data)
+    def rows(self, *, kindergarten, at):
+        return kindergarten_live_referrals(kindergarten=kindergarten, at=at)
 
 
 class StaffReferralEnrolView(StaffApiView):
     serializer_class = ContractSerializer
 
-    @extend_schema(
-        tags=["staff"],
-        summary="Enrol the child who holds a referral (creates the contract)",
+    @staff_schema(
+        "Enrol the child who holds a referral (creates the contract)",
         request=None,
         responses={
             201: ContractSerializer,
@@ -323,7 +332,6 @@ class StaffReferralEnrolView(StaffApiView):
             409: refused(
                 "The referral is no longer valid: expired, declined, cancelled or enrolled already (referral_not_live)."
             ),
-            **REFUSALS,
         },
     )
     def post(self, request, number: str):
@@ -333,15 +341,9 @@ class StaffReferralEnrolView(StaffApiView):
         return Response(ContractSerializer(contract).data, status=status.HTTP_201_CREATED)
 
 
-class StaffContractsView(StaffApiView):
+@staff_list_schema("Children enrolled in one's kindergarten (active and terminated contracts), newest first")
+class StaffContractsView(StaffListView):
     serializer_class = ContractSerializer
 
-    @extend_schema(
-        tags=["staff"],
-        summary="Children enrolled in one's kindergarten (active and terminated contracts), newest first",
-        parameters=[KINDERGARTEN_PARAMETER],
-        responses={200: ContractSerializer(many=True), **REFUSALS, 404: PAGE_NOT_FOUND},
-    )
-    def get(self, request):
-        contracts = self.paginate_queryset(kindergarten_contracts(kindergarten=self.scope()))
-        return self.get_paginated_response(ContractSerializer(contracts, many=True).data)
+    def rows(self, *, kindergarten, at):
+        return kindergarten_contracts(kindergarten=kindergarten)
