@@ -26,10 +26,9 @@ BLOCK_MONTHS = 6
 ADMINS_ONLY = _("Only department admins block and unblock cabinets.")
 
 
-class CabinetAlreadyBlocked(DomainError):
+class CabinetAlreadyBlocked(DomainError, code="already_blocked"):
     """The parent's cabinet is blocked already (a second click, a second admin): nothing was done."""
 
-    code = "already_blocked"
     message = _("This cabinet is already blocked.")
 
 

@@ -35,11 +35,9 @@ UNLOCKED = "login.unlocked"
 USERNAME_LENGTH = 150  # what is kept of the username typed (accounts.signals records the failures)
 
 
-class LoginLockedOut(RateLimited):
+class LoginLockedOut(RateLimited, code="locked_out"):
     """A password login refused because of earlier failures at `at`: `until` (aware), `scope` ("username" or
     "ip"); `retry_after` is the seconds from `at` until the lock ends."""
-
-    code = "locked_out"
 
     def __init__(self, *, until: dt.datetime, scope: str, at: dt.datetime):
         self.until = until

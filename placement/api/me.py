@@ -282,12 +282,12 @@ class MyReferralsView(MeBaseView):
         return Response(ReferralSerializer(parent_referrals(parent=request.user), many=True).data)
 
 
-# Its 403 is UNAUTHORISED's, as the schema has always said; the service's not_referral_holder is not told apart.
 @me_action_schema(
     "me_referrals_decline",
     NUMBER,
     not_found=refused("No such referral among yours."),
     conflict="reason referral_not_live.",
+    forbidden="not_referral_holder",
 )
 class MyReferralDeclineView(MeBaseView):
     """Decline a live referral: the place returns to priority access as a new release."""

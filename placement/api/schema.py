@@ -19,13 +19,23 @@ def me_schema(operation_id: str, *, responses: dict, **schema):
     return extend_schema(operation_id=operation_id, tags=["me"], responses=UNAUTHORISED | responses, **schema)
 
 
-def me_action_schema(operation_id: str, parameter: OpenApiParameter, *, not_found: OpenApiResponse, conflict: str):
+def me_action_schema(
+    operation_id: str,
+    parameter: OpenApiParameter,
+    *,
+    not_found: OpenApiResponse,
+    conflict: str,
+    forbidden: str | None = None,
+):
     """The schema of a view's `post` that acts on one of the parent's things, named by `parameter` in the path, with
     no body: it answers the thing as the view's serializer shows it after the action, `not_found` (404) when it is
-    not one of theirs, and a 409 when its state refuses the action (`conflict` says with which reasons)."""
+    not one of theirs, a 409 when its state refuses the action (`conflict` says with which reasons), and a 403 of
+    its own rule besides "not a parent" when `forbidden` names its reason."""
 
     def decorate(view):
         responses = {200: view.serializer_class, 404: not_found, 409: refused(conflict)}
+        if forbidden:
+            responses[403] = refused(f"Not a parent, or reason {forbidden}.")
         post = me_schema(operation_id, request=None, parameters=[parameter], responses=responses)
         return extend_schema_view(post=post)(view)
 

@@ -80,11 +80,8 @@ class ImportProblem:
         return _("row %(row)s: %(message)s") % {"row": self.row, "message": self.message}
 
 
-class ImportRejected(DomainError):
+class ImportRejected(DomainError, code="import_rejected", status=400):
     """The table was not imported; `problems` names the row and column of each problem. Nothing was written."""
-
-    code = "import_rejected"
-    status = 400
 
     def __init__(self, problems: list[ImportProblem]):
         super().__init__("; ".join(str(problem) for problem in problems))
