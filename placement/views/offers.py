@@ -118,6 +118,9 @@ class _OfferAnswerPage(CabinetView):
             return self.answer(request, offer)
         except DomainError as exc:
             offer.refresh_from_db()
+            # Two clicks at once: the first answered while this one waited for the lock, and this one lands there too.
+            if (again := self.answered_already(request, offer)) is not None:
+                return again
             return render(request, self.template_name, _offer_context(offer, problem=exc), status=exc.status)
 
     def answered_already(self, request, offer: Offer) -> HttpResponse | None:

@@ -143,6 +143,23 @@ def test_accepting_an_offer_gives_a_referral_and_a_second_submit_lands_on_the_sa
     assert Referral.objects.count() == 1
 
 
+def test_two_accepts_at_once_land_on_the_same_referral(logged_in, offer, monkeypatch):
+    """The second click read the offer live, then waited for the lock while the first accepted it: the service
+    refuses it (not live), and the page sends it where the first went instead of showing the refusal."""
+    from placement.views import offers as offer_views
+
+    client = logged_in(offer.parent)
+    seen_live = Offer.objects.get(pk=offer.pk)
+    with at(ANSWERING):
+        first = client.post(url("offer", pk=offer.pk))
+        monkeypatch.setattr(offer_views, "parent_offer_get", lambda parent, offer_id: seen_live)
+        second = client.post(url("offer", pk=offer.pk))
+    referral = Referral.objects.get(application=offer.application)
+    assert first.status_code == 302 and second.status_code == 302
+    assert second["Location"] == first["Location"] == url("referral", number=referral.number)
+    assert Referral.objects.count() == 1
+
+
 def test_declining_asks_for_confirmation_then_keeps_the_child_in_the_queue(logged_in, offer):
     client = logged_in(offer.parent)
     with at(ANSWERING):
