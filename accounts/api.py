@@ -41,10 +41,8 @@ class TokenSerializer(serializers.Serializer):
     user = inline_serializer("AuthUser", fields={"id": serializers.IntegerField(), "role": serializers.CharField()})
 
 
-class OtpBadRequest(OtpInvalidCode):
+class OtpBadRequest(OtpInvalidCode, status=400):
     """A verification whose fields do not even parse (400, not 401: no code was checked)."""
-
-    status = 400
 
     @property
     def headers(self) -> dict[str, str]:

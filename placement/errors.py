@@ -131,7 +131,7 @@ class ClaimRefused(PlacementError, status=403):
         super().__init__(message or self.MESSAGES[code], code=code)
 
 
-class PlaceGone(PlacementError, status=409):
+class PlaceGone(PlacementError):
     """The place is no longer free (HTTP 409); `code` says what became of it."""
 
     MESSAGES = {

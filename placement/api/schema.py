@@ -16,7 +16,8 @@ NO_SUCH_APPLICATION = refused("No such application among yours.")
 def me_schema(operation_id: str, *, responses: dict, **schema):
     """`extend_schema` for an operation of `/api/v1/me/`: tagged `me`, answering `UNAUTHORISED`'s 401 and 403 besides
     its own `responses` (an operation that documents its own 403, the refusals of its rule, keeps it)."""
-    return extend_schema(operation_id=operation_id, tags=["me"], responses=UNAUTHORISED | responses, **schema)
+    responses = responses | {status: answer for status, answer in UNAUTHORISED.items() if status not in responses}
+    return extend_schema(operation_id=operation_id, tags=["me"], responses=responses, **schema)
 
 
 def me_action_schema(

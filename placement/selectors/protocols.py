@@ -1,5 +1,5 @@
-"""Reads of the published release protocols (DOMAIN.md, The 18:00 run): the days of a city, one day's document as
-its hash was computed over, and its chronology for a reader."""
+"""Reads of the published release protocols (DOMAIN.md, The 18:00 run): the days of a city, one day, and its
+chronology for a reader (the document its hash is computed over is `Protocol.document`)."""
 
 import datetime as dt
 from dataclasses import dataclass

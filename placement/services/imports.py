@@ -89,7 +89,8 @@ class ImportRejected(DomainError, code="import_rejected", status=400):
 
 
 class Tally:
-    """An import's counts: `changed` when any of those named in CHANGES is not zero (the unchanged ones never are)."""
+    """An import's counts: `changed` when any of those named in CHANGES is not zero (counts of rows left as they
+    were, `*_unchanged`, are not changes)."""
 
     CHANGES: tuple[str, ...] = ()
 

@@ -293,15 +293,26 @@ class _LiveDeadline:
         return moves
 
 
+_REFERRALS = _LiveDeadline(
+    model=Referral,
+    live=("status", Referral.Status.LIVE.value),
+    counts_from="issued_at",
+    rule=lambda city: referral_valid_until,
+    action="referral.retimed",
+)
+_OFFERS = _LiveDeadline(
+    model=Offer,
+    live=("state", Offer.State.LIVE.value),
+    counts_from="made_at",
+    rule=lambda city: lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days),
+    action="offer.retimed",
+)
+
+
 def referrals_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: bool = True) -> list[Move]:
     """Re-time the city's live referrals still valid after `at` (DOMAIN.md, Referral; Places 6): the counted-day
     rule from their issue on the calendar as it now stands, not before the next 18:00 after `at`; each is audited."""
     return _REFERRALS.retime(city=city, at=at, cause=cause, by=by, apply=apply)
-
-
-_REFERRALS = _LiveDeadline(
-    Referral, ("status", Referral.Status.LIVE.value), "issued_at", lambda city: referral_valid_until, "referral.retimed"
-)
 
 
 def _valid_until_write(*, model, live: tuple[str, str], moves: list[Move]) -> None:
@@ -343,13 +354,6 @@ def offers_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: 
     now stands, not before the next 18:00 after `at`; each is audited (`offer.retimed`). The place an offer holds
     stays `offered` (no place event, nothing the registry shows changes)."""
     return _OFFERS.retime(city=city, at=at, cause=cause, by=by, apply=apply)
-
-
-def _offer_rule(city: City) -> Callable[[dt.datetime], dt.datetime]:
-    return lambda made_at: offer_valid_until(made_at=made_at, working_days=city.offer_working_days)
-
-
-_OFFERS = _LiveDeadline(Offer, ("state", Offer.State.LIVE.value), "made_at", _offer_rule, "offer.retimed")
 
 
 # Every kind of deadline a change of the calendar or of a shift re-times, each `(city, at, cause, by, apply)`.

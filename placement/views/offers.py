@@ -39,10 +39,6 @@ def cabinet_url() -> str:
     return reverse("placement:cabinet")
 
 
-def offer_url(offer: Offer) -> str:
-    return reverse("placement:offer", kwargs={"pk": offer.pk})
-
-
 class ChoicesView(CabinetView):
     """GET shows the application's ranked kindergartens as a form (one select per rank); POST saves them."""
 

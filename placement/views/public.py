@@ -72,8 +72,8 @@ class OptionsSelect(forms.Select):
 
 def _filter(label, invalid, *, field=forms.ChoiceField, widget=PlainSelect, **options):
     """An optional filter: a value that does not parse is reported with `invalid` and left out of the search."""
-    error = "invalid" if field is forms.IntegerField else "invalid_choice"
-    return field(label=label, required=False, widget=widget, error_messages={error: invalid}, **options)
+    errors = {"invalid": invalid, "invalid_choice": invalid}  # a number that is no number, or a choice not offered
+    return field(label=label, required=False, widget=widget, error_messages=errors, **options)
 
 
 class RegistryFilterForm(forms.Form):

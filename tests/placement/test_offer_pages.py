@@ -160,6 +160,20 @@ def test_two_accepts_at_once_land_on_the_same_referral(logged_in, offer, monkeyp
     assert Referral.objects.count() == 1
 
 
+def test_two_declines_at_once_land_on_the_cabinet(logged_in, offer, monkeypatch):
+    from placement.views import offers as offer_views
+
+    client = logged_in(offer.parent)
+    seen_live = Offer.objects.get(pk=offer.pk)
+    with at(ANSWERING):
+        first = client.post(url("offer-decline", pk=offer.pk))
+        monkeypatch.setattr(offer_views, "parent_offer_get", lambda parent, offer_id: seen_live)
+        second = client.post(url("offer-decline", pk=offer.pk), follow=True)
+    assert first.status_code == 302 and second.redirect_chain == [(url("cabinet"), 302)]
+    assert "Вы уже отказались от этого предложения." in text_of(second)
+    assert Offer.objects.get(pk=offer.pk).state == Offer.State.DECLINED
+
+
 def test_declining_asks_for_confirmation_then_keeps_the_child_in_the_queue(logged_in, offer):
     client = logged_in(offer.parent)
     with at(ANSWERING):
