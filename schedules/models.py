@@ -1,8 +1,21 @@
-from django.db import models
+from django.db import models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
 
-class CalendarOverride(models.Model):
+class SavedWithItsEffects(models.Model):
+    """A row whose saving changes deadlines elsewhere (placement's receivers of post_save re-time them, DOMAIN.md,
+    Places 6): the row and those effects are written in one transaction, also outside the admin (a shell, a
+    script), so that neither is kept without the other. A delete is one already (Django's collector)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            super().save(*args, **kwargs)
+
+
+class CalendarOverride(SavedWithItsEffects):
     """An admin's correction of the production calendar: this date is a holiday, or a working day.
 
     Overrides win over the `holidays` package's KZ calendar (DOMAIN.md, Time). Each cites its legal act.
@@ -78,7 +91,7 @@ class CohortWindow(models.Model):
         return f"{self.birth_year}: {self.priority_start:%d.%m.%Y}"
 
 
-class KindergartenShift(models.Model):
+class KindergartenShift(SavedWithItsEffects):
     """A kindergarten that starts a cohort's window on another date (repairs, illness...), with its reason."""
 
     window = models.ForeignKey(

@@ -165,6 +165,28 @@ def test_a_change_that_would_end_priority_before_the_next_18_00_ends_it_at_that_
     assert place.priority_until == astana(2024, 6, 10, 18, 0)  # counted 6, 7, 10 June from now
 
 
+@pytest.mark.parametrize("change", ["override", "shift"])
+def test_a_change_whose_re_timing_fails_is_not_kept_either(postgres, group, monkeypatch, change):
+    """Saved outside the admin (a shell, a script) as well: the change and its re-timing commit together or not."""
+    import placement.signals
+
+    window = CohortWindowFactory(schedule__city=group.kindergarten.city, birth_year=2021)
+
+    def broken(**kwargs):
+        raise RuntimeError("re-timing failed")
+
+    monkeypatch.setattr(placement.signals, "calendar_override_retime", broken)
+    monkeypatch.setattr(placement.signals, "kindergarten_shift_retime", broken)
+    with at(astana(2024, 5, 29, 12, 0)), pytest.raises(RuntimeError):
+        if change == "override":
+            CalendarOverride.objects.create(date=dt.date(2024, 5, 27), kind="holiday", legal_act="Act 1")
+        else:
+            KindergartenShift.objects.create(
+                window=window, kindergarten=group.kindergarten, shifted_start=dt.date(2024, 6, 3), reason="Ранее"
+            )
+    assert not CalendarOverride.objects.exists() and not KindergartenShift.objects.exists()
+
+
 def test_the_override_form_previews_what_it_would_re_time_and_saves_nothing(postgres, client, superuser, group):
     [place] = place_release(group=group, count=2, at=astana(2024, 5, 16, 10, 0))[:1]
     referral_for(group, released=astana(2024, 5, 13, 10, 0), claimed=astana(2024, 5, 14, 10, 0))
