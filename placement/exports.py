@@ -1,7 +1,8 @@
 """CSV and XLSX downloads of one published protocol day, with headers in the reader's language.
 
 Entries carry no personal data; the download shows exactly the entries' fields. Free text (a withdrawal reason)
-is written so that a spreadsheet never runs it as a formula.
+is written so that a spreadsheet never runs it as a formula. The CSV is the chronology, one table; the XLSX adds the
+day's hashes and, on a day the offer-mode run allocated places, its allocation section (a sheet of its own).
 """
 
 import csv
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from schedules.calendar import astana
 
 from .models import Protocol
+from .selectors.offers import protocol_allocation
 from .selectors.protocols import ProtocolRow, protocol_rows
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -71,8 +73,38 @@ def protocol_csv(*, protocol: Protocol) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _allocation_sheet(workbook, *, protocol: Protocol) -> str:
+    """The allocation section as the protocol page shows it, in the run's walk order; returns its inputs' hash."""
+    section = protocol_allocation(city=protocol.city, day=protocol.day)
+    sheet = workbook.create_sheet(_("Allocation")[:31])  # no colon in a sheet title
+    sheet.append(
+        [
+            _("Place"),
+            _("Kindergarten code"),
+            _("Kindergarten"),
+            _("Birth year"),
+            _("Language of instruction"),
+            _("Group type"),
+            _("Queue position at the run"),
+            _("Rank of the kindergarten in the choices"),
+        ]
+    )
+    for row in section.rows:
+        kindergarten = row.kindergarten
+        rank = row.rank or _("any other")
+        sheet.append(
+            [row.place_id, kindergarten.code, kindergarten.name, row.birth_year, row.language_label,
+             row.group_type_label, row.queue_position, rank]
+        )  # fmt: skip
+    for column, width in zip("ABCDEFGH", [10, 16, 40, 12, 18, 22, 16, 16], strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    return section.inputs_sha256
+
+
 def protocol_xlsx(*, protocol: Protocol) -> bytes:
-    """One sheet with the chronology and one with the day's hashes."""
+    """One sheet with the chronology, one with the allocation on a day the run allocated places, and one with the
+    day's hashes."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -95,6 +127,7 @@ def protocol_xlsx(*, protocol: Protocol) -> bytes:
     for column, width in zip("ABCDEFGHIJ", widths, strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
+    inputs_sha256 = _allocation_sheet(workbook, protocol=protocol) if protocol.allocated else ""
 
     hashes = workbook.create_sheet(_("Hashes")[:31])
     for label, value in (
@@ -104,6 +137,7 @@ def protocol_xlsx(*, protocol: Protocol) -> bytes:
         (_("Number of entries"), protocol.entry_count),
         (_("SHA-256 of this day"), protocol.sha256),
         (_("SHA-256 of the previous day"), protocol.previous_sha256),
+        *([(_("SHA-256 of the run's inputs"), inputs_sha256)] if inputs_sha256 else []),
     ):
         hashes.append([label, value])
     hashes.column_dimensions["A"].width = 32

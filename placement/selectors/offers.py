@@ -22,12 +22,15 @@ from ..models import (
     Application,
     ApplicationChoice,
     City,
+    GroupType,
     Kindergarten,
+    Language,
     Offer,
     Place,
     Protocol,
 )
 from ..models.places import access_condition
+from .protocols import choice_label
 from .queue import E, G, P, interleaved_position
 
 RECENT_DECIDED = dt.timedelta(days=30)  # decided offers the cabinet still shows
@@ -59,6 +62,14 @@ class AllocationRow:
     group_type: str
     queue_position: int
     rank: int | None  # None: the place came as "any other"
+
+    @property
+    def language_label(self) -> str:
+        return choice_label(Language.choices, self.language)
+
+    @property
+    def group_type_label(self) -> str:
+        return choice_label(GroupType.choices, self.group_type)
 
 
 class ProtocolAllocation(NamedTuple):

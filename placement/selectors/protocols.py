@@ -68,7 +68,7 @@ class ProtocolRow:
     reason: str
 
 
-def _label(choices, value: str) -> str:
+def choice_label(choices, value: str) -> str:
     # A value a later release adds to the chronology still shows, as itself, in older code.
     return str(dict(choices).get(value, value)) if value else ""
 
@@ -98,18 +98,18 @@ def protocol_rows(*, protocol: Protocol, language: str | None = None) -> list[Pr
             ProtocolRow(
                 at=astana(dt.datetime.fromisoformat(entry["at"])),
                 event=entry.get("event", ""),
-                event_label=_label(PlaceEvent.Kind.choices, entry.get("event", "")),
+                event_label=choice_label(PlaceEvent.Kind.choices, entry.get("event", "")),
                 place=entry.get("place"),
                 kindergarten_id=kindergarten.get("id"),
                 kindergarten_code=kindergarten.get("code", ""),
                 kindergarten_name=entry_name(kindergarten.get("name"), language=language),
                 birth_year=entry.get("birth_year"),
                 language=entry.get("language", ""),
-                language_label=_label(Language.choices, entry.get("language", "")),
+                language_label=choice_label(Language.choices, entry.get("language", "")),
                 group_type=entry.get("group_type", ""),
-                group_type_label=_label(GroupType.choices, entry.get("group_type", "")),
+                group_type_label=choice_label(GroupType.choices, entry.get("group_type", "")),
                 access=entry.get("access", ""),
-                access_label=_label(Access.choices, entry.get("access", "")),
+                access_label=choice_label(Access.choices, entry.get("access", "")),
                 reason=str(REASON_LABELS.get(entry.get("reason", ""), entry.get("reason", ""))),
             )
         )

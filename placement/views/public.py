@@ -344,19 +344,6 @@ def _protocol_or_404(request, *, city: str, day: str):
         return None, render(request, "placement/protocol_day.html", context, status=missing.status)
 
 
-def _allocation_row(row) -> dict:
-    """A published offer as the protocol page shows it: the codes with their labels in the page's language."""
-    return {
-        "place": row.place_id,
-        "kindergarten": row.kindergarten,
-        "birth_year": row.birth_year,
-        "language": dict(Language.choices).get(row.language, row.language),
-        "group_type": dict(GroupType.choices).get(row.group_type, row.group_type),
-        "queue_position": row.queue_position,
-        "rank": row.rank,
-    }
-
-
 class ProtocolDayView(View):
     template_name = "placement/protocol_day.html"
 
@@ -375,7 +362,7 @@ class ProtocolDayView(View):
             "rows": protocols.protocol_rows(protocol=protocol),
             "previous_day": previous_day,
             "next_day": next_day,
-            "allocation": [_allocation_row(row) for row in allocation.rows] if allocation else [],
+            "allocation": allocation.rows if allocation else [],
             "inputs_sha256": allocation.inputs_sha256 if allocation else "",
             "offer_mode": offer_mode,
         }

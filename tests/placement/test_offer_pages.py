@@ -3,14 +3,16 @@ decline, resuming a paused application, the registry's offered places and the pr
 ru, kk and en; refusals translated with their status, never a 500; another family's offer or application is a 404."""
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.utils import translation
+from openpyxl import load_workbook
 
 from accounts.models import AuditEntry
 from placement.errors import ChoiceDuplicate, OfferExpired, ResumeExpired
-from placement.models import Application, ApplicationChoice, Offer, Place, Referral
+from placement.models import Application, ApplicationChoice, Offer, Place, Protocol, Referral
 from placement.services.choices import choices_set
 from placement.services.daily import run_daily
 from placement.services.places import place_release
@@ -312,8 +314,28 @@ def test_the_protocol_day_publishes_the_allocation_and_the_inputs_hash(client, o
     assert f"№&nbsp;{offer.place_id}" in section and offer.kindergarten.name_ru in section
     assert re.search(r'class="hash inputs-hash">[0-9a-f]{64}<', section)
     assert "verify_allocation" in section
+    assert "Казахский" in section  # the group's language in words, not its code
     for personal in (application.number, application.child.first_name):
         assert personal not in html
+
+
+def test_the_xlsx_of_an_allocating_day_has_the_allocation_and_the_inputs_hash(client, offer):
+    application = offer.application
+    path = url("protocol_download", city=application.city.slug, day="2024-05-02", fmt="xlsx")
+    with at(ANSWERING):
+        response = client.get(path)
+    assert response.status_code == 200
+    chronology, allocation, hashes = load_workbook(io.BytesIO(response.content)).worksheets
+    assert allocation.title == "Распределение мест"
+    header, *rows = allocation.iter_rows(values_only=True)
+    assert header[-2:] == ("Место в очереди при распределении", "Номер детского сада в выборе")
+    assert rows == [
+        (offer.place_id, offer.kindergarten.code, offer.kindergarten.name_ru, 2021, "Казахский", "Общая", 1, 1)
+    ]
+    protocol = Protocol.objects.get(city=application.city, day=dt.date(2024, 5, 2))
+    assert dict(hashes.iter_rows(values_only=True))["SHA-256 входных данных распределения"] == protocol.inputs_sha256
+    workbook_text = str([list(sheet.iter_rows(values_only=True)) for sheet in (chronology, allocation, hashes)])
+    assert application.number not in workbook_text and application.child.first_name not in workbook_text
 
 
 # --- Languages ----------------------------------------------------------------------------------------------------
