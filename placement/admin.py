@@ -144,7 +144,7 @@ class OfferAdmin(DepartmentAdminAccess, ReadOnlyAdmin):
         "valid_until",
         "state",
         "decided_at",
-        "close_reason",
+        "reason",
         "referral",
         "protocol_day",
     )
@@ -156,6 +156,10 @@ class OfferAdmin(DepartmentAdminAccess, ReadOnlyAdmin):
     @admin.display(description=_("place"), ordering="place_id")
     def place_number(self, offer: Offer) -> str:
         return f"#{offer.place_id}"
+
+    @admin.display(description=_("reason"))
+    def reason(self, offer: Offer) -> str:
+        return offer.close_reason_label
 
 
 class ApplicationChoiceInline(ReadOnlyMixin, admin.TabularInline):

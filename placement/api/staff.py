@@ -142,6 +142,11 @@ class ContractSerializer(serializers.ModelSerializer):
     kindergarten = serializers.IntegerField(source="kindergarten_id", read_only=True)
     child = ReferralChildSerializer(read_only=True)
     enrolled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    termination_reason = serializers.CharField(
+        source="termination_reason_label",
+        read_only=True,
+        help_text="As the staff typed it, or the portal's own reason (a cabinet block) in the request's language.",
+    )
 
     class Meta:
         model = Contract

@@ -1,6 +1,6 @@
 from .kindergartens import City, Group, GroupType, Kindergarten, Language
 from .offers import RESUME_DAYS, AllocationRun, Offer
-from .places import Access, Place, PlaceEvent, ReleaseSubmission
+from .places import Access, Place, PlaceEvent, ReleaseSubmission, ReturnReason, reason_label
 from .protocols import Protocol
 from .queue import Application, ApplicationChoice
 from .referrals import Contract, Referral
@@ -25,4 +25,6 @@ __all__ = [
     "Protocol",
     "Referral",
     "ReleaseSubmission",
+    "ReturnReason",
+    "reason_label",
 ]

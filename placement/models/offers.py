@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .kindergartens import City, Kindergarten
-from .places import Place
+from .places import Place, reason_label
 from .protocols import CityDayRecord
 from .queue import Application
 from .referrals import Referral
@@ -77,6 +77,10 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.place_id}"
+
+    @property
+    def close_reason_label(self) -> str:
+        return reason_label(self.close_reason)
 
 
 class AllocationRun(CityDayRecord):

@@ -17,6 +17,28 @@ class Access(models.TextChoices):
     GENERAL = "general", _("General access")
 
 
+class ReturnReason(models.TextChoices):
+    """Why the portal itself ended a referral, an offer or a contract and returned its place. The services record
+    the code (in the place's `returned` event, so the public protocol stays language-neutral, and in the row's own
+    reason); each reader reads it in their language (`reason_label`). Reasons people type (a withdrawal's, a
+    termination's) are recorded as typed."""
+
+    REFERRAL_DECLINED = "referral_declined", _("Declined by the parent")
+    REFERRAL_EXPIRED = "referral_expired", _("Expired")
+    CABINET_BLOCKED = "cabinet_blocked", _("Cabinet blocked")
+    CONTRACT_TERMINATED = "contract_terminated", _("Contract terminated")
+    OFFER_DECLINED = "offer_declined", _("Offer declined by the parent")
+    OFFER_EXPIRED = "offer_expired", _("Offer expired unanswered")
+    OFFER_WITHDRAWN = "offer_withdrawn", _("Offer withdrawn: the application was withdrawn")
+    OFFER_BLOCKED = "offer_blocked", _("Offer withdrawn: the parent's cabinet is blocked")
+
+
+def reason_label(reason: str) -> str:
+    """A recorded reason in the reader's language: a `ReturnReason` code's label; typed text (or text recorded
+    before the codes) as it is."""
+    return str(ReturnReason(reason).label) if reason in ReturnReason.values else reason
+
+
 def access_condition(access: str, at, *, prefix: str = "") -> Q:
     """Free places whose access at `at` is `access`, as a condition (`prefix` reaches places through a relation,
     e.g. "places__"). The one home of "a place's access follows the clock" (DOMAIN.md, Places and their access):
@@ -171,6 +193,10 @@ class PlaceEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} #{self.place_id}"
+
+    @property
+    def reason_label(self) -> str:
+        return reason_label(self.reason)
 
 
 class ReleaseSubmission(models.Model):

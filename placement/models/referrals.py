@@ -11,7 +11,7 @@ from indigo.models import actor_field
 from schedules.calendar import PROTOCOL_MOMENT, at_astana, counted_days
 
 from .kindergartens import Kindergarten
-from .places import Place
+from .places import Place, reason_label
 from .queue import _NUMBER_ALPHABET, Application
 
 REFERRAL_WORKING_DAYS = 5
@@ -132,3 +132,7 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral.number}"
+
+    @property
+    def termination_reason_label(self) -> str:
+        return reason_label(self.termination_reason)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from schedules.calendar import astana
 
 from ..errors import ProtocolMissing
-from ..models import Access, City, GroupType, Language, PlaceEvent, Protocol
+from ..models import Access, City, GroupType, Language, PlaceEvent, Protocol, reason_label
 
 
 def protocol_list(*, city: City, with_events_only: bool = False) -> QuerySet[Protocol]:
@@ -73,10 +73,6 @@ def choice_label(choices, value: str) -> str:
     return str(dict(choices).get(value, value)) if value else ""
 
 
-# Reasons the services record as a code (the protocol stays language-neutral), shown to a reader in words.
-REASON_LABELS = {"contract_terminated": _("Contract terminated")}
-
-
 def entry_name(names, *, language: str | None = None) -> str:
     """The kindergarten's name as the entry recorded it, in `language`, else Russian, else Kazakh."""
     if isinstance(names, str):
@@ -110,7 +106,7 @@ def protocol_rows(*, protocol: Protocol, language: str | None = None) -> list[Pr
                 group_type_label=choice_label(GroupType.choices, entry.get("group_type", "")),
                 access=entry.get("access", ""),
                 access_label=choice_label(Access.choices, entry.get("access", "")),
-                reason=str(REASON_LABELS.get(entry.get("reason", ""), entry.get("reason", ""))),
+                reason=reason_label(entry.get("reason", "")),  # a code in the reader's words
             )
         )
     return rows

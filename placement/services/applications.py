@@ -14,11 +14,11 @@ from accounts.services.people import decision_validate
 
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, NotYourChild
 from ..locks import application_lock
-from ..models import Application, City, GroupType, Offer
+from ..models import Application, City, GroupType, Offer, ReturnReason
 from ..permissions import parent_holds_child
 from ..selectors.cohorts import cohort_refusal
 from .notifications import privilege_decided_notify
-from .offers import WITHDRAWN_REASON, offer_end
+from .offers import offer_end
 
 ADMINS_DECIDE_PRIVILEGES = gettext_lazy("Only department admins confirm privileges.")
 
@@ -106,7 +106,7 @@ def application_withdraw(
         # Its live offer first (offer mode): the place returns for the next run. Before the application's row, in
         # the lock order (place, then application); rolled back with the rest if the withdrawal is refused.
         for offer in Offer.objects.filter(application_id=application.pk, state=Offer.State.LIVE):
-            offer_end(offer=offer, state=Offer.State.DECLINED, at=at, by=by, reason=WITHDRAWN_REASON, ip=ip)
+            offer_end(offer=offer, state=Offer.State.DECLINED, at=at, by=by, reason=ReturnReason.OFFER_WITHDRAWN, ip=ip)
         changed = Application.objects.filter(pk=application.pk, status=Application.Status.QUEUED).update(
             status=Application.Status.WITHDRAWN, status_changed_at=at
         )

@@ -13,16 +13,15 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CabinetBlock
 from accounts.services.audit import audit_record
 from accounts.services.blocks import cabinet_block_record, cabinet_block_validate
 
 from ..locks import parent_lock
-from ..models import Contract, Offer, Referral
+from ..models import Contract, Offer, Referral, ReturnReason
 from .notifications import cabinet_blocked_notify
-from .offers import BLOCKED_REASON, offer_end
+from .offers import offer_end
 from .referrals import contracts_terminate, referral_close
 
 
@@ -31,7 +30,7 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
     and `contracts_terminated`. Raises CabinetAlreadyBlocked (409) when a block is in force."""
     at = at or timezone.now()
     reason = cabinet_block_validate(user=user, by=by, reason=reason)
-    why = str(_("Cabinet blocked"))
+    why = ReturnReason.CABINET_BLOCKED
     with transaction.atomic():
         parent_lock(user_id=user.pk)
         block = cabinet_block_record(user=user, by=by, reason=reason, at=at)
@@ -41,7 +40,9 @@ def cabinet_block(*, user, by, reason: str, at: dt.datetime | None = None, ip: s
                 cancelled += 1
         withdrawn = 0
         for offer in Offer.objects.filter(parent=user, state=Offer.State.LIVE).order_by("place_id"):
-            if offer_end(offer=offer, state=Offer.State.DECLINED, at=at, by=by, reason=BLOCKED_REASON, ip=ip):
+            if offer_end(
+                offer=offer, state=Offer.State.DECLINED, at=at, by=by, reason=ReturnReason.OFFER_BLOCKED, ip=ip
+            ):
                 withdrawn += 1
         contracts = Contract.objects.filter(parent=user, status=Contract.Status.ACTIVE).select_related("referral")
         terminated = contracts_terminate(contracts=contracts, at=at, by=by, reason=why, ip=ip)

@@ -39,7 +39,7 @@ from ..errors import (
     ResumeExpired,
 )
 from ..locks import application_lock, parent_lock, place_lock
-from ..models import Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral
+from ..models import Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral, ReturnReason
 from ..permissions import parent_holds_child
 from ..registry_cache import registry_changed
 from ..selectors.offer_pages import resume_until
@@ -49,10 +49,6 @@ from .notifications import REMINDER_AHEAD, offers_notify, referral_issued_notify
 from .places import place_return
 from .protocols import kindergarten_names
 
-DECLINED_REASON = _("Offer declined by the parent")
-EXPIRED_REASON = _("Offer expired unanswered")
-WITHDRAWN_REASON = _("Offer withdrawn: the application was withdrawn")
-BLOCKED_REASON = _("Offer withdrawn: the parent's cabinet is blocked")
 ADMINS_RESUME = _("Only department admins resume an application past the parent's window.")
 
 
@@ -148,7 +144,9 @@ def offer_decline(*, offer: Offer, parent, at: dt.datetime, ip: str | None = Non
         raise NoSuchOffer()
     if (refusal := _live_offer_refusal(offer_id=offer.pk, at=at)) is not None:
         raise refusal
-    if not offer_end(offer=offer, state=Offer.State.DECLINED, at=at, by=parent, reason=DECLINED_REASON, ip=ip):
+    if not offer_end(
+        offer=offer, state=Offer.State.DECLINED, at=at, by=parent, reason=ReturnReason.OFFER_DECLINED, ip=ip
+    ):
         raise OfferNotLive()
 
 
@@ -191,7 +189,7 @@ def offers_expire(*, city: City, cutoff: dt.datetime) -> int:
     due = Offer.objects.filter(state=Offer.State.LIVE, place__city=city, valid_until__lte=cutoff).order_by("place_id")
     count = 0
     for offer in due.iterator(chunk_size=500):
-        if offer_end(offer=offer, state=Offer.State.EXPIRED, at=offer.valid_until, reason=EXPIRED_REASON):
+        if offer_end(offer=offer, state=Offer.State.EXPIRED, at=offer.valid_until, reason=ReturnReason.OFFER_EXPIRED):
             count += 1
     return count
 

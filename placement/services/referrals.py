@@ -12,13 +12,12 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from accounts.services.audit import audit_record
 
 from ..errors import NotReferralHolder, ReferralNotLive
 from ..locks import place_lock
-from ..models import Application, City, Contract, Place, PlaceEvent, Referral
+from ..models import Application, City, Contract, Place, PlaceEvent, Referral, ReturnReason
 from ..permissions import kindergarten_act_require
 from ..registry_cache import registry_changed
 from .applications import application_return
@@ -51,7 +50,7 @@ def referral_decline(*, referral: Referral, by, at: dt.datetime | None = None, i
     if referral.parent_id != by.pk:
         raise NotReferralHolder()
     if not referral_close(
-        referral=referral, status=Referral.Status.DECLINED, at=at, by=by, reason=str(_("Declined by the parent")), ip=ip
+        referral=referral, status=Referral.Status.DECLINED, at=at, by=by, reason=ReturnReason.REFERRAL_DECLINED, ip=ip
     ):
         raise ReferralNotLive()
     return referral
@@ -95,13 +94,13 @@ def referrals_expire(*, city: City, cutoff: dt.datetime) -> int:
     count = 0
     for referral in due.iterator(chunk_size=500):
         if referral_close(
-            referral=referral, status=Referral.Status.EXPIRED, at=referral.valid_until, reason=str(_("Expired"))
+            referral=referral,
+            status=Referral.Status.EXPIRED,
+            at=referral.valid_until,
+            reason=ReturnReason.REFERRAL_EXPIRED,
         ):
             count += 1
     return count
-
-
-CONTRACT_TERMINATED = "contract_terminated"
 
 
 def contracts_terminate(*, contracts, at: dt.datetime, by=None, reason: str = "", ip: str | None = None) -> int:
@@ -125,7 +124,7 @@ def contracts_terminate(*, contracts, at: dt.datetime, by=None, reason: str = ""
                 status=Referral.Status.TERMINATED
             )
             if place.state == Place.State.ENROLLED:
-                place_return(place=place, at=at, by=by, reason=CONTRACT_TERMINATED)
+                place_return(place=place, at=at, by=by, reason=ReturnReason.CONTRACT_TERMINATED)
             audit_record(actor=by, action="contract.terminate", target=contract, ip=ip, at=at, reason=reason)
             terminated += 1
     return terminated

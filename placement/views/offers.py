@@ -21,7 +21,7 @@ from indigo.http import request_ip
 from indigo.pages import refusal_message
 
 from ..forms import ChoicesForm
-from ..models import Application, Offer
+from ..models import Application, Offer, ReturnReason
 from ..selectors.offer_pages import (
     application_choices,
     choice_kindergartens,
@@ -153,7 +153,7 @@ class OfferDeclineView(_OfferAnswerPage):
     template_name = "cabinet/offer_decline.html"
 
     def answered_already(self, request, offer: Offer) -> HttpResponse | None:
-        if offer.state == Offer.State.DECLINED:  # a double click
+        if offer.close_reason == ReturnReason.OFFER_DECLINED:  # a double click (not a withdrawal: a block's)
             messages.info(request, gettext("You have already declined this offer."))
             return HttpResponseRedirect(cabinet_url())
         return None

@@ -1,16 +1,19 @@
 """The referral page, its print version, declining it, and the cabinet's priority eligibility, referrals and
 contracts (issue 5, What users see)."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
-from placement.models import Application, Place, PlaceEvent, Referral
+from placement.models import Application, Place, PlaceEvent, Protocol, Referral
 from placement.services.claims import place_claim
+from placement.services.daily import run_daily
 from placement.services.places import place_release
 from placement.services.referrals import referral_enrol
 from tests.clock import astana, at
 from tests.factories import GroupFactory, ParentFactory, RepresentationFactory, StaffFactory, applicant
-from tests.i18n import url
+from tests.i18n import text_of, url
 from tests.placement.claims import IN_GENERAL, IN_PRIORITY, RELEASED, interface_in_english, registry
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +100,26 @@ def test_claim_then_decline_returns_the_place_to_the_registry_and_the_child_to_t
     assert place.events.filter(kind=PlaceEvent.Kind.RETURNED).exists()
     assert f'data-place="{place.pk}"' in html
     assert f'data-application="{application.number}"' in html  # a button or a reason again
+
+
+def test_the_protocol_records_why_the_place_returned_as_a_code_each_reader_reads_in_their_language(
+    logged_in, client, city, taken
+):
+    """A parent declining in Kazakh does not write Kazakh into the public protocol: the hashed entry holds the
+    code, and the Russian and the Kazakh page each say it in their own words."""
+    parent, referral = taken
+    with at(IN_GENERAL):
+        logged_in(parent).post(url("referral-decline", "kk", number=referral.number))
+    returned = PlaceEvent.objects.get(place_id=referral.place_id, kind=PlaceEvent.Kind.RETURNED)
+    assert returned.reason == "referral_declined"
+    assert Referral.objects.get(pk=referral.pk).close_reason == "referral_declined"
+    run_daily(at=astana(2024, 5, 7, 18, 0), city=city)
+    [entry] = [e for e in Protocol.objects.get(city=city, day=dt.date(2024, 5, 7)).entries if e["event"] == "returned"]
+    assert entry["reason"] == "referral_declined"
+    russian = text_of(client.get(url("protocol_day", city=city.slug, day="2024-05-07")))
+    kazakh = text_of(client.get(url("protocol_day", "kk", city=city.slug, day="2024-05-07")))
+    assert "Отказ родителя" in russian and "Ата-ананың бас тартуы" in kazakh
+    assert "referral_declined" not in russian + kazakh
 
 
 def test_the_decline_post_needs_the_csrf_token(taken):

@@ -236,7 +236,8 @@ def test_a_terminated_contract_is_listed_with_its_reason(client, clock, staff, r
     assert contract.status == Contract.Status.TERMINATED
     with translation.override("ru"):
         assert str(Contract.Status.TERMINATED.label) in html
-    assert contract.termination_reason in html
+    assert contract.termination_reason == "cabinet_blocked"  # the portal's own reason: a code, shown in words
+    assert "Личный кабинет заблокирован" in html and "cabinet_blocked" not in html
 
 
 # --- Languages -------------------------------------------------------------------------------------------------
