@@ -69,6 +69,7 @@ def test_a_holiday_declared_after_a_release_extends_its_priority_and_the_next_pr
         assert registry_access(api_as, city, place.pk) == "general"
     event = PlaceEvent.objects.get(place=place, kind=PlaceEvent.Kind.RETIMED)
     assert event.at == astana(2024, 5, 17, 12, 0) and event.protocol_day == dt.date(2024, 5, 17)
+    assert event.by == superuser  # the admin who saved the override: who, when, what
     assert "21.05.2024 18:00" in event.reason and "22.05.2024 18:00" in event.reason and "20.05.2024" in event.reason
 
     run_daily(at=astana(2024, 5, 22, 18, 0))
@@ -90,6 +91,7 @@ def test_a_kindergarten_shift_added_after_a_release_moves_a_scheduled_place(post
     with at(astana(2024, 5, 29, 10, 0)):
         response = client.post(admin_url(KindergartenShift, "add/"), shift_body(window, group, "2024-06-10"))
         assert response.status_code == 302
+    assert PlaceEvent.objects.get(place=place, kind=PlaceEvent.Kind.RETIMED).by == superuser
 
     place.refresh_from_db()
     assert (place.state, place.entered_priority_at, place.priority_until) == (
@@ -124,6 +126,7 @@ def test_a_holiday_declared_after_a_referral_was_issued_extends_its_five_working
     audit = AuditEntry.objects.get(action="referral.retimed", target_id=str(referral.pk))
     assert audit.details["after"] == astana(2024, 5, 22, 18, 0).isoformat()
     assert "17.05.2024" in audit.details["cause"]
+    assert audit.actor == superuser
 
 
 def test_a_passed_deadline_stays_passed_and_what_is_ahead_follows_the_calendar_as_it_now_stands(postgres, group):
