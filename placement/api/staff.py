@@ -81,6 +81,11 @@ class PlaceEventSerializer(serializers.ModelSerializer):
     # The 18:00 run's moves have no author; claim and enrolment events carry no access.
     by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     access = serializers.ChoiceField(choices=Access.choices, allow_blank=True, read_only=True)
+    reason = serializers.CharField(
+        source="reason_label",
+        read_only=True,
+        help_text="As the staff typed it (a withdrawal), or the portal's own reason in the request's language.",
+    )
 
     class Meta:
         model = PlaceEvent

@@ -7,9 +7,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from placement.models import Place, PlaceEvent
+from placement.services.claims import place_claim
 from placement.services.places import place_release, place_withdraw
+from placement.services.referrals import referral_decline
 from tests.clock import astana, at
-from tests.factories import AdminFactory, CohortWindowFactory, UserFactory
+from tests.factories import AdminFactory, CohortWindowFactory, UserFactory, applicant
 from tests.rows import database_state
 
 pytestmark = pytest.mark.django_db
@@ -221,6 +223,18 @@ def test_staff_events_are_their_own_newest_first_and_paginated(api_as, clock, gr
     assert {e["kindergarten"] for e in first["results"]} == {group.kindergarten_id}
     assert first["results"][0]["kind"] == "released"
     assert first["results"][0]["by"] == staff.username
+
+
+def test_staff_events_give_the_portals_own_reasons_in_the_requests_language(api_as, clock, group, staff, city):
+    [place] = place_release(group=group, count=1, by=staff, at=RELEASED_AT)
+    parent, application = applicant(city)
+    referral, _ = place_claim(place=place, application=application, by=parent, at=IN_GENERAL)
+    referral_decline(referral=referral, by=parent, at=IN_GENERAL)
+    place_withdraw(place=place, by=staff, reason="Ремонт группы", at=IN_GENERAL)
+    for language, declined in (("ru", "Отказ родителя"), ("kk", "Ата-ананың бас тартуы")):
+        events = api_as(staff, language=language).get(EVENTS).json()["results"]
+        reasons = [(e["kind"], e["reason"]) for e in events[:2]]
+        assert reasons == [("withdrawn", "Ремонт группы"), ("returned", declined)]
 
 
 def test_department_admin_lists_a_chosen_kindergarten(api_as, clock, place, other_staff):
