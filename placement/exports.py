@@ -26,19 +26,20 @@ def export_filename(*, protocol: Protocol, extension: str) -> str:
     return f"protocol-{protocol.city.slug}-{protocol.day.isoformat()}.{extension}"
 
 
-def export_headers() -> list[str]:
+def _place_headers() -> list[str]:
+    """The columns that say which place: in the chronology and in the allocation alike."""
     return [
-        _("Time (Astana)"),
-        _("Event"),
         _("Place"),
         _("Kindergarten code"),
         _("Kindergarten"),
         _("Birth year"),
         _("Language of instruction"),
         _("Group type"),
-        _("Access"),
-        _("Reason"),
     ]
+
+
+def export_headers() -> list[str]:
+    return [_("Time (Astana)"), _("Event"), *_place_headers(), _("Access"), _("Reason")]
 
 
 def _row_values(row: ProtocolRow) -> list:
@@ -77,25 +78,11 @@ def _allocation_sheet(workbook, *, protocol: Protocol) -> str:
     """The allocation section as the protocol page shows it, in the run's walk order; returns its inputs' hash."""
     section = protocol_allocation(city=protocol.city, day=protocol.day)
     sheet = workbook.create_sheet(_("Allocation")[:31])  # no colon in a sheet title
-    sheet.append(
-        [
-            _("Place"),
-            _("Kindergarten code"),
-            _("Kindergarten"),
-            _("Birth year"),
-            _("Language of instruction"),
-            _("Group type"),
-            _("Queue position at the run"),
-            _("Rank of the kindergarten in the choices"),
-        ]
-    )
+    sheet.append([*_place_headers(), _("Queue position at the run"), _("Rank of the kindergarten in the choices")])
     for row in section.rows:
         kindergarten = row.kindergarten
-        rank = row.rank or _("any other")
-        sheet.append(
-            [row.place_id, kindergarten.code, kindergarten.name, row.birth_year, row.language_label,
-             row.group_type_label, row.queue_position, rank]
-        )  # fmt: skip
+        place = [row.place_id, kindergarten.code, kindergarten.name, row.birth_year, row.language_label]
+        sheet.append([*place, row.group_type_label, row.queue_position, row.rank or _("any other")])
     for column, width in zip("ABCDEFGH", [10, 16, 40, 12, 18, 22, 16, 16], strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"

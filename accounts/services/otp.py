@@ -161,18 +161,32 @@ def otp_request(*, phone: str, ip: str | None, at: dt.datetime | None = None) ->
     return OtpRequested(phone=phone, expires_at=expires_at)
 
 
-def _refuse(error: OtpError, *, challenge, phone: str, ip, at, user_agent: str, user=None) -> OtpError:
-    audit_record(
-        actor=user,
-        action="otp.verify_failed",
-        target=challenge,
-        ip=ip,
-        at=at,
-        phone=mask_phone(phone),
-        reason=error.code,
-        device=user_agent,
-    )
-    return error
+@dataclass(frozen=True)
+class _Verification:
+    """One verification as the audit log keeps it, refused or not: the masked phone and the device, never the
+    code."""
+
+    challenge: OtpChallenge | None
+    phone: str
+    ip: str | None
+    at: dt.datetime
+    user_agent: str
+
+    def audit(self, action: str, *, user=None, **details) -> None:
+        audit_record(
+            actor=user,
+            action=action,
+            target=self.challenge,
+            ip=self.ip,
+            at=self.at,
+            phone=mask_phone(self.phone),
+            device=self.user_agent,
+            **details,
+        )
+
+    def refused(self, error: OtpError, *, user=None) -> OtpError:
+        self.audit("otp.verify_failed", user=user, reason=error.code)
+        return error
 
 
 def _parent_for(phone: str):
@@ -203,20 +217,21 @@ def otp_verify(*, phone: str, code: str, ip: str | None, user_agent: str = "", a
     user_agent = (user_agent or "")[:255]
     code = "".join(str(code or "").split())
     challenge = OtpChallenge.objects.filter(phone=phone).order_by("-created_at", "-pk").first()
+    verification = _Verification(challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
     max_attempts = settings.OTP_MAX_ATTEMPTS
     if challenge is None or challenge.consumed_at is not None or challenge.expires_at <= at:
-        raise _refuse(OtpExpired(), challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
+        raise verification.refused(OtpExpired())
     if challenge.attempts >= max_attempts:
-        raise _refuse(OtpTooManyAttempts(), challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
+        raise verification.refused(OtpTooManyAttempts())
 
     if not hmac.compare_digest(challenge.code_hash, _code_hash(phone, code)):
         counted = OtpChallenge.objects.filter(pk=challenge.pk, attempts__lt=max_attempts, consumed_at__isnull=True)
         if not counted.update(attempts=F("attempts") + 1):
-            raise _refuse(OtpTooManyAttempts(), challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
+            raise verification.refused(OtpTooManyAttempts())
         challenge.refresh_from_db(fields=["attempts"])
         tries_left = max_attempts - challenge.attempts
         error = OtpTooManyAttempts() if tries_left <= 0 else OtpInvalidCode(tries_left=tries_left)
-        raise _refuse(error, challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent)
+        raise verification.refused(error)
 
     user, created, error = None, False, None
     with transaction.atomic():
@@ -232,15 +247,6 @@ def otp_verify(*, phone: str, code: str, ip: str | None, user_agent: str = "", a
             elif refusal := login_refusal(user):
                 error = LoginRefused(refusal)
     if error is not None:
-        raise _refuse(error, challenge=challenge, phone=phone, ip=ip, at=at, user_agent=user_agent, user=user)
-    audit_record(
-        actor=user,
-        action="otp.verify_ok",
-        target=challenge,
-        ip=ip,
-        at=at,
-        phone=mask_phone(phone),
-        new_account=created,
-        device=user_agent,
-    )
+        raise verification.refused(error, user=user)
+    verification.audit("otp.verify_ok", user=user, new_account=created)
     return user

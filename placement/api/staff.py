@@ -77,15 +77,21 @@ class WithdrawRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why the place is withdrawn (required).")
 
 
+def reason_field(source: str) -> serializers.CharField:
+    """A recorded reason in words: as the staff typed it, or the portal's own (a code) in the request's language."""
+    return serializers.CharField(
+        source=source,
+        read_only=True,
+        help_text="As the staff typed it, or the portal's own reason (declined, expired, a block...) in the request's "
+        "language.",
+    )
+
+
 class PlaceEventSerializer(serializers.ModelSerializer):
     # The 18:00 run's moves have no author; claim and enrolment events carry no access.
     by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     access = serializers.ChoiceField(choices=Access.choices, allow_blank=True, read_only=True)
-    reason = serializers.CharField(
-        source="reason_label",
-        read_only=True,
-        help_text="As the staff typed it (a withdrawal), or the portal's own reason in the request's language.",
-    )
+    reason = reason_field("reason_label")
 
     class Meta:
         model = PlaceEvent
@@ -147,11 +153,7 @@ class ContractSerializer(serializers.ModelSerializer):
     kindergarten = serializers.IntegerField(source="kindergarten_id", read_only=True)
     child = ReferralChildSerializer(read_only=True)
     enrolled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    termination_reason = serializers.CharField(
-        source="termination_reason_label",
-        read_only=True,
-        help_text="As the staff typed it, or the portal's own reason (a cabinet block) in the request's language.",
-    )
+    termination_reason = reason_field("termination_reason_label")
 
     class Meta:
         model = Contract
