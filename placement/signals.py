@@ -20,8 +20,7 @@ from .services.retiming import (
 
 @receiver(post_save, sender=CalendarOverride, dispatch_uid="placement-retime-override-saved")
 def _override_saved(sender, instance: CalendarOverride, raw: bool = False, **kwargs) -> None:
-    # A fixture being loaded is history, not a change; a new legal act's wording or note moves no deadline.
-    if not raw and instance.changes_effects:
+    if not raw:  # a fixture being loaded is history, not a change
         calendar_override_retime(override=instance, by=current_actor())
 
 
@@ -32,7 +31,7 @@ def _override_deleted(sender, instance: CalendarOverride, **kwargs) -> None:
 
 @receiver(post_save, sender=KindergartenShift, dispatch_uid="placement-retime-shift-saved")
 def _shift_saved(sender, instance: KindergartenShift, raw: bool = False, **kwargs) -> None:
-    if not raw and instance.changes_effects:  # a new wording of the reason moves no deadline
+    if not raw:
         kindergarten_shift_retime(shift=instance, by=current_actor())
 
 

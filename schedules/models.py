@@ -5,31 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class SavedWithItsEffects(models.Model):
     """A row whose saving changes deadlines elsewhere (placement's receivers of post_save re-time them, DOMAIN.md,
     Places 6): the row and those effects are written in one transaction, also outside the admin (a shell, a
-    script), so that neither is kept without the other. A delete is one already (Django's collector).
-
-    Only `EFFECT_FIELDS` have effects: during a save's signals `changes_effects` says whether it changed any of them
-    (a new row does), and `as_loaded` holds their values as read (None for a new row); a save that changes none of
-    them (a note, a legal act's wording) has no effect to write."""
-
-    EFFECT_FIELDS: tuple[str, ...] = ()
+    script), so that neither is kept without the other. A delete is one already (Django's collector)."""
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        self.changes_effects = getattr(self, "as_loaded", None) != self._effect_values()
         with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
             super().save(*args, **kwargs)
-        self.as_loaded = self._effect_values()
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance.as_loaded = instance._effect_values()
-        return instance
-
-    def _effect_values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.EFFECT_FIELDS)
 
 
 class CalendarOverride(SavedWithItsEffects):
@@ -41,8 +24,6 @@ class CalendarOverride(SavedWithItsEffects):
     class Kind(models.TextChoices):
         HOLIDAY = "holiday", _("Day off")
         WORKING = "working", _("Working day")
-
-    EFFECT_FIELDS = ("date", "kind")
 
     date = models.DateField(_("date"), unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -56,6 +37,13 @@ class CalendarOverride(SavedWithItsEffects):
 
     def __str__(self) -> str:
         return f"{self.date:%d.%m.%Y}: {self.get_kind_display()}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remembered so that moving an override to another year also refreshes the year it left.
+        instance._loaded_date = instance.date
+        return instance
 
 
 class SummerSchedule(models.Model):
@@ -105,8 +93,6 @@ class CohortWindow(models.Model):
 
 class KindergartenShift(SavedWithItsEffects):
     """A kindergarten that starts a cohort's window on another date (repairs, illness...), with its reason."""
-
-    EFFECT_FIELDS = ("window_id", "kindergarten_id", "shifted_start")
 
     window = models.ForeignKey(
         CohortWindow, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("cohort window")

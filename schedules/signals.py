@@ -11,8 +11,9 @@ from .models import CalendarOverride
 @receiver([post_save, post_delete], sender=CalendarOverride)
 def _override_changed(sender, instance: CalendarOverride, **kwargs) -> None:
     years = {instance.date.year}
-    if getattr(instance, "as_loaded", None):  # moved to another year: the year it left changes too
-        years.add(instance.as_loaded[0].year)
+    loaded = getattr(instance, "_loaded_date", None)
+    if loaded is not None:
+        years.add(loaded.year)
 
     def invalidate() -> None:
         for year in years:
@@ -22,6 +23,7 @@ def _override_changed(sender, instance: CalendarOverride, **kwargs) -> None:
     # from the rows committed before the change and would otherwise serve that copy for a day.
     invalidate()
     transaction.on_commit(invalidate)
+    instance._loaded_date = instance.date
 
 
 # Sent by the admin's preview of an override or a shift before it is saved: apps above (placement) answer with lines

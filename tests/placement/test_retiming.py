@@ -6,8 +6,6 @@ protocol and the parent's API."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEntry
 from placement.models import Place, PlaceEvent, Protocol
@@ -168,36 +166,6 @@ def test_a_change_that_would_end_priority_before_the_next_18_00_ends_it_at_that_
     place.refresh_from_db()
     assert place.entered_priority_at == astana(2024, 6, 5, 15, 0)  # enters now, not in the past
     assert place.priority_until == astana(2024, 6, 10, 18, 0)  # counted 6, 7, 10 June from now
-
-
-def test_a_new_wording_of_an_override_or_a_shift_re_times_nothing_and_a_new_date_does(postgres, group):
-    window = CohortWindowFactory(schedule__city=group.kindergarten.city, birth_year=2020)  # not the place's cohort
-    [place] = place_release(group=group, count=1, at=astana(2024, 5, 16, 10, 0))  # counted 17, 20, 21 May
-    with at(astana(2024, 5, 16, 12, 0)):
-        override = CalendarOverride.objects.create(date=dt.date(2024, 5, 20), kind="holiday", legal_act="Act 1")
-        shift = KindergartenShift.objects.create(
-            window=window, kindergarten=group.kindergarten, shifted_start=dt.date(2024, 6, 10), reason="Ремонт"
-        )
-    place.refresh_from_db()
-    assert place.priority_until == astana(2024, 5, 22, 18, 0)  # counted 17, 21, 22 May
-    audits = AuditEntry.objects.filter(action__endswith=".retimed")
-    retimed = PlaceEvent.objects.filter(kind=PlaceEvent.Kind.RETIMED)
-    before = (retimed.count(), audits.count())
-    with at(astana(2024, 5, 16, 13, 0)), CaptureQueriesContext(connection) as wording:
-        override = CalendarOverride.objects.get(pk=override.pk)
-        override.legal_act, override.note = "Act 1 (amended wording)", "typo fixed"
-        override.save()
-        shift = KindergartenShift.objects.get(pk=shift.pk)
-        shift.reason = "Ремонт кровли"
-        shift.save()
-    assert (retimed.count(), audits.count()) == before
-    assert not any("placement_place" in query["sql"] for query in wording.captured_queries)  # no re-timing read
-    with at(astana(2024, 5, 16, 14, 0)):
-        override.date = dt.date(2024, 5, 23)  # 20 May a working day again: counted 17, 20, 21 May
-        override.save()
-    place.refresh_from_db()
-    assert place.priority_until == astana(2024, 5, 21, 18, 0)
-    assert retimed.count() == before[0] + 1
 
 
 @pytest.mark.parametrize("change", ["override", "shift"])
