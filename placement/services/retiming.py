@@ -20,6 +20,7 @@ rows ahead are read once under their row locks, the new times computed once per 
 
 Known limit: a release or a claim that read the calendar before an override committed and commits after its
 re-timing keeps the old deadline (each process re-reads a changed calendar within seconds: schedules.calendar).
+Saving the override or the shift again, even unchanged, re-times what it missed: every save re-times.
 
 Each kind of deadline is one function of `DEADLINES` with the signature of `places_retime` (it plans the moves of a
 city; it writes them unless it is a preview): places, referrals, and offers' `valid_until` (issue 14: the city's
