@@ -1,7 +1,8 @@
 """Who acts, for the changes that reach a service through Django's signals rather than a call (an admin's edit of
-the calendar or of a summer schedule re-times deadlines in placement, which schedules knows nothing of): the view
-that saves names its user here, and the receiver passes it on as the service's `by`, so that the re-timing is
-audited as that person's (DOMAIN.md, People and security: every state change is audited, who, when, what)."""
+the calendar or of a summer schedule re-times deadlines in placement, which schedules knows nothing of): every
+request names its user here (indigo.middleware.ActorMiddleware), and the receiver passes it on as the service's
+`by`, so that the re-timing is audited as that person's (DOMAIN.md, People and security: every state change is
+audited, who, when, what)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -18,6 +18,7 @@ import time
 
 from django.urls import NoReverseMatch, reverse
 
+from .actors import acting
 from .metrics import request_observe
 
 POLICY = {
@@ -105,3 +106,16 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         request_observe(request=request, status=response.status_code, seconds=time.perf_counter() - started)
         return response
+
+
+class ActorMiddleware:
+    """The request's user acts in what its saves set off through signals (indigo.actors): the re-timing an edit of
+    the calendar or of a schedule causes is audited as theirs, whichever page (or cascade) saved it. After Django's
+    AuthenticationMiddleware; the user is read only if a signal asks."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with acting(getattr(request, "user", None)):
+            return self.get_response(request)

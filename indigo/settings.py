@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts in what a request's saves set off through signals (the re-timing of an admin's calendar edit).
+    "indigo.middleware.ActorMiddleware",
     # A parent's SMS follow the language of the pages and API they use (ru or kk).
     "accounts.middleware.SmsLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

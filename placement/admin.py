@@ -97,10 +97,16 @@ class PlaceEventAdmin(ReadOnlyAdmin):
     search_fields = ("=place__id", "kindergarten__code", "reason")
     list_select_related = ("kindergarten", "by")
     date_hierarchy = "at"
+    exclude = ("reason",)  # shown in words: the portal's own reasons are codes
+    readonly_fields = ("reason_in_words",)
 
     @admin.display(description=_("place"), ordering="place_id")
     def place_number(self, event: PlaceEvent) -> str:
         return f"#{event.place_id}"
+
+    @admin.display(description=_("reason"))
+    def reason_in_words(self, event: PlaceEvent) -> str:
+        return event.reason_label
 
 
 @admin.register(Protocol)

@@ -7,6 +7,7 @@ day's hashes and, on a day the offer-mode run allocated places, its allocation s
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 
 from django.utils.translation import gettext as _
 
@@ -74,47 +75,49 @@ def protocol_csv(*, protocol: Protocol) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _allocation_sheet(workbook, *, protocol: Protocol) -> str:
-    """The allocation section as the protocol page shows it, in the run's walk order; returns its inputs' hash."""
-    section = protocol_allocation(city=protocol.city, day=protocol.day)
-    sheet = workbook.create_sheet(_("Allocation")[:31])  # no colon in a sheet title
-    sheet.append([*_place_headers(), _("Queue position at the run"), _("Rank of the kindergarten in the choices")])
-    for row in section.rows:
+def _table(sheet, *, header: list[str], rows: Iterable[list], widths: list[int]) -> None:
+    """The header in bold, then the rows; text stays text even when it starts with "=" (never a formula)."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for number, values in enumerate(rows, start=2):
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+
+
+def _allocation_rows(protocol: Protocol) -> Iterator[list]:
+    """The allocation section as the protocol page shows it, in the run's walk order."""
+    for row in protocol_allocation(city=protocol.city, day=protocol.day).rows:
         kindergarten = row.kindergarten
         place = [row.place_id, kindergarten.code, kindergarten.name, row.birth_year, row.language_label]
-        sheet.append([*place, row.group_type_label, row.queue_position, row.rank or _("any other")])
-    for column, width in zip("ABCDEFGH", [10, 16, 40, 12, 18, 22, 16, 16], strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    return section.inputs_sha256
+        yield [*place, row.group_type_label, row.queue_position, row.rank or _("any other")]
 
 
 def protocol_xlsx(*, protocol: Protocol) -> bytes:
     """One sheet with the chronology, one with the allocation on a day the run allocated places, and one with the
     day's hashes."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Chronology")[:31]
-    sheet.append(export_headers())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for number, row in enumerate(protocol_rows(protocol=protocol), start=2):
-        values = _row_values(row)
-        # Spreadsheets have no time zones: the Astana wall-clock time, as the header says.
-        values[0] = row.at.replace(tzinfo=None)
-        for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=number, column=column, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text stays text, even when it starts with "="
-        sheet.cell(row=number, column=1).number_format = "DD.MM.YYYY HH:MM:SS"
-    widths = [20, 28, 10, 16, 40, 12, 18, 22, 22, 40]
-    for column, width in zip("ABCDEFGHIJ", widths, strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    inputs_sha256 = _allocation_sheet(workbook, protocol=protocol) if protocol.allocated else ""
+    chronology = workbook.active
+    chronology.title = _("Chronology")[:31]
+    # Spreadsheets have no time zones: the Astana wall-clock time, as the header says.
+    rows = ([row.at.replace(tzinfo=None), *_row_values(row)[1:]] for row in protocol_rows(protocol=protocol))
+    _table(chronology, header=export_headers(), rows=rows, widths=[20, 28, 10, 16, 40, 12, 18, 22, 22, 40])
+    for cell in chronology["A"][1:]:
+        cell.number_format = "DD.MM.YYYY HH:MM:SS"
+    if protocol.allocated:
+        header = [*_place_headers(), _("Queue position at the run"), _("Rank of the kindergarten in the choices")]
+        allocation = workbook.create_sheet(_("Allocation")[:31])  # no colon in a sheet title
+        _table(allocation, header=header, rows=_allocation_rows(protocol), widths=[10, 16, 40, 12, 18, 22, 16, 16])
 
     hashes = workbook.create_sheet(_("Hashes")[:31])
     for label, value in (
@@ -124,7 +127,7 @@ def protocol_xlsx(*, protocol: Protocol) -> bytes:
         (_("Number of entries"), protocol.entry_count),
         (_("SHA-256 of this day"), protocol.sha256),
         (_("SHA-256 of the previous day"), protocol.previous_sha256),
-        *([(_("SHA-256 of the run's inputs"), inputs_sha256)] if inputs_sha256 else []),
+        *([(_("SHA-256 of the run's inputs"), protocol.inputs_sha256)] if protocol.allocated else []),
     ):
         hashes.append([label, value])
     hashes.column_dimensions["A"].width = 32

@@ -19,8 +19,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
 
-from indigo.actors import acting
-
 from .models import CalendarOverride, CohortWindow, KindergartenShift, SummerSchedule
 from .selectors import WindowDates, window_dates
 from .signals import change_previewed
@@ -285,23 +283,6 @@ class PreviewNoticeAdmin:
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
-class ActingAdmin:
-    """The admin's user acts in what an edit here sets off through signals: the re-timing of deadlines that a saved
-    or deleted override, window or shift causes is audited as theirs (indigo.actors)."""
-
-    def changeform_view(self, request, *args, **kwargs):
-        with acting(request.user):
-            return super().changeform_view(request, *args, **kwargs)
-
-    def changelist_view(self, request, *args, **kwargs):  # the "delete selected" action
-        with acting(request.user):
-            return super().changelist_view(request, *args, **kwargs)
-
-    def delete_view(self, request, *args, **kwargs):
-        with acting(request.user):
-            return super().delete_view(request, *args, **kwargs)
-
-
 class RelationThroughWindowChecks(InlineModelAdminChecks):
     def _check_relation(self, obj, parent_model):
         return []  # a shift reaches its schedule through its window: ScheduleShiftFormSet joins them
@@ -311,7 +292,7 @@ class RelationThroughWindowChecks(InlineModelAdminChecks):
 
 
 @admin.register(CalendarOverride)
-class CalendarOverrideAdmin(ActingAdmin, PreviewNoticeAdmin, admin.ModelAdmin):
+class CalendarOverrideAdmin(PreviewNoticeAdmin, admin.ModelAdmin):
     form = CalendarOverrideForm
     fields = ("date", "kind", "legal_act", "note", PREVIEW_FIELD)
     list_display = ("date", "kind", "legal_act", "note")
@@ -363,7 +344,7 @@ class ScheduleShiftInline(WindowDatesColumns, TranslationTabularInline):
 
 
 @admin.register(SummerSchedule)
-class SummerScheduleAdmin(ActingAdmin, PreviewNoticeAdmin, TabbedTranslationAdmin):
+class SummerScheduleAdmin(PreviewNoticeAdmin, TabbedTranslationAdmin):
     form = SummerScheduleForm
     list_display = ("city", "year", "campaign_start", "windows_dates")
     list_display_links = ("city", "year")
@@ -395,7 +376,7 @@ class KindergartenShiftInline(WindowDatesColumns, TranslationTabularInline):
 
 
 @admin.register(CohortWindow)
-class CohortWindowAdmin(ActingAdmin, PreviewNoticeAdmin, WindowDatesColumns, admin.ModelAdmin):
+class CohortWindowAdmin(PreviewNoticeAdmin, WindowDatesColumns, admin.ModelAdmin):
     form = CohortWindowForm
     list_display = ("schedule", "birth_year", "age", "priority_start", "priority_end", "general_from")
     list_display_links = ("schedule", "birth_year")
@@ -407,7 +388,7 @@ class CohortWindowAdmin(ActingAdmin, PreviewNoticeAdmin, WindowDatesColumns, adm
 
 
 @admin.register(KindergartenShift)
-class KindergartenShiftAdmin(ActingAdmin, PreviewNoticeAdmin, WindowDatesColumns, TabbedTranslationAdmin):
+class KindergartenShiftAdmin(PreviewNoticeAdmin, WindowDatesColumns, TabbedTranslationAdmin):
     form = KindergartenShiftForm
     list_display = ("kindergarten", "window", "shifted_start", "priority_end", "general_from", "reason")
     list_filter = ("window__schedule__city", "window__schedule__year", "window__birth_year")

@@ -21,7 +21,18 @@ from rest_framework.response import Response
 from indigo.api import PAGE_NOT_FOUND, refused
 
 from .. import registry_cache
-from ..models import Access, City, GroupType, Kindergarten, Language, Place, PlaceEvent, Protocol
+from ..models import (
+    Access,
+    City,
+    GroupType,
+    Kindergarten,
+    Language,
+    Place,
+    PlaceEvent,
+    Protocol,
+    ReturnReason,
+    reason_label,
+)
 from ..selectors import protocols, registry
 
 OPEN_ACCESSES = [Access.PRIORITY.value, Access.GENERAL.value]
@@ -344,7 +355,12 @@ class ProtocolEntrySerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices)
     group_type = serializers.ChoiceField(choices=GroupType.choices)
     access = serializers.CharField(allow_blank=True)
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="As published: a withdrawal's reason as typed, or the code of the portal's own reason for a "
+        "returned place (" + ", ".join(ReturnReason.values) + ").",
+    )
+    reason_label = serializers.SerializerMethodField(help_text="The reason in words, in the request's language.")
 
     @extend_schema_field(KindergartenRefSerializer)
     def get_kindergarten(self, entry) -> dict:
@@ -354,6 +370,9 @@ class ProtocolEntrySerializer(serializers.Serializer):
             "code": kindergarten.get("code", ""),
             "name": protocols.entry_name(kindergarten.get("name"), language=get_language()),
         }
+
+    def get_reason_label(self, entry) -> str:
+        return reason_label(entry.get("reason", ""))
 
 
 class ProtocolDetailSerializer(serializers.ModelSerializer):

@@ -20,8 +20,8 @@ class Access(models.TextChoices):
 class ReturnReason(models.TextChoices):
     """Why the portal itself ended a referral, an offer or a contract and returned its place. The services record
     the code (in the place's `returned` event, so the public protocol stays language-neutral, and in the row's own
-    reason); each reader reads it in their language (`reason_label`). Reasons people type (a withdrawal's, a
-    termination's) are recorded as typed."""
+    reason); each reader reads it in their language (`reason_label`). A reason people type (a withdrawal's) is
+    recorded as typed."""
 
     REFERRAL_DECLINED = "referral_declined", _("Declined by the parent")
     REFERRAL_EXPIRED = "referral_expired", _("Expired")
@@ -33,10 +33,14 @@ class ReturnReason(models.TextChoices):
     OFFER_BLOCKED = "offer_blocked", _("Offer withdrawn: the parent's cabinet is blocked")
 
 
+_RETURN_REASON_LABELS = dict(ReturnReason.choices)
+
+
 def reason_label(reason: str) -> str:
     """A recorded reason in the reader's language: a `ReturnReason` code's label; typed text (or text recorded
     before the codes) as it is."""
-    return str(ReturnReason(reason).label) if reason in ReturnReason.values else reason
+    label = _RETURN_REASON_LABELS.get(reason)
+    return reason if label is None else str(label)
 
 
 def access_condition(access: str, at, *, prefix: str = "") -> Q:

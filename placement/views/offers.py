@@ -153,7 +153,9 @@ class OfferDeclineView(_OfferAnswerPage):
     template_name = "cabinet/offer_decline.html"
 
     def answered_already(self, request, offer: Offer) -> HttpResponse | None:
-        if offer.close_reason == ReturnReason.OFFER_DECLINED:  # a double click (not a withdrawal: a block's)
+        # A double click; an offer withdrawn with its application or by a block was not declined by the parent.
+        withdrawn = (ReturnReason.OFFER_WITHDRAWN, ReturnReason.OFFER_BLOCKED)
+        if offer.state == Offer.State.DECLINED and offer.close_reason not in withdrawn:
             messages.info(request, gettext("You have already declined this offer."))
             return HttpResponseRedirect(cabinet_url())
         return None

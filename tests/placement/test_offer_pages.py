@@ -334,8 +334,15 @@ def test_the_xlsx_of_an_allocating_day_has_the_allocation_and_the_inputs_hash(cl
     ]
     protocol = Protocol.objects.get(city=application.city, day=dt.date(2024, 5, 2))
     assert dict(hashes.iter_rows(values_only=True))["SHA-256 входных данных распределения"] == protocol.inputs_sha256
+    assert allocation["A1"].font.bold and allocation.freeze_panes == "A2"
     workbook_text = str([list(sheet.iter_rows(values_only=True)) for sheet in (chronology, allocation, hashes)])
     assert application.number not in workbook_text and application.child.first_name not in workbook_text
+
+    offer.kindergarten.name_ru = '=HYPERLINK("http://evil.example","x")'  # typed in the admin: never a formula
+    offer.kindergarten.save()
+    with at(ANSWERING):
+        allocation = load_workbook(io.BytesIO(client.get(path).content)).worksheets[1]
+    assert (allocation["C2"].value, allocation["C2"].data_type) == (offer.kindergarten.name_ru, "s")
 
 
 # --- Languages ----------------------------------------------------------------------------------------------------

@@ -296,6 +296,7 @@ def test_protocol_day_api_gives_entries_with_the_name_in_the_request_language(cl
             "group_type": "general",
             "access": "priority",
             "reason": "Группа закрыта на ремонт",
+            "reason_label": "Группа закрыта на ремонт",  # typed: as it is; the portal's own codes in words
         }
     ]
     english = client.get("/api/v1/protocols/temirtau/2024-06-04/", HTTP_ACCEPT_LANGUAGE="en").json()

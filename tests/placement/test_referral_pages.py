@@ -120,6 +120,9 @@ def test_the_protocol_records_why_the_place_returned_as_a_code_each_reader_reads
     kazakh = text_of(client.get(url("protocol_day", "kk", city=city.slug, day="2024-05-07")))
     assert "Отказ родителя" in russian and "Ата-ананың бас тартуы" in kazakh
     assert "referral_declined" not in russian + kazakh
+    api = client.get(f"/api/v1/protocols/{city.slug}/2024-05-07/", HTTP_ACCEPT_LANGUAGE="kk").json()
+    [returned_entry] = [e for e in api["entries"] if e["event"] == "returned"]
+    assert (returned_entry["reason"], returned_entry["reason_label"]) == ("referral_declined", "Ата-ананың бас тартуы")
 
 
 def test_the_decline_post_needs_the_csrf_token(taken):
