@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from accounts.models import AuditEntry
-from placement.models import Application, City, Offer
+from placement.models import Application, Offer
 from placement.services.daily import run_daily
 from tests.clock import at
-from tests.factories import AdminFactory, ParentFactory
+from tests.factories import AdminFactory, CityFactory, ParentFactory
 from tests.placement.offers import AFTER_DEADLINE, offer_made
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,9 @@ def test_the_city_form_sets_the_allocation_mode_and_its_settings(client, superus
     page = client.get(f"/ru/admin/placement/city/{offer_city.pk}/change/").content.decode()
     for field in ("allocation_mode", "choices_max", "offer_working_days"):
         assert f'name="{field}"' in page
-    assert client.get("/ru/admin/placement/city/?allocation_mode__exact=offer").status_code == 200
+    claim_city = CityFactory(name="Claim-mode city")
+    listed = client.get("/ru/admin/placement/city/?allocation_mode__exact=offer").content.decode()
+    assert offer_city.name in listed and claim_city.name not in listed
 
 
 def test_offers_are_listed_read_only_and_filtered_by_city_state_and_day(department_client, offer):
@@ -74,4 +76,3 @@ def test_a_department_admin_resumes_a_paused_application_past_the_parents_28_day
     assert response.status_code == 302
     assert Application.objects.get(pk=application.pk).paused_at is None
     assert AuditEntry.objects.filter(action="application.resume").exists()
-    assert City.objects.get(pk=application.city_id).allocation_mode == City.AllocationMode.OFFER

@@ -6,6 +6,7 @@ import pytest
 
 from placement import registry_cache
 from placement.models import Application, ApplicationChoice, Offer, Place, Referral
+from placement.selectors import registry as registry_selectors
 from placement.services.daily import run_daily
 from tests.clock import at
 from tests.factories import CityFactory, ParentFactory, applicant
@@ -238,6 +239,8 @@ def test_a_summary_cached_in_the_previous_format_is_never_served(client, offer, 
     query = {"city": offer.application.city.slug}
     with at(ANSWERING):
         monkeypatch.setattr(registry_cache, "FORMAT", registry_cache.FORMAT - 1)
+        # What a previous release cached: a summary without the offered places.
+        monkeypatch.setattr(registry_selectors, "registry_offered", lambda **kwargs: [])
         client.get(SUMMARY, query)  # cached under the previous format's key
         monkeypatch.undo()
         summary = client.get(SUMMARY, query)

@@ -306,5 +306,11 @@ def test_seed_demo_puts_ust_kamenogorsk_in_offer_mode_and_the_catch_up_offers_it
     out = io.StringIO()
     call_command("verify_allocation", stdout=out)  # every demo day re-runs to the same offers, with no envy
     assert "justified envy 0" in out.getvalue()
+    places = Place.objects.filter(city=city).count()
+    choices = ApplicationChoice.objects.filter(application__city=city)
+    choices = choices.values_list("application", "rank", "kindergarten")
+    ranked = sorted(choices)
     demo_seed(now=NOW)  # seeding again changes no choice and releases nothing
     assert Offer.objects.filter(place__city=city).count() == Place.objects.filter(city=city, state="offered").count()
+    assert Place.objects.filter(city=city).count() == places
+    assert sorted(choices.all()) == ranked
