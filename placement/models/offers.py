@@ -78,6 +78,10 @@ class Offer(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.place_id}"
 
+    def answerable(self, at) -> bool:
+        """Live and before its deadline: what the parent can still accept or decline at `at`."""
+        return self.state == self.State.LIVE and self.valid_until > at
+
     @property
     def close_reason_label(self) -> str:
         return reason_label(self.close_reason)

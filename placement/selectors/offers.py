@@ -12,7 +12,18 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, IntegerField, OuterRef, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from accounts.models import CabinetBlock, Representation
 
@@ -29,8 +40,7 @@ from ..models import (
     Place,
     Protocol,
 )
-from ..models.places import access_condition
-from .protocols import choice_label
+from ..models.places import access_condition, choice_label
 from .queue import E, G, P, interleaved_position
 
 RECENT_DECIDED = dt.timedelta(days=30)  # decided offers the cabinet still shows
@@ -42,7 +52,7 @@ def parent_offers(*, parent, at: dt.datetime) -> list[Offer]:
     offers = (
         Offer.objects.filter(parent=parent)
         .filter(Q(state=Offer.State.LIVE) | Q(decided_at__gte=at - RECENT_DECIDED))
-        .select_related("place__group", "kindergarten", "application", "referral")
+        .select_related("place__group", "kindergarten", "application__child", "referral")
         .annotate(
             live_first=Case(When(state=Offer.State.LIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
         )
@@ -65,11 +75,11 @@ class AllocationRow:
 
     @property
     def language_label(self) -> str:
-        return choice_label(Language.choices, self.language)
+        return choice_label(Language, self.language)
 
     @property
     def group_type_label(self) -> str:
-        return choice_label(GroupType.choices, self.group_type)
+        return choice_label(GroupType, self.group_type)
 
 
 class ProtocolAllocation(NamedTuple):
@@ -136,17 +146,14 @@ class Participant:
     choices: tuple[int, ...]
 
 
-def allocation_free_places(*, city: City, cutoff: dt.datetime) -> list[tuple[int, int, int, str, str]]:
+def allocation_free_places(*, city: City, cutoff: dt.datetime) -> QuerySet:
     """The city's places in priority access at `cutoff` that are neither offered nor taken, by id, each as
     (place id, kindergarten id, birth year, language, group type). Read after the run's moves, so the state is the
-    clock's."""
-    # Locked in id order (after the city's lock, placement/locks.py): a withdrawal by staff at 18:00 waits for the
-    # run instead of moving a place between this read and the run's UPDATE.
-    return list(
+    clock's; the run reads them under their locks."""
+    return (
         Place.objects.filter(city=city, state=Place.State.PRIORITY)
         .filter(access_condition(Access.PRIORITY, cutoff))
         .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
         .values_list("pk", "kindergarten_id", "group__birth_year", "group__language", "group__group_type")
     )
 

@@ -24,7 +24,7 @@ from indigo.pages import RoleView
 
 from ..errors import AlreadyInQueue, ApplicationNotWithdrawable, CohortNotServed, NoSuchApplication, NoSuchChild
 from ..forms import ApplicationForm, ChildForm
-from ..models import Application, Offer
+from ..models import Application
 from ..selectors.claims import registry_choices
 from ..selectors.offer_pages import applications_choices, city_offers, resume_until
 from ..selectors.offers import parent_offers
@@ -40,6 +40,7 @@ from ..selectors.parents import (
 from ..selectors.queue import applications_with_positions, queue_position
 from ..selectors.registry import RegistryFilters
 from ..services.applications import application_create, application_withdraw
+from ..services.choices import EDITABLE_STATUSES
 
 RECENT_LOGINS = 10
 
@@ -87,11 +88,12 @@ class CabinetHomeView(CabinetView):
         ranked = applications_choices(applications=offer_applications) if offer_applications else {}
         for application in offer_applications:
             application.offer_mode = True
+            application.choices_editable = application.status in EDITABLE_STATUSES
             application.ranked = ranked.get(application.pk, [])
             application.resume_until = resume_until(application)
             application.may_resume = application.resume_until is not None and application.resume_until > now
         offers = parent_offers(parent=parent, at=now) if offer_applications else []
-        live_offers = [offer for offer in offers if offer.state == Offer.State.LIVE]
+        live_offers = [offer for offer in offers if offer.answerable(now)]
         referrals = list(parent_referrals(parent=parent))
         by_child: dict[int, list[Application]] = {}
         for application in applications:

@@ -90,7 +90,7 @@ def _offer_context(offer: Offer, *, problem=None) -> dict:
         "group": offer.place.group,
         "kindergarten": offer.kindergarten,
         "application": offer.application,
-        "live": offer.state == Offer.State.LIVE and offer.valid_until > timezone.now(),
+        "live": offer.answerable(timezone.now()),
         "problem": problem,
         "problem_message": refusal_message(problem) if problem is not None else "",
     }

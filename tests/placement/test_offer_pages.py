@@ -131,6 +131,13 @@ def test_the_cabinet_shows_the_offer_card_with_the_deadline_in_astana_time_and_b
     assert url("offer-decline", pk=offer.pk) in card  # decline: a confirmation page first
 
 
+def test_past_its_deadline_the_cabinet_offers_no_answer_even_before_the_run_expires_it(logged_in, offer):
+    with at(AFTER_DEADLINE):
+        html = logged_in(offer.parent).get(url("cabinet")).content.decode()
+    assert Offer.objects.get(pk=offer.pk).state == Offer.State.LIVE  # the 18:00 run has not expired it yet
+    assert 'class="offer-card"' not in html and f'action="{url("offer", pk=offer.pk)}"' not in html
+
+
 def test_accepting_an_offer_gives_a_referral_and_a_second_submit_lands_on_the_same_one(logged_in, offer):
     client = logged_in(offer.parent)
     with at(ANSWERING):
