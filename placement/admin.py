@@ -168,7 +168,7 @@ class OfferAdmin(DepartmentAdminAccess, ReadOnlyAdmin):
         return offer.close_reason_label
 
 
-class ApplicationChoiceInline(ReadOnlyMixin, admin.TabularInline):
+class ApplicationChoiceInline(DepartmentAdminAccess, ReadOnlyMixin, admin.TabularInline):
     """The application's ranked kindergartens, as the parent chose them (changed through the cabinet and the API,
     which audit every edit)."""
 
@@ -177,9 +177,6 @@ class ApplicationChoiceInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = ("rank", "kindergarten")
     extra = 0
     verbose_name_plural = _("kindergarten choices (offer mode)")
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True
 
 
 # --- The queue (issue 4) ------------------------------------------------------------------------------------------

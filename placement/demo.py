@@ -887,13 +887,15 @@ def background_queue_rows(
     return rows
 
 
-def _seed_queue(city: City, now: dt.datetime) -> int:
-    """The background queue; a child already in the city's queue once (even placed since) is not imported again."""
+def _seed_queue(city: City, now: dt.datetime, **rows_options) -> int:
+    """The background queue (`background_queue_rows` with `rows_options`); a child already in the city's queue once
+    (even placed since) is not imported again."""
     from .models import Application
     from .services.queue_import import queue_import
 
     known = set(Application.objects.filter(city=city).values_list("child__iin", flat=True))
-    rows = [row for row in background_queue_rows(city_slug=city.slug, now=now) if row["child_iin"] not in known]
+    rows = background_queue_rows(city_slug=city.slug, now=now, **rows_options)
+    rows = [row for row in rows if row["child_iin"] not in known]
     if not rows:
         return 0
     return queue_import(rows=rows, at=now, source="seed_demo").applications_created
@@ -972,7 +974,6 @@ def _seed_offer_city(admin, now: dt.datetime) -> tuple[City, list, int]:
     (city, demo parents, applications created). Nothing when the demo has no current campaign."""
     from .models import Application, ApplicationChoice
     from .services.choices import choices_set
-    from .services.queue_import import queue_import
 
     city, _ = City.objects.update_or_create(
         slug=OFFER_CITY["slug"],
@@ -1003,19 +1004,10 @@ def _seed_offer_city(admin, now: dt.datetime) -> tuple[City, list, int]:
                     defaults=_group_names(age, language, GroupType.GENERAL),
                 )
     parents, created = _seed_demo_parents(city, admin, now, demo_parents=OFFER_DEMO_PARENTS)
-    known = set(Application.objects.filter(city=city).values_list("child__iin", flat=True))
-    rows = background_queue_rows(
-        city_slug=city.slug, count=OFFER_BACKGROUND_APPLICATIONS, now=now, seed=2025, serial_base=5000
-    )
-    rows = [row for row in rows if row["child_iin"] not in known]
-    if rows:
-        created += queue_import(rows=rows, at=now, source="seed_demo").applications_created
+    created += _seed_queue(city, now, count=OFFER_BACKGROUND_APPLICATIONS, seed=2025, serial_base=5000)
     # Choices: the demo parents' as written above, the background queue's a few kindergartens in turn, every third
     # also "any other". Set once: a parent's later edit is left alone.
     codes = sorted(kindergartens)
-    by_phone = {
-        demo.phone: choices for demo, choices in zip(OFFER_DEMO_PARENTS, OFFER_DEMO_CHOICES.values(), strict=True)
-    }
     unchosen = (
         Application.objects.filter(city=city, status=Application.Status.QUEUED, any_other=False)
         .exclude(pk__in=ApplicationChoice.objects.values("application_id"))
@@ -1023,8 +1015,8 @@ def _seed_offer_city(admin, now: dt.datetime) -> tuple[City, list, int]:
         .order_by("applied_at", "pk")
     )
     for index, application in enumerate(unchosen):
-        if application.parent.phone in by_phone:
-            ranked, any_other = by_phone[application.parent.phone]
+        if application.parent.phone in OFFER_DEMO_CHOICES:
+            ranked, any_other = OFFER_DEMO_CHOICES[application.parent.phone]
         else:
             ranked = [codes[(index + n) % len(codes)] for n in range(1 + index % 3)]
             any_other = index % 3 == 0

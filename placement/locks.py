@@ -19,30 +19,31 @@ from django.db import connection
 from .models import Application, City, Place
 
 
-def _lock(queryset):
+def rows_lock(queryset):
+    """The rows of `queryset` locked (the row alone, FOR NO KEY UPDATE) when it is read; order it by the lock order."""
     return queryset.select_for_update(of=("self",), no_key=True)
 
 
 def city_lock(*, city_id: int) -> City:
     """Serialise the 18:00 run of one city: a second runner waits here, then sees the day already published."""
-    return _lock(City.objects).get(pk=city_id)
+    return rows_lock(City.objects).get(pk=city_id)
 
 
 def parent_lock(*, user_id: int) -> None:
     """The parent's row: every claim and every cabinet block of that parent pass here one at a time."""
-    _lock(get_user_model().objects).filter(pk=user_id).values("pk").get()
+    rows_lock(get_user_model().objects).filter(pk=user_id).values("pk").get()
 
 
 def place_lock(*, place_id: int, fields: tuple[str, ...] = ()) -> Place | dict:
     """The place's row, read under the lock: the place with its group and city, or only `fields` as a dict."""
-    places = _lock(Place.objects).filter(pk=place_id)
+    places = rows_lock(Place.objects).filter(pk=place_id)
     if fields:
         return places.values(*fields).get()
     return places.select_related("group", "city").get()
 
 
 def application_lock(*, application_id: int) -> Application:
-    return _lock(Application.objects).select_related("city").get(pk=application_id)
+    return rows_lock(Application.objects).select_related("city").get(pk=application_id)
 
 
 def row_lock_clause() -> str:

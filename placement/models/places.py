@@ -1,3 +1,5 @@
+from functools import cache
+
 from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
@@ -33,14 +35,22 @@ class ReturnReason(models.TextChoices):
     OFFER_BLOCKED = "offer_blocked", _("Offer withdrawn: the parent's cabinet is blocked")
 
 
-_RETURN_REASON_LABELS = dict(ReturnReason.choices)
+@cache
+def _labels(choices: type[models.Choices]) -> dict:
+    return dict(choices.choices)
+
+
+def choice_label(choices: type[models.Choices], value: str) -> str:
+    """`value`'s label in the reader's language; a value `choices` does not know (one a later release adds, typed
+    text) as it is."""
+    label = _labels(choices).get(value)
+    return value if label is None else str(label)
 
 
 def reason_label(reason: str) -> str:
     """A recorded reason in the reader's language: a `ReturnReason` code's label; typed text (or text recorded
     before the codes) as it is."""
-    label = _RETURN_REASON_LABELS.get(reason)
-    return reason if label is None else str(label)
+    return choice_label(ReturnReason, reason)
 
 
 def access_condition(access: str, at, *, prefix: str = "") -> Q:

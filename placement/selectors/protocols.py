@@ -12,6 +12,7 @@ from schedules.calendar import astana
 
 from ..errors import ProtocolMissing
 from ..models import Access, City, GroupType, Language, PlaceEvent, Protocol, reason_label
+from ..models.places import choice_label
 
 
 def protocol_list(*, city: City, with_events_only: bool = False) -> QuerySet[Protocol]:
@@ -68,11 +69,6 @@ class ProtocolRow:
     reason: str
 
 
-def choice_label(choices, value: str) -> str:
-    # A value a later release adds to the chronology still shows, as itself, in older code.
-    return str(dict(choices).get(value, value)) if value else ""
-
-
 def entry_name(names, *, language: str | None = None) -> str:
     """The kindergarten's name as the entry recorded it, in `language`, else Russian, else Kazakh."""
     if isinstance(names, str):
@@ -94,18 +90,18 @@ def protocol_rows(*, protocol: Protocol, language: str | None = None) -> list[Pr
             ProtocolRow(
                 at=astana(dt.datetime.fromisoformat(entry["at"])),
                 event=entry.get("event", ""),
-                event_label=choice_label(PlaceEvent.Kind.choices, entry.get("event", "")),
+                event_label=choice_label(PlaceEvent.Kind, entry.get("event", "")),
                 place=entry.get("place"),
                 kindergarten_id=kindergarten.get("id"),
                 kindergarten_code=kindergarten.get("code", ""),
                 kindergarten_name=entry_name(kindergarten.get("name"), language=language),
                 birth_year=entry.get("birth_year"),
                 language=entry.get("language", ""),
-                language_label=choice_label(Language.choices, entry.get("language", "")),
+                language_label=choice_label(Language, entry.get("language", "")),
                 group_type=entry.get("group_type", ""),
-                group_type_label=choice_label(GroupType.choices, entry.get("group_type", "")),
+                group_type_label=choice_label(GroupType, entry.get("group_type", "")),
                 access=entry.get("access", ""),
-                access_label=choice_label(Access.choices, entry.get("access", "")),
+                access_label=choice_label(Access, entry.get("access", "")),
                 reason=reason_label(entry.get("reason", "")),  # a code in the reader's words
             )
         )

@@ -38,7 +38,7 @@ from ..errors import (
     OfferNotLive,
     ResumeExpired,
 )
-from ..locks import application_lock, parent_lock, place_lock
+from ..locks import application_lock, parent_lock, place_lock, rows_lock
 from ..models import Access, AllocationRun, Application, City, Offer, Place, PlaceEvent, Referral, ReturnReason
 from ..permissions import parent_holds_child
 from ..registry_cache import registry_changed
@@ -247,7 +247,9 @@ def offers_allocate(
         # city of a national day, bench/offers_run.py). For this transaction only.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-    rows = allocation_free_places(city=city, cutoff=cutoff)
+    # Locked in id order (after the city's lock): a withdrawal by staff at 18:00 waits for the run instead of moving a
+    # place between this read and the run's UPDATE.
+    rows = list(rows_lock(allocation_free_places(city=city, cutoff=cutoff)))
     if not rows:
         return None
     places = {

@@ -42,7 +42,7 @@ from schedules.calendar import PROTOCOL_MOMENT, WORK_STARTS, astana, at_astana, 
 from schedules.calendar import protocol_day as protocol_day_of
 from schedules.models import CalendarOverride, CohortWindow, KindergartenShift
 
-from ..locks import city_lock
+from ..locks import city_lock, rows_lock
 from ..models import Access, City, Offer, Place, PlaceEvent, Referral
 from ..models.referrals import referral_valid_until
 from ..registry_cache import registry_changed
@@ -83,9 +83,6 @@ class RetimeResult:
     """What a change re-timed (or, for a preview, would re-time): the moves of each kind of deadline."""
 
     moves: dict[str, list[Move]] = field(default_factory=dict)
-
-    def count(self, kind: str) -> int:
-        return len(self.moves.get(kind, ()))
 
     def add(self, kind: str, moves: list[Move]) -> None:
         self.moves.setdefault(kind, []).extend(moves)
@@ -203,7 +200,7 @@ def places_retime(*, city: City, at: dt.datetime, cause: Cause, by=None, apply: 
         )
     )
     if apply:
-        rows = rows.select_for_update(of=("self",), no_key=True)
+        rows = rows_lock(rows)
     moves = []
     for pk, kindergarten_id, birth_year, released_at, entered, until in rows:
         new_entered = entered
@@ -280,7 +277,7 @@ class _LiveDeadline:
         rows = self.model.objects.filter(**{column: live}, place__city_id=city.pk, valid_until__gt=at)
         rows = rows.values_list("pk", self.counts_from, "valid_until")
         if apply:
-            rows = rows.select_for_update(of=("self",), no_key=True)
+            rows = rows_lock(rows)
         floor, rule = retime_floor(at), _by_entry_day(self.rule(city))
         moves = []
         # In place order, as a block locks them (place, then its referral or offer): the two never wait on each other.

@@ -354,7 +354,7 @@ class ProtocolDayView(View):
         previous_day, next_day = protocols.protocol_neighbours(protocol=protocol)
         # Offer mode (issue 14, Publication): the offers of the day's run and the SHA-256 of its inputs (read only for
         # a city in offer mode, or a day that published an allocation: a claim-mode day costs no query more).
-        offer_mode = city_offers(protocol.city) or bool(protocol.inputs_sha256)
+        offer_mode = city_offers(protocol.city) or protocol.allocated
         allocation = protocol_allocation(city=protocol.city, day=protocol.day) if offer_mode else None
         context = {
             "protocol": protocol,
